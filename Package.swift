@@ -1,0 +1,62 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// OpenCV 4.6 on Debian keeps its headers under opencv4/; a root package may name the path.
+let openCVInclude: [CXXSetting] = [.unsafeFlags(["-I/usr/include/opencv4"])]
+
+let package = Package(
+    name: "Reins",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "reins", targets: ["reins"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries, each behind a module map; shims wrap the macros Swift cannot import.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5"),
+        .systemLibrary(name: "CSerialPort", path: "Sources/CSerialPort"),
+        .target(
+            name: "CMuJoCo",
+            linkerSettings: [.linkedLibrary("mujoco")]
+        ),
+        .target(
+            name: "COpenCV",
+            cxxSettings: openCVInclude,
+            linkerSettings: ["opencv_core", "opencv_imgproc", "opencv_imgcodecs", "opencv_videoio"]
+                .map { .linkedLibrary($0) }
+        ),
+        .target(
+            name: "CGLOffscreen",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+
+        // Swift modules; see DESIGN.md for who may import whom.
+        .target(name: "ReinsCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "ReinsHardware", dependencies: ["ReinsCore", "CSerialPort"]),
+        .target(name: "ReinsSim", dependencies: ["ReinsCore", "CMuJoCo", "CGLOffscreen"]),
+        .target(name: "ReinsNN", dependencies: ["CBLAS"]),
+        .target(name: "ReinsData", dependencies: ["ReinsCore", "CHDF5", "COpenCV"]),
+        .target(name: "ReinsConsole", dependencies: ["ReinsCore", "CNcurses"]),
+        .executableTarget(
+            name: "reins",
+            dependencies: [
+                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsData", "ReinsConsole",
+                "CBLAS", "CHDF5", "CNcurses", "COpenCV", "CSerialPort",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "ReinsCoreTests", dependencies: ["ReinsCore"]),
+        .testTarget(name: "ReinsHardwareTests", dependencies: ["ReinsHardware"]),
+        .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim"]),
+        .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN"]),
+        .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),
+        .testTarget(name: "ReinsToolTests", dependencies: ["reins", "ReinsCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,56 @@
+#ifndef REINS_COPENCV_H
+#define REINS_COPENCV_H
+// A plain C interface to the parts of OpenCV Reins uses. Every function catches every C++
+// exception: on failure it returns NULL or a negative value, and reins_cv_last_error() on the
+// same thread says why. Pixels cross this interface as packed RGB (or gray) rows, top row first.
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The message of the last failure on this thread, or "" when there was none.
+const char *reins_cv_last_error(void);
+
+/// OpenCV's version string, e.g. "4.6.0".
+const char *reins_cv_version(void);
+
+/// The video I/O backends this OpenCV build has (e.g. "FFMPEG, GSTREAMER, V4L2"), comma separated.
+const char *reins_cv_videoio_backends(void);
+
+/// A decoded image: width × height × channels bytes, RGB or gray.
+typedef struct reins_cv_image reins_cv_image;
+
+/// Writes `channels` (1 or 3) interleaved 8-bit planes to `path`; the extension picks the format.
+int reins_cv_image_write(const char *path, const uint8_t *pixels, int width, int height, int channels);
+/// Reads an image file, as RGB, or as gray when `gray` is non-zero.
+reins_cv_image *reins_cv_image_read(const char *path, int gray);
+/// Decodes an encoded image (PNG, JPEG, ...) held in memory.
+reins_cv_image *reins_cv_image_decode(const uint8_t *bytes, size_t count, int gray);
+void reins_cv_image_shape(const reins_cv_image *image, int *width, int *height, int *channels);
+const uint8_t *reins_cv_image_pixels(const reins_cv_image *image);
+void reins_cv_image_free(reins_cv_image *image);
+
+typedef struct reins_cv_video_writer reins_cv_video_writer;
+/// Opens a video file for writing with a four-character codec code such as "MJPG" or "mp4v".
+reins_cv_video_writer *reins_cv_video_writer_open(const char *path, const char *fourcc, double fps, int width, int height);
+/// Appends one RGB frame of the size given at open.
+int reins_cv_video_writer_write(reins_cv_video_writer *writer, const uint8_t *rgb);
+/// Finishes the file and frees the writer.
+void reins_cv_video_writer_close(reins_cv_video_writer *writer);
+
+typedef struct reins_cv_video_reader reins_cv_video_reader;
+/// Opens a video file or stream URL for reading.
+reins_cv_video_reader *reins_cv_video_reader_open(const char *source);
+/// The stream's frame size, rate and frame count (the count is 0 when the container does not say).
+void reins_cv_video_reader_info(reins_cv_video_reader *reader, int *width, int *height, double *fps, int *frames);
+/// Decodes the next frame into `rgb` (width × height × 3 bytes). Returns 1 for a frame, 0 at the
+/// end of the stream, negative on error.
+int reins_cv_video_reader_read(reins_cv_video_reader *reader, uint8_t *rgb, size_t capacity);
+void reins_cv_video_reader_close(reins_cv_video_reader *reader);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,51 @@
+/// The serial bus protocols Reins drives.
+public enum BusProtocol: String, Sendable, CaseIterable, Codable {
+    /// ROBOTIS Dynamixel Protocol 2.0 (X series).
+    case dynamixel
+    /// Feetech STS/SCS (SO-100/101 arms).
+    case feetech
+
+    /// Baud rates the servos of this protocol can be set to.
+    public var supportedBauds: [Int] {
+        switch self {
+        case .dynamixel: [9_600, 57_600, 115_200, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 4_500_000]
+        case .feetech: [38_400, 57_600, 76_800, 115_200, 128_000, 250_000, 500_000, 1_000_000]
+        }
+    }
+
+    /// The highest id a servo can have; the next one up is the broadcast id.
+    public var maxMotorID: Int {
+        switch self {
+        case .dynamixel: 252
+        case .feetech: 253
+        }
+    }
+}
+
+/// A servo model Reins knows the control table of.
+public enum MotorModel: String, Sendable, CaseIterable, Codable {
+    case sts3215
+    case xl330M288 = "xl330-m288"
+    case xm430W350 = "xm430-w350"
+
+    public var busProtocol: BusProtocol {
+        switch self {
+        case .sts3215: .feetech
+        case .xl330M288, .xm430W350: .dynamixel
+        }
+    }
+
+    /// Encoder ticks in one full turn.
+    public var ticksPerRevolution: Int { 4096 }
+
+    /// The largest present-position value in single-turn mode.
+    public var maxPositionTicks: Int { ticksPerRevolution - 1 }
+
+    /// The range of the homing-offset register.
+    public var homingOffsetRange: ClosedRange<Int> {
+        switch self {
+        case .sts3215: -2047...2047  // 11-bit magnitude with a sign bit
+        case .xl330M288, .xm430W350: -1_044_479...1_044_479
+        }
+    }
+}

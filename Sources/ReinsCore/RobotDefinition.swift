@@ -1,0 +1,262 @@
+import Foundation
+
+/// One servo of a robot, as its robot file declares it.
+public struct MotorSpec: Sendable, Equatable, Codable {
+    public var name: String
+    public var id: Int
+    public var model: MotorModel
+    /// Joint travel allowed by software, in radians, in the twin's and the calibration's frame.
+    public var limitsRad: ClosedRange<Double>
+
+    public init(name: String, id: Int, model: MotorModel, limitsRad: ClosedRange<Double>) {
+        self.name = name
+        self.id = id
+        self.model = model
+        self.limitsRad = limitsRad
+    }
+}
+
+/// A pixel rectangle, e.g. the part of a camera frame the policy sees.
+public struct PixelRect: Sendable, Equatable, Codable {
+    public var x: Int
+    public var y: Int
+    public var width: Int
+    public var height: Int
+
+    public init(x: Int, y: Int, width: Int, height: Int) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+}
+
+/// A camera the robot observes with.
+public struct CameraSpec: Sendable, Equatable, Codable {
+    public var name: String
+    /// A device index or path (`0`, `/dev/video2`), a file or URL, or `sim:<camera>` for the twin.
+    public var source: String
+    public var width: Int
+    public var height: Int
+    public var fps: Double
+    public var crop: PixelRect?
+
+    public init(name: String, source: String, width: Int, height: Int, fps: Double, crop: PixelRect? = nil) {
+        self.name = name
+        self.source = source
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.crop = crop
+    }
+}
+
+/// How fast the bus is polled and how often the policy acts.
+public struct ControlRates: Sendable, Equatable, Codable {
+    public var busHz: Double
+    public var policyHz: Double
+
+    public init(busHz: Double, policyHz: Double) {
+        self.busHz = busHz
+        self.policyHz = policyHz
+    }
+}
+
+/// The box the end effector must stay in, in metres in the robot's base frame.
+public struct WorkspaceBox: Sendable, Equatable, Codable {
+    public var minM: [Double]
+    public var maxM: [Double]
+
+    public func contains(_ point: [Double]) -> Bool {
+        point.indices.allSatisfy { minM[$0] <= point[$0] && point[$0] <= maxM[$0] }
+    }
+
+    public init(minM: [Double], maxM: [Double]) {
+        self.minM = minM
+        self.maxM = maxM
+    }
+}
+
+/// A robot: its bus, motors, cameras, rates, workspace and MuJoCo scene, validated.
+public struct RobotDefinition: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    /// The file this definition was read from.
+    public var file: URL
+    public var busProtocol: BusProtocol
+    public var baud: Int
+    public var motors: [MotorSpec]
+    /// The home pose in radians, in motor order.
+    public var homePoseRad: [Double]
+    public var cameras: [CameraSpec]
+    public var rates: ControlRates
+    public var workspace: WorkspaceBox
+    /// The MuJoCo scene, resolved against the robot file's folder.
+    public var scene: URL
+
+    public func motor(named name: String) -> MotorSpec? { motors.first { $0.name == name } }
+}
+
+extension RobotDefinition {
+    static let topFields = ["name", "description", "bus", "motors", "home_pose_rad", "cameras", "rates",
+                            "workspace_m", "scene"]
+
+    /// Reads and validates a robot file. `displayName` is how errors name the file.
+    public init(contentsOf url: URL, displayName: String? = nil) throws(ConfigError) {
+        let root = try ConfigNode.load(contentsOf: url, displayName: displayName ?? url.path)
+        try self.init(root: root, file: url)
+    }
+
+    /// Parses and validates robot YAML held in memory; `file` locates the scene and names errors.
+    public init(yaml: String, file: URL) throws(ConfigError) {
+        try self.init(root: ConfigNode.parse(yaml, file: file.path), file: file)
+    }
+
+    init(root: ConfigNode, file: URL) throws(ConfigError) {
+        let top = try root.fields(allowed: Self.topFields)
+        let nameNode = try top.required("name", expected: "the robot's name, e.g. so101")
+        name = try nameNode.string()
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw nameNode.invalid("expected letters, digits, \"_\" or \"-\", found \"\(name)\"")
+        }
+        description = try top.optional("description")?.string() ?? ""
+        self.file = file
+
+        let bus = try top.required("bus", expected: "a mapping with protocol and baud")
+            .fields(allowed: ["protocol", "baud"])
+        let protocolNode = try bus.required("protocol", expected: "dynamixel or feetech")
+        let protocolText = try protocolNode.string()
+        guard let busProtocol = BusProtocol(rawValue: protocolText) else {
+            throw protocolNode.invalid("expected dynamixel or feetech, found \"\(protocolText)\"")
+        }
+        self.busProtocol = busProtocol
+        let baudNode = try bus.required("baud", expected: "the bus baud rate, e.g. 1000000")
+        baud = try baudNode.int()
+        guard busProtocol.supportedBauds.contains(baud) else {
+            let choices = busProtocol.supportedBauds.map(String.init).joined(separator: ", ")
+            throw baudNode.invalid("\(busProtocol.rawValue) servos cannot run at \(baud) baud; expected one of \(choices)")
+        }
+
+        motors = try Self.parseMotors(top.required("motors", expected: "a list of motors with name, id, model and limits_rad"),
+                                      busProtocol: busProtocol)
+        homePoseRad = try Self.parseHomePose(
+            top.required("home_pose_rad", expected: "a mapping from each motor's name to its home angle in radians"),
+            motors: motors)
+        cameras = try Self.parseCameras(top.optional("cameras"))
+
+        let ratesNode = try top.required("rates", expected: "a mapping with bus_hz and policy_hz")
+        let ratesFields = try ratesNode.fields(allowed: ["bus_hz", "policy_hz"])
+        let busHz = try ratesFields.required("bus_hz", expected: "the bus polling rate in Hz").positiveDouble()
+        let policyNode = try ratesFields.required("policy_hz", expected: "the policy rate in Hz")
+        let policyHz = try policyNode.positiveDouble()
+        guard policyHz <= busHz else {
+            throw policyNode.invalid("the policy cannot act faster (\(policyHz) Hz) than the bus is polled (\(busHz) Hz)")
+        }
+        rates = ControlRates(busHz: busHz, policyHz: policyHz)
+
+        let box = try top.required("workspace_m", expected: "a mapping with min and max, each [x, y, z] in metres")
+            .fields(allowed: ["min", "max"])
+        let minM = try box.required("min", expected: "[x, y, z] in metres").numbers(count: 3, meaning: "[x, y, z]")
+        let maxNode = try box.required("max", expected: "[x, y, z] in metres")
+        let maxM = try maxNode.numbers(count: 3, meaning: "[x, y, z]")
+        for axis in 0..<3 where minM[axis] >= maxM[axis] {
+            let label = ["x", "y", "z"][axis]
+            throw maxNode.invalid("max \(label) (\(maxM[axis])) must be greater than min \(label) (\(minM[axis]))")
+        }
+        workspace = WorkspaceBox(minM: minM, maxM: maxM)
+
+        let sceneNode = try top.required("scene", expected: "the MuJoCo scene file, relative to this file")
+        let scenePath = try sceneNode.string()
+        scene = URL(fileURLWithPath: scenePath, relativeTo: file.deletingLastPathComponent()).standardizedFileURL
+    }
+
+    private static func parseMotors(_ node: ConfigNode, busProtocol: BusProtocol) throws(ConfigError) -> [MotorSpec] {
+        let items = try node.list()
+        guard !items.isEmpty else { throw node.invalid("expected at least one motor") }
+        var motors: [MotorSpec] = []
+        for item in items {
+            let fields = try item.fields(allowed: ["name", "id", "model", "limits_rad"])
+            let nameNode = try fields.required("name", expected: "the joint's name, e.g. shoulder_pan")
+            let name = try nameNode.string()
+            if motors.contains(where: { $0.name == name }) {
+                throw nameNode.invalid("the name \"\(name)\" is used by another motor; names must be unique")
+            }
+            let idNode = try fields.required("id", expected: "the servo's bus id")
+            let id = try idNode.int(in: 0...busProtocol.maxMotorID)
+            if let other = motors.first(where: { $0.id == id }) {
+                throw idNode.invalid("duplicate id \(id): motor \"\(other.name)\" already has it; each motor needs its own id")
+            }
+            let modelNode = try fields.required("model", expected: "the servo model")
+            let modelText = try modelNode.string()
+            let choices = MotorModel.allCases.map(\.rawValue).joined(separator: ", ")
+            guard let model = MotorModel(rawValue: modelText.lowercased()) else {
+                throw modelNode.invalid("unknown servo model \"\(modelText)\"; expected one of: \(choices)")
+            }
+            guard model.busProtocol == busProtocol else {
+                throw modelNode.invalid("\(model.rawValue) is a \(model.busProtocol.rawValue) servo but the bus protocol is \(busProtocol.rawValue)")
+            }
+            let limitsNode = try fields.required("limits_rad", expected: "[min, max] in radians")
+            let limits = try limitsNode.numbers(count: 2, meaning: "[min, max] in radians")
+            guard limits[0] < limits[1] else {
+                throw limitsNode.invalid("limits out of order: min \(limits[0]) must be less than max \(limits[1])")
+            }
+            guard limits[0] >= -2 * .pi, limits[1] <= 2 * .pi else {
+                throw limitsNode.invalid("limits must lie within one turn each way (±6.283 rad); these are in radians, not degrees")
+            }
+            motors.append(MotorSpec(name: name, id: id, model: model, limitsRad: limits[0]...limits[1]))
+        }
+        return motors
+    }
+
+    private static func parseHomePose(_ node: ConfigNode, motors: [MotorSpec]) throws(ConfigError) -> [Double] {
+        let entries = try node.namedEntries()
+        var pose = [Double?](repeating: nil, count: motors.count)
+        for (name, value) in entries {
+            guard let index = motors.firstIndex(where: { $0.name == name }) else {
+                throw value.invalid("no motor is named \"\(name)\"; expected one of: \(motors.map(\.name).joined(separator: ", "))")
+            }
+            let angle = try value.double()
+            guard motors[index].limitsRad.contains(angle) else {
+                let limits = motors[index].limitsRad
+                throw value.invalid("home angle \(angle) rad lies outside the joint limits [\(limits.lowerBound), \(limits.upperBound)]")
+            }
+            pose[index] = angle
+        }
+        if let missing = pose.firstIndex(where: { $0 == nil }) {
+            throw node.invalid("missing the home angle of motor \"\(motors[missing].name)\"; every motor needs one")
+        }
+        return pose.map { $0! }
+    }
+
+    private static func parseCameras(_ node: ConfigNode?) throws(ConfigError) -> [CameraSpec] {
+        guard let node else { return [] }
+        var cameras: [CameraSpec] = []
+        for item in try node.list() {
+            let fields = try item.fields(allowed: ["name", "source", "width", "height", "fps", "crop"])
+            let nameNode = try fields.required("name", expected: "the camera's name, e.g. wrist")
+            let name = try nameNode.string()
+            if cameras.contains(where: { $0.name == name }) {
+                throw nameNode.invalid("the name \"\(name)\" is used by another camera; names must be unique")
+            }
+            let source = try fields.required("source", expected: "a device index or path, a file, a URL or sim:<camera>").string()
+            let width = try fields.required("width", expected: "the frame width in pixels").int(in: 1...16384)
+            let height = try fields.required("height", expected: "the frame height in pixels").int(in: 1...16384)
+            let fps = try fields.required("fps", expected: "frames per second").positiveDouble()
+            var crop: PixelRect?
+            if let cropNode = fields.optional("crop") {
+                let c = try cropNode.fields(allowed: ["x", "y", "width", "height"])
+                let rect = PixelRect(
+                    x: try c.required("x", expected: "the left edge in pixels").int(in: 0...(width - 1)),
+                    y: try c.required("y", expected: "the top edge in pixels").int(in: 0...(height - 1)),
+                    width: try c.required("width", expected: "the crop width in pixels").int(in: 1...width),
+                    height: try c.required("height", expected: "the crop height in pixels").int(in: 1...height))
+                guard rect.x + rect.width <= width, rect.y + rect.height <= height else {
+                    throw cropNode.invalid("the crop \(rect.width)x\(rect.height) at (\(rect.x), \(rect.y)) runs outside the \(width)x\(height) frame")
+                }
+                crop = rect
+            }
+            cameras.append(CameraSpec(name: name, source: source, width: width, height: height, fps: fps, crop: crop))
+        }
+        return cameras
+    }
+}

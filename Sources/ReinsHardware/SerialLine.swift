@@ -1,0 +1,132 @@
+import CSerialPort
+import Glibc
+
+/// A raw serial line on termios: USB adapters, ACM devices and ptys alike.
+///
+/// Opened in raw mode at a fixed baud rate and held exclusively (an advisory lock, which root
+/// cannot bypass the way it bypasses TIOCEXCL), so a second process gets `inUse`.
+public final class SerialLine {
+    public let path: String
+    public let descriptor: Int32
+
+    /// Opens `path` at `baud` in raw 8N1 mode and discards any stale input.
+    public init(path: String, baud: Int) throws(HardwareError) {
+        guard let speed = Self.speed(forBaud: baud) else { throw .unsupportedBaud(path: path, baud: baud) }
+        let fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            let hint = code == EACCES ? " (add your user to the dialout group: sudo usermod -aG dialout $USER)" : ""
+            throw .openFailed(path: path, reason: errnoText(code) + hint)
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw .inUse(path: path)
+        }
+        var options = termios()
+        guard tcgetattr(fd, &options) == 0 else {
+            let reason = errnoText(errno)
+            close(fd)
+            throw .openFailed(path: path, reason: "not a terminal device (\(reason))")
+        }
+        cfmakeraw(&options)
+        options.c_cflag |= tcflag_t(CLOCAL | CREAD)
+        options.c_cflag &= ~(tcflag_t(CSTOPB) | tcflag_t(CRTSCTS))
+        withUnsafeMutableBytes(of: &options.c_cc) { cc in
+            cc[Int(VMIN)] = 0
+            cc[Int(VTIME)] = 0
+        }
+        guard cfsetispeed(&options, speed) == 0, cfsetospeed(&options, speed) == 0,
+              tcsetattr(fd, TCSANOW, &options) == 0 else {
+            close(fd)
+            throw .unsupportedBaud(path: path, baud: baud)
+        }
+        self.path = path
+        descriptor = fd
+        flushInput()
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    /// The baud rate the driver reports back, or nil when it is not a standard rate.
+    public var baud: Int? {
+        var options = termios()
+        guard tcgetattr(descriptor, &options) == 0 else { return nil }
+        let speed = cfgetospeed(&options)
+        return Self.standardBauds.first { $0.speed == speed }?.baud
+    }
+
+    /// Drops bytes received but not yet read, so a reply is never mistaken for an older one.
+    public func flushInput() {
+        tcflush(descriptor, TCIFLUSH)
+    }
+
+    /// Writes every byte, waiting while the driver's buffer is full.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(HardwareError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written > 0 {
+                offset += written
+            } else if written < 0 && (errno == EAGAIN || errno == EINTR) {
+                _ = try waitFor(events: Int16(POLLOUT), timeoutMs: 100)
+            } else {
+                throw errno == EIO ? .disconnected(path: path) : .io(path: path, operation: "write", reason: errnoText(errno))
+            }
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws(HardwareError) {
+        try bytes.withUnsafeBytes { raw in Result { () throws(HardwareError) in try write(raw) } }.get()
+    }
+
+    /// Reads exactly `buffer.count` bytes or throws `timeout` once `timeout` has passed.
+    public func read(exactly buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(HardwareError) {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var received = 0
+        while received < buffer.count {
+            let remaining = clock.now.duration(to: deadline)
+            let remainingMs = Int32(clamping: max(0, (remaining.components.seconds * 1000) + Int64(remaining.components.attoseconds / 1_000_000_000_000_000)))
+            guard remaining > .zero, try waitFor(events: Int16(POLLIN), timeoutMs: max(remainingMs, 1)) else {
+                throw .timeout(path: path, expected: buffer.count, received: received, after: timeout)
+            }
+            let count = Glibc.read(descriptor, buffer.baseAddress! + received, buffer.count - received)
+            if count > 0 {
+                received += count
+            } else if count == 0 || (count < 0 && errno == EIO) {
+                throw .disconnected(path: path)
+            } else if errno != EAGAIN && errno != EINTR {
+                throw .io(path: path, operation: "read", reason: errnoText(errno))
+            }
+        }
+    }
+
+    /// Waits until the line is ready for `events`; false when the time ran out.
+    private func waitFor(events: Int16, timeoutMs: Int32) throws(HardwareError) -> Bool {
+        var entry = pollfd(fd: descriptor, events: events, revents: 0)
+        let ready = poll(&entry, 1, timeoutMs)
+        if ready < 0 {
+            if errno == EINTR { return false }
+            throw .io(path: path, operation: "poll", reason: errnoText(errno))
+        }
+        if entry.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 && entry.revents & events == 0 {
+            throw .disconnected(path: path)
+        }
+        return ready > 0
+    }
+
+    static let standardBauds: [(baud: Int, speed: speed_t)] = [
+        (9_600, speed_t(B9600)), (19_200, speed_t(B19200)), (38_400, speed_t(B38400)), (57_600, speed_t(B57600)),
+        (115_200, speed_t(B115200)), (230_400, speed_t(B230400)), (460_800, speed_t(B460800)),
+        (500_000, speed_t(B500000)), (576_000, speed_t(B576000)), (921_600, speed_t(B921600)),
+        (1_000_000, speed_t(B1000000)), (1_152_000, speed_t(B1152000)), (1_500_000, speed_t(B1500000)),
+        (2_000_000, speed_t(B2000000)), (2_500_000, speed_t(B2500000)), (3_000_000, speed_t(B3000000)),
+        (3_500_000, speed_t(B3500000)), (4_000_000, speed_t(B4000000)),
+    ]
+
+    static func speed(forBaud baud: Int) -> speed_t? {
+        standardBauds.first { $0.baud == baud }?.speed
+    }
+}

@@ -1,0 +1,61 @@
+import CMuJoCo
+
+/// The state of one simulated world: an `mjData` over a shared model. Used by one thread at a time.
+public final class Simulation {
+    public let model: MuJoCoModel
+    let data: UnsafeMutablePointer<mjData>
+
+    public init(model: MuJoCoModel) {
+        self.model = model
+        data = mj_makeData(model.pointer)
+        mj_forward(model.pointer, data)
+    }
+
+    deinit {
+        mj_deleteData(data)
+    }
+
+    /// Simulated time in seconds.
+    public var time: Double { data.pointee.time }
+
+    /// Advances the physics by `steps` time steps.
+    public func step(_ steps: Int = 1) {
+        for _ in 0..<steps { mj_step(model.pointer, data) }
+    }
+
+    /// Back to the model's initial state.
+    public func reset() {
+        mj_resetData(model.pointer, data)
+        mj_forward(model.pointer, data)
+    }
+
+    /// Generalized positions (`qpos`).
+    public var positions: [Double] {
+        get { Array(UnsafeBufferPointer(start: data.pointee.qpos, count: model.positionCount)) }
+        set {
+            precondition(newValue.count == model.positionCount, "qpos has \(model.positionCount) entries")
+            newValue.withUnsafeBufferPointer { data.pointee.qpos.update(from: $0.baseAddress!, count: $0.count) }
+            mj_forward(model.pointer, data)
+        }
+    }
+
+    /// Generalized velocities (`qvel`).
+    public var velocities: [Double] {
+        Array(UnsafeBufferPointer(start: data.pointee.qvel, count: model.velocityCount))
+    }
+
+    /// Actuator controls (`ctrl`).
+    public var controls: [Double] {
+        get { Array(UnsafeBufferPointer(start: data.pointee.ctrl, count: model.actuatorCount)) }
+        set {
+            precondition(newValue.count == model.actuatorCount, "ctrl has \(model.actuatorCount) entries")
+            newValue.withUnsafeBufferPointer { data.pointee.ctrl.update(from: $0.baseAddress!, count: $0.count) }
+        }
+    }
+
+    /// A body's position in the world frame, in metres.
+    public func bodyPosition(_ id: Int) -> SIMD3<Double> {
+        let p = data.pointee.xpos + 3 * id
+        return SIMD3(p[0], p[1], p[2])
+    }
+}

@@ -1,0 +1,226 @@
+import ArgumentParser
+import CNcurses
+import Foundation
+import ReinsCore
+import ReinsData
+import ReinsHardware
+import ReinsNN
+import ReinsSim
+
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every library and device Reins needs, each with a real round trip.",
+        discussion: """
+        One line per dependency: ok, or FAILED with the reason and the package that fixes it.
+        Exits with status 1 when any check fails. `make setup` installs everything.
+
+        Example:
+          reins doctor
+          reins doctor --json
+          MUJOCO_GL=egl reins doctor
+        """)
+
+    @Flag(help: "One JSON object per check.") var json = false
+    @Option(help: "Offscreen GL backend to check: osmesa or egl (default: MUJOCO_GL, else osmesa).") var gl: GLBackend?
+
+    struct Check: Encodable {
+        var check: String
+        var ok: Bool
+        var detail: String
+        var fix: String?
+    }
+
+    /// Thrown by a check with the reason it failed and the fix to print.
+    struct Failure: Error {
+        var reason: String
+        var fix: String
+    }
+
+    func run() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("reins-doctor-\(getpid())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+
+        let checks: [(String, () throws -> String)] = [
+            ("OpenCV", { try checkOpenCV(scratch) }),
+            ("OpenBLAS", checkOpenBLAS),
+            ("ncurses", checkNcurses),
+            ("HDF5", { try checkHDF5(scratch) }),
+            ("MuJoCo", checkMuJoCo),
+            ("offscreen GL", checkOffscreenGL),
+            ("libserialport", checkSerialPorts),
+            ("cameras", checkCameras),
+            ("robots", checkRobots),
+        ]
+        var failures = 0
+        for (name, body) in checks {
+            let result: Check
+            do {
+                result = Check(check: name, ok: true, detail: try body())
+            } catch let failure as Failure {
+                result = Check(check: name, ok: false, detail: failure.reason, fix: failure.fix)
+            } catch {
+                result = Check(check: name, ok: false, detail: "\(error)", fix: "run `make setup`")
+            }
+            if !result.ok { failures += 1 }
+            if json {
+                JSONLines.print(result)
+            } else if result.ok {
+                print("ok      \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(result.detail)")
+            } else {
+                print("FAILED  \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(result.detail)\n        fix: \(result.fix ?? "")")
+            }
+        }
+        if failures > 0 {
+            if !json { print("\(failures) of \(checks.count) checks failed") }
+            throw ExitCode(1)
+        }
+    }
+
+    private func checkOpenCV(_ scratch: URL) throws -> String {
+        let fix = "sudo apt-get install libopencv-dev (or make setup)"
+        let backends = OpenCV.videoBackends
+        let pattern = (0..<(32 * 24 * 3)).map { UInt8(($0 * 37) % 251) }
+        let path = scratch.appendingPathComponent("doctor.png").path
+        do {
+            try Image(width: 32, height: 24, channels: 3, pixels: pattern).write(to: path)
+            let back = try Image(contentsOf: path)
+            guard back.pixels == pattern else { throw Failure(reason: "a PNG did not read back identically", fix: fix) }
+        } catch let error as DataError {
+            throw Failure(reason: error.description, fix: fix)
+        }
+        guard backends.contains("FFMPEG") else {
+            throw Failure(reason: "OpenCV \(OpenCV.version) has no FFmpeg video backend (has: \(backends))",
+                          fix: "sudo apt-get install libopencv-videoio406")
+        }
+        return "\(OpenCV.version), PNG round trip, video backends: \(backends)"
+    }
+
+    private func checkOpenBLAS() throws -> String {
+        let n = 48
+        let a = Tensor(shape: [n, n], values: (0..<(n * n)).map { Float(($0 * 7) % 13) - 6 })
+        let b = Tensor(shape: [n, n], values: (0..<(n * n)).map { Float(($0 * 5) % 11) - 5 })
+        let product = a.matmul(b)
+        for i in 0..<n {
+            for j in 0..<n {
+                var expected: Float = 0
+                for k in 0..<n { expected += a.values[i * n + k] * b.values[k * n + j] }
+                guard product.values[i * n + j] == expected else {
+                    throw Failure(reason: "sgemm gave a wrong product at (\(i), \(j)) on kernel \(BLAS.coreName)",
+                                  fix: "check OPENBLAS_CORETYPE for this CPU, or reinstall libopenblas0-pthread")
+                }
+            }
+        }
+        return "\(BLAS.configuration.split(separator: " ").prefix(2).joined(separator: " ")), kernel \(BLAS.coreName), \(BLAS.threadCount) threads, sgemm checked"
+    }
+
+    private func checkNcurses() throws -> String {
+        let version = String(cString: curses_version())
+        let term = ProcessInfo.processInfo.environment["TERM"].flatMap { $0.isEmpty || $0 == "dumb" ? nil : $0 } ?? "xterm-256color"
+        guard reins_terminfo_exists(term) == 1 else {
+            throw Failure(reason: "\(version) has no terminfo entry for TERM=\(term)",
+                          fix: "sudo apt-get install ncurses-base ncurses-term, or set TERM=xterm-256color")
+        }
+        return "\(version), terminfo for \(term)"
+    }
+
+    private func checkHDF5(_ scratch: URL) throws -> String {
+        let fix = "sudo apt-get install libhdf5-dev (or make setup)"
+        guard HDF5File.hasGzip else {
+            throw Failure(reason: "HDF5 \(HDF5File.libraryVersion) was built without gzip", fix: "sudo apt-get install libhdf5-103-1")
+        }
+        let path = scratch.appendingPathComponent("doctor.h5").path
+        let frames = (0..<(2 * 8 * 8 * 3)).map { UInt8($0 % 256) }
+        do {
+            let file = try HDF5File(path: path, mode: .create)
+            try file.write(frames, shape: [2, 8, 8, 3], chunk: [1, 8, 8, 3], gzipLevel: 4, to: "/data/frames")
+            try file.flush()
+            let back = try HDF5File(path: path, mode: .readOnly).readBytes("/data/frames")
+            guard back.values == frames else { throw Failure(reason: "a gzip dataset did not read back identically", fix: fix) }
+        } catch let error as DataError {
+            throw Failure(reason: error.description, fix: fix)
+        }
+        return "\(HDF5File.libraryVersion), chunked gzip round trip"
+    }
+
+    private func checkMuJoCo() throws -> String {
+        let model: MuJoCoModel
+        do {
+            model = try MuJoCoModel(xml: DemoScene.xml, name: "demo scene")
+        } catch {
+            throw Failure(reason: error.description, fix: "sudo apt-get install libmujoco-dev (or make setup)")
+        }
+        let simulation = Simulation(model: model)
+        let cube = model.bodyID("cube")!
+        let start = simulation.bodyPosition(cube).z
+        simulation.step(100)
+        let end = simulation.bodyPosition(cube).z
+        guard end < start else {
+            throw Failure(reason: "a free cube did not fall under gravity (z \(start) → \(end))", fix: "reinstall libmujoco2.2.2")
+        }
+        return "\(MuJoCoModel.version), demo scene loaded and stepped (cube fell \(String(format: "%.1f", (start - end) * 1000)) mm in \(String(format: "%.2f", simulation.time)) s)"
+    }
+
+    private func checkOffscreenGL() throws -> String {
+        let backend = gl ?? .fromEnvironment()
+        do {
+            let model = try MuJoCoModel(xml: DemoScene.xml, name: "demo scene")
+            let renderer = try OffscreenRenderer(model: model, width: 64, height: 64,
+                                                 context: OffscreenContext(backend: backend, width: 64, height: 64))
+            let frame = try renderer.render(Simulation(model: model))
+            let distinct = Set(frame).count
+            guard distinct > 8 else {
+                throw Failure(reason: "a rendered frame was blank (\(distinct) distinct byte values)",
+                              fix: "try the other backend: MUJOCO_GL=\(backend == .osmesa ? "egl" : "osmesa")")
+            }
+            return "\(backend.rawValue) (\(backend.library())): \(renderer.context.renderer), \(renderer.context.version); rendered a 64x64 frame"
+        } catch let error as SimError {
+            if case .glUnavailable(_, let reason, _) = error {
+                throw Failure(reason: "\(backend.rawValue): \(reason)", fix: "sudo apt-get install \(backend.debianPackages)")
+            }
+            throw Failure(reason: error.description, fix: "sudo apt-get install libmujoco-dev \(backend.debianPackages)")
+        }
+    }
+
+    private func checkSerialPorts() throws -> String {
+        do {
+            let ports = try SerialPortList.ports()
+            let list = ports.isEmpty ? "no ports" : ports.map { port in port.usbID.map { "\(port.path) (\($0))" } ?? port.path }.joined(separator: ", ")
+            return "\(SerialPortList.libraryVersion), sees \(list)"
+        } catch {
+            throw Failure(reason: error.description, fix: "sudo apt-get install libserialport0")
+        }
+    }
+
+    private func checkCameras() throws -> String {
+        let devices = VideoDevices.list()
+        guard !devices.isEmpty else { return "no /dev/video* devices (the simulated arm needs none)" }
+        if let locked = devices.first(where: { !$0.accessible }) {
+            throw Failure(reason: "\(locked.path) is not readable and writable by this user",
+                          fix: "sudo usermod -aG video $USER, then log in again")
+        }
+        return devices.map { "\($0.path)\($0.name.isEmpty ? "" : " (\($0.name))")" }.joined(separator: ", ")
+    }
+
+    private func checkRobots() throws -> String {
+        let catalog: RobotCatalog
+        do {
+            catalog = try RobotCatalog.locate()
+        } catch {
+            throw Failure(reason: error.description, fix: "run reins from the Reins checkout or set REINS_HOME")
+        }
+        var names: [String] = []
+        for name in catalog.robotNames() {
+            do {
+                let robot = try catalog.robot(name)
+                for file in catalog.calibrationFiles(for: name) {
+                    _ = try Calibration(contentsOf: file, for: robot, displayName: catalog.displayPath(file))
+                }
+                names.append(name)
+            } catch {
+                throw Failure(reason: error.description, fix: "fix the field named, then run reins robots show \(name)")
+            }
+        }
+        return "\(names.joined(separator: ", ")) valid, with their calibrations"
+    }
+}

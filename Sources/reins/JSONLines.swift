@@ -1,0 +1,17 @@
+import Foundation
+
+/// `--json` output: one compact JSON object per line, snake_case keys, sorted for stable diffs.
+enum JSONLines {
+    static func print<Value: Encodable>(_ value: Value) {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        Swift.print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Writes a message to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct Reins: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reins",
+        abstract: "Human-in-the-loop reinforcement learning on real robot arms and their MuJoCo twins.",
+        discussion: """
+        Start with `reins doctor` to check the machine, then `reins robots` to see the arms it knows.
+
+        Example:
+          reins doctor
+          reins robots show so101
+          reins sim render --out frame.png
+        """,
+        subcommands: [Doctor.self, Robots.self, Ports.self, Sim.self, Console.self]
+    )
+}

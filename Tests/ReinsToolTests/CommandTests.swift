@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+@Suite("reins commands")
+struct CommandTests {
+    @Test("reins robots lists so101 and omx, as text and as JSON")
+    func robots() throws {
+        let text = try reins("robots")
+        #expect(text.status == 0)
+        let names = text.stdout.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        #expect(names == ["omx", "so101"])
+        let json = try jsonLines(try reins("robots", "--json").stdout)
+        #expect(json.compactMap { $0["name"] as? String } == ["omx", "so101"])
+        #expect(json.first?["bus_protocol"] as? String == "dynamixel")
+        #expect(json.last?["calibrations"] as? [String] == ["sim"])
+    }
+
+    @Test("reins finds the checkout from its own location, from any folder")
+    func fromElsewhere() throws {
+        let result = try reins("robots", in: URL(fileURLWithPath: "/tmp"))
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("so101"))
+    }
+
+    @Test("reins robots show prints a validated definition")
+    func show() throws {
+        let result = try reins("robots", "show", "so101")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("shoulder_pan   id 1   sts3215"))
+        #expect(result.stdout.contains("sim: valid"))
+        let json = try #require(try jsonLines(try reins("robots", "show", "omx", "--json").stdout).first)
+        let motors = try #require(json["motors"] as? [[String: Any]])
+        #expect(motors.compactMap { $0["id"] as? Int } == [11, 12, 13, 14, 15])
+    }
+
+    @Test("reins robots show refuses a bad file with its path, line and field", arguments: [
+        ("baud: 1000000", "baud: fast", "bus.baud", "expected an integer"),
+        ("  baud: 1000000", "  speed: 1000000", "bus.speed", "unknown field \"speed\""),
+        ("name: elbow_flex,    id: 3", "name: elbow_flex,    id: 1", "motors[2].id", "duplicate id 1"),
+    ])
+    func badFile(original: String, replacement: String, field: String, message: String) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reins-bad-\(getpid())-\(field)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("Robots/so101/robot.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: original, with: replacement)
+        let file = folder.appendingPathComponent("robot.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let lineNumber = text.components(separatedBy: "\n").firstIndex { $0.contains(replacement) }! + 1
+
+        let result = try reins("robots", "show", file.path)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(file.path):\(lineNumber):"), "\(result.stderr)")
+        #expect(result.stderr.contains(": \(field): \(message)"), "\(result.stderr)")
+    }
+
+    @Test("every command has help with an example", arguments: [
+        ["--help"], ["doctor", "--help"], ["robots", "--help"], ["robots", "show", "--help"], ["robots", "list", "--help"],
+        ["ports", "--help"], ["sim", "--help"], ["sim", "render", "--help"], ["console", "--help"], ["console", "keys", "--help"],
+    ])
+    func help(arguments: [String]) throws {
+        let result = try run(reinsExecutable, arguments)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("Example"))
+    }
+
+    @Test("reins sim render writes a PNG of the demo scene")
+    func render() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("reins-render-\(getpid()).png")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try reins("sim", "render", "--width", "64", "--height", "48", "--out", out.path, "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try jsonLines(result.stdout).first)
+        #expect(json["gl_backend"] as? String == "osmesa")
+        #expect((json["mean_intensity"] as? Double ?? 0) > 10)
+        let png = try #require(FileManager.default.contents(atPath: out.path))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+    }
+
+    @Test("reins sim render also runs on EGL")
+    func renderEGL() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("reins-render-egl-\(getpid()).png")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try reins("sim", "render", "--gl", "egl", "--width", "64", "--height", "48", "--out", out.path, "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try jsonLines(result.stdout).first)
+        #expect(json["gl_backend"] as? String == "egl")
+        #expect((json["mean_intensity"] as? Double ?? 0) > 10)
+    }
+}
+
+@Suite("reins doctor")
+struct DoctorTests {
+    @Test("every check passes on a machine set up with make setup")
+    func passes() throws {
+        let result = try reins("doctor", "--json")
+        let checks = try jsonLines(result.stdout)
+        #expect(checks.compactMap { $0["check"] as? String } ==
+                ["OpenCV", "OpenBLAS", "ncurses", "HDF5", "MuJoCo", "offscreen GL", "libserialport", "cameras", "robots"])
+        for check in checks where check["ok"] as? Bool != true {
+            Issue.record("\(check["check"] ?? "?") failed: \(check["detail"] ?? "") — fix: \(check["fix"] ?? "")")
+        }
+        #expect(result.status == 0)
+    }
+
+    @Test("a missing GL library fails the check and names the package")
+    func missingLibrary() throws {
+        let result = try reins("doctor", environment: ["REINS_OSMESA_LIBRARY": "libOSMesa.so.404"])
+        #expect(result.status == 1)
+        let failed = result.stdout.split(separator: "\n").drop { !$0.hasPrefix("FAILED  offscreen GL") }
+        #expect(failed.first?.contains("libOSMesa.so.404") == true, "\(result.stdout)")
+        #expect(failed.dropFirst().first?.contains("fix: sudo apt-get install libosmesa6") == true, "\(result.stdout)")
+        #expect(result.stdout.contains("1 of 9 checks failed"))
+    }
+
+    @Test("a broken robot file fails the robots check")
+    func brokenRobot() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("reins-home-\(getpid())")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("Robots/arm"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try "name: arm\nbus: {protocol: feetech, baud: 9}\n".write(
+            to: root.appendingPathComponent("Robots/arm/robot.yaml"), atomically: true, encoding: .utf8)
+        let result = try reins("doctor", "--json", environment: ["REINS_HOME": root.path])
+        #expect(result.status == 1)
+        let robots = try #require(try jsonLines(result.stdout).first { $0["check"] as? String == "robots" })
+        #expect(robots["ok"] as? Bool == false)
+        #expect((robots["detail"] as? String ?? "").contains("robot.yaml:2:"))
+    }
+}
