@@ -157,7 +157,7 @@ struct Robots: ParsableCommand {
         private func printText(_ o: Output) {
             print("\(o.name): \(o.description)")
             print("  file       \(o.file)")
-            print("  bus        \(o.busProtocol) @ \(o.baud) baud, polled at \(o.busHz) Hz; policy at \(o.policyHz) Hz")
+            print("  bus        \(o.busProtocol) @ \(o.baud) baud, polled at \(format(o.busHz)) Hz; policy at \(format(o.policyHz)) Hz")
             print("  motors")
             for m in o.motors {
                 print("    \(m.name.padding(toLength: 14, withPad: " ", startingAt: 0)) id \(String(m.id).padding(toLength: 4, withPad: " ", startingAt: 0))"
@@ -169,7 +169,7 @@ struct Robots: ParsableCommand {
                 print("    \(c.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(c.source), \(c.width)x\(c.height) @ \(format(c.fps)) fps\(crop)")
             }
             if o.cameras.isEmpty { print("    none") }
-            print("  workspace  min \(o.workspaceMinM.map(format)) m, max \(o.workspaceMaxM.map(format)) m")
+            print("  workspace  min [\(o.workspaceMinM.map(format).joined(separator: ", "))] m, max [\(o.workspaceMaxM.map(format).joined(separator: ", "))] m")
             print("  scene      \(o.scene)\(o.sceneExists ? "" : " (not present yet: the MuJoCo twin comes with the simulation work)")")
             print("  calibrations")
             for c in o.calibrations {
