@@ -35,19 +35,18 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl")]
         ),
 
-        // Swift modules; see DESIGN.md for who may import whom.
+        // Swift modules; DESIGN.md says who may import whom. Each depends on what it uses today.
         .target(name: "ReinsCore", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "ReinsHardware", dependencies: ["ReinsCore", "CSerialPort"]),
-        .target(name: "ReinsSim", dependencies: ["ReinsCore", "CMuJoCo", "CGLOffscreen"]),
-        .target(name: "ReinsControl", dependencies: ["ReinsCore"]),
+        .target(name: "ReinsHardware", dependencies: ["CSerialPort"]),
+        .target(name: "ReinsSim", dependencies: ["CMuJoCo", "CGLOffscreen"]),
+        .target(name: "ReinsControl"),
         .target(name: "ReinsNN", dependencies: ["CBLAS"]),
-        .target(name: "ReinsData", dependencies: ["ReinsCore", "CHDF5", "COpenCV"]),
-        .target(name: "ReinsConsole", dependencies: ["ReinsCore", "CNcurses"]),
+        .target(name: "ReinsData", dependencies: ["CHDF5", "COpenCV"]),
+        .target(name: "ReinsConsole", dependencies: ["CNcurses"]),
         .executableTarget(
             name: "reins",
             dependencies: [
-                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsData", "ReinsConsole",
-                "CBLAS", "CHDF5", "CNcurses", "COpenCV", "CSerialPort",
+                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsData", "ReinsConsole", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,7 +57,7 @@ let package = Package(
         .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl"]),
         .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),
-        .testTarget(name: "ReinsToolTests", dependencies: ["reins", "ReinsCore"]),
+        .testTarget(name: "ReinsToolTests", dependencies: ["reins"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,6 +16,8 @@ public final class Screen {
         cbreak()
         noecho()
         keypad(reins_stdscr(), true)
+        // Escape alone must not stall the console for ncurses' default second.
+        set_escdelay(25)
         curs_set(0)
         if has_colors() {
             start_color()

@@ -4,7 +4,8 @@ import Foundation
 /// An HDF5 file: groups, attributes and datasets of Float or UInt8, as episode files need.
 ///
 /// Paths are absolute inside the file (`/data/demo_0/actions`); parents are created as needed.
-/// Not thread-safe (Debian's HDF5 is the serial build): use one file from one thread.
+/// Debian's HDF5 is built thread-safe with one global lock: calls from several threads are safe
+/// but never run in parallel, so keep HDF5 writes off the control loop's thread.
 public final class HDF5File {
     public enum Mode: Sendable {
         /// Create, replacing any file at the path.

@@ -88,8 +88,7 @@ public final class SerialLine {
         var received = 0
         while received < buffer.count {
             let remaining = clock.now.duration(to: deadline)
-            let remainingMs = Int32(clamping: max(0, (remaining.components.seconds * 1000) + Int64(remaining.components.attoseconds / 1_000_000_000_000_000)))
-            guard remaining > .zero, try waitFor(events: Int16(POLLIN), timeoutMs: max(remainingMs, 1)) else {
+            guard remaining > .zero, try waitFor(events: Int16(POLLIN), timeoutMs: Self.pollMilliseconds(remaining)) else {
                 throw .timeout(path: path, expected: buffer.count, received: received, after: timeout)
             }
             let count = Glibc.read(descriptor, buffer.baseAddress! + received, buffer.count - received)
@@ -101,6 +100,13 @@ public final class SerialLine {
                 throw .io(path: path, operation: "read", reason: errnoText(errno))
             }
         }
+    }
+
+    /// A poll timeout covering `duration`, rounded up so a sub-millisecond wait still waits.
+    static func pollMilliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: max(milliseconds, 1))
     }
 
     /// Waits until the line is ready for `events`; false when the time ran out.

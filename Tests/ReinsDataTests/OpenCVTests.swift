@@ -71,7 +71,9 @@ struct OpenCVTests {
             try Image(width: 4, height: 4, channels: 3, pixels: [UInt8](repeating: 0, count: 48)).write(to: scratchPath("x.unknownext"))
             Issue.record("an unknown extension was written")
         } catch {
+            // OpenCV threw a cv::Exception; the shim caught it and handed its message back.
             #expect(error.description.contains("x.unknownext"))
+            #expect(error.description.contains("could not find a writer for the specified extension"))
         }
         #expect(throws: DataError.self) { _ = try Image(contentsOf: "/no/such/image.png") }
         #expect(throws: DataError.self) { _ = try VideoReader(source: "/no/such/video.avi") }

@@ -54,6 +54,13 @@ struct CommandTests {
         #expect(result.stderr.contains(": \(field): \(message)"), "\(result.stderr)")
     }
 
+    @Test("reins robots show names a missing robot file")
+    func missingFile() throws {
+        let result = try reins("robots", "show", "/tmp/reins-no-such-robot/robot.yaml")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("/tmp/reins-no-such-robot/robot.yaml: no such file"))
+    }
+
     @Test("every command has help with an example", arguments: [
         ["--help"], ["doctor", "--help"], ["robots", "--help"], ["robots", "show", "--help"], ["robots", "list", "--help"],
         ["ports", "--help"], ["sim", "--help"], ["sim", "render", "--help"], ["console", "--help"], ["console", "keys", "--help"],
