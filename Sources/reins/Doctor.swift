@@ -66,9 +66,9 @@ struct Doctor: ParsableCommand {
             if json {
                 JSONLines.print(result)
             } else if result.ok {
-                print("ok      \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(result.detail)")
+                print("ok      \(column(name, 14)) \(result.detail)")
             } else {
-                print("FAILED  \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(result.detail)\n        fix: \(result.fix ?? "")")
+                print("FAILED  \(column(name, 14)) \(result.detail)\n        fix: \(result.fix ?? "")")
             }
         }
         if failures > 0 {

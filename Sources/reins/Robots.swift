@@ -52,7 +52,7 @@ struct Robots: ParsableCommand {
                     if json {
                         JSONLines.print(row)
                     } else {
-                        let padded = robot.name.padding(toLength: 8, withPad: " ", startingAt: 0)
+                        let padded = column(robot.name, 8)
                         print("\(padded) \(robot.busProtocol.rawValue) @ \(robot.baud) baud, \(robot.motors.count) motors, "
                               + "cameras: \(row.cameras.joined(separator: ", ")), calibrations: \(calibrations.joined(separator: ", "))  \(robot.description)")
                     }
@@ -62,7 +62,7 @@ struct Robots: ParsableCommand {
                         JSONLines.print(Row(name: name, busProtocol: "", baud: 0, motors: 0, cameras: [], calibrations: calibrations,
                                             file: file, description: "", error: error.description))
                     } else {
-                        print("\(name.padding(toLength: 8, withPad: " ", startingAt: 0)) INVALID: \(error)")
+                        print("\(column(name, 8)) INVALID: \(error)")
                     }
                 }
             }
@@ -160,13 +160,13 @@ struct Robots: ParsableCommand {
             print("  bus        \(o.busProtocol) @ \(o.baud) baud, polled at \(format(o.busHz)) Hz; policy at \(format(o.policyHz)) Hz")
             print("  motors")
             for m in o.motors {
-                print("    \(m.name.padding(toLength: 14, withPad: " ", startingAt: 0)) id \(String(m.id).padding(toLength: 4, withPad: " ", startingAt: 0))"
-                      + "\(m.model.padding(toLength: 11, withPad: " ", startingAt: 0)) limits [\(format(m.minRad)), \(format(m.maxRad))] rad, home \(format(m.homeRad)) rad")
+                print("    \(column(m.name, 14)) id \(column(String(m.id), 4))"
+                      + "\(column(m.model, 11)) limits [\(format(m.minRad)), \(format(m.maxRad))] rad, home \(format(m.homeRad)) rad")
             }
             print("  cameras")
             for c in o.cameras {
                 let crop = c.crop.map { ", crop \($0.width)x\($0.height) at (\($0.x), \($0.y))" } ?? ""
-                print("    \(c.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(c.source), \(c.width)x\(c.height) @ \(format(c.fps)) fps\(crop)")
+                print("    \(column(c.name, 14)) \(c.source), \(c.width)x\(c.height) @ \(format(c.fps)) fps\(crop)")
             }
             if o.cameras.isEmpty { print("    none") }
             print("  workspace  min [\(o.workspaceMinM.map(format).joined(separator: ", "))] m, max [\(o.workspaceMaxM.map(format).joined(separator: ", "))] m")

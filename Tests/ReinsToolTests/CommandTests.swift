@@ -75,7 +75,7 @@ struct CommandTests {
     func render() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("reins-render-\(getpid()).png")
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = try reins("sim", "render", "--width", "64", "--height", "48", "--out", out.path, "--json")
+        let result = try reins("sim", "render", "--gl", "osmesa", "--width", "64", "--height", "48", "--out", out.path, "--json")
         #expect(result.status == 0, "\(result.stderr)")
         let json = try #require(try jsonLines(result.stdout).first)
         #expect(json["gl_backend"] as? String == "osmesa")
@@ -112,7 +112,7 @@ struct DoctorTests {
 
     @Test("a missing GL library fails the check and names the package")
     func missingLibrary() throws {
-        let result = try reins("doctor", environment: ["REINS_OSMESA_LIBRARY": "libOSMesa.so.404"])
+        let result = try reins("doctor", "--gl", "osmesa", environment: ["REINS_OSMESA_LIBRARY": "libOSMesa.so.404"])
         #expect(result.status == 1)
         let failed = result.stdout.split(separator: "\n").drop { !$0.hasPrefix("FAILED  offscreen GL") }
         #expect(failed.first?.contains("libOSMesa.so.404") == true, "\(result.stdout)")

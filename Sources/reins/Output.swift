@@ -15,3 +15,8 @@ enum JSONLines {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// `text` left-aligned in a column `width` wide; longer text is kept whole, followed by one space.
+func column(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}
