@@ -10,7 +10,6 @@
 // required at build time.
 typedef unsigned int GLenum;
 typedef unsigned char GLubyte;
-#define GL_VENDOR 0x1F00
 #define GL_RENDERER 0x1F01
 #define GL_VERSION 0x1F02
 #define GL_UNSIGNED_BYTE 0x1401
@@ -200,7 +199,6 @@ static const char *gl_string(reins_gl_context *c, GLenum name) {
     return value ? (const char *)value : "";
 }
 
-const char *reins_gl_vendor(reins_gl_context *c) { return gl_string(c, GL_VENDOR); }
 const char *reins_gl_renderer(reins_gl_context *c) { return gl_string(c, GL_RENDERER); }
 const char *reins_gl_version(reins_gl_context *c) { return gl_string(c, GL_VERSION); }
 

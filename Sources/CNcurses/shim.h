@@ -6,14 +6,9 @@
 #include <curses.h>
 
 static inline WINDOW *reins_stdscr(void) { return stdscr; }
-static inline int reins_lines(void) { return LINES; }
-static inline int reins_cols(void) { return COLS; }
-static inline int reins_colors(void) { return COLORS; }
-static inline int reins_color_pairs(void) { return COLOR_PAIRS; }
 static inline int reins_getmaxy(WINDOW *w) { int y, x; getmaxyx(w, y, x); (void)x; return y; }
 static inline int reins_getmaxx(WINDOW *w) { int y, x; getmaxyx(w, y, x); (void)y; return x; }
 static inline attr_t reins_a_bold(void) { return A_BOLD; }
-static inline attr_t reins_a_reverse(void) { return A_REVERSE; }
 static inline attr_t reins_color_pair(short pair) { return COLOR_PAIR(pair); }
 static inline int reins_key_resize(void) { return KEY_RESIZE; }
 static inline int reins_err(void) { return ERR; }

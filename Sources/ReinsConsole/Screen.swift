@@ -23,8 +23,6 @@ public final class Screen {
             start_color()
             use_default_colors()
             init_pair(1, Int16(COLOR_GREEN), -1)
-            init_pair(2, Int16(COLOR_YELLOW), -1)
-            init_pair(3, Int16(COLOR_RED), -1)
         }
     }
 
@@ -43,7 +41,7 @@ public final class Screen {
     public var columns: Int { Int(reins_getmaxx(reins_stdscr())) }
 
     public enum Style: Sendable {
-        case plain, bold, reverse, good, warning, bad
+        case plain, bold, good
     }
 
     public func clear() {
@@ -81,10 +79,7 @@ public final class Screen {
         switch style {
         case .plain: 0
         case .bold: reins_a_bold()
-        case .reverse: reins_a_reverse()
         case .good: reins_color_pair(1)
-        case .warning: reins_color_pair(2) | reins_a_bold()
-        case .bad: reins_color_pair(3) | reins_a_bold()
         }
     }
 }

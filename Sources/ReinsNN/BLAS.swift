@@ -10,10 +10,6 @@ public enum BLAS {
     /// OpenBLAS's build configuration, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".
     public static var configuration: String { String(cString: openblas_get_config()) }
 
-    public static func setThreadCount(_ count: Int) {
-        openblas_set_num_threads(Int32(count))
-    }
-
     /// out (M, N) = alpha · op(a) · op(b) + beta · out, where op(a) is (M, K) and op(b) is (K, N);
     /// `a` is stored (M, K), or (K, M) when `transposeA`; `b` is (K, N), or (N, K) when `transposeB`.
     /// With beta 1 it accumulates, as backward passes need.

@@ -72,7 +72,6 @@ public final class MuJoCoModel: @unchecked Sendable {
     }
 
     public var cameraNames: [String] { names(of: mjOBJ_CAMERA, count: pointer.pointee.ncam) }
-    public var bodyNames: [String] { names(of: mjOBJ_BODY, count: pointer.pointee.nbody) }
     public var jointNames: [String] { names(of: mjOBJ_JOINT, count: pointer.pointee.njnt) }
 
     /// The id of a named body, or nil.

@@ -63,7 +63,6 @@ public final class OffscreenContext {
 
     /// GL_RENDERER, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
     public var renderer: String { String(cString: reins_gl_renderer(handle)) }
-    /// GL_VENDOR and GL_VERSION.
-    public var vendor: String { String(cString: reins_gl_vendor(handle)) }
+    /// GL_VERSION, e.g. "4.5 (Compatibility Profile) Mesa 22.3.6".
     public var version: String { String(cString: reins_gl_version(handle)) }
 }

@@ -23,12 +23,6 @@ public final class Simulation {
         for _ in 0..<steps { mj_step(model.pointer, data) }
     }
 
-    /// Back to the model's initial state.
-    public func reset() {
-        mj_resetData(model.pointer, data)
-        mj_forward(model.pointer, data)
-    }
-
     /// Generalized positions (`qpos`).
     public var positions: [Double] {
         get { Array(UnsafeBufferPointer(start: data.pointee.qpos, count: model.positionCount)) }
@@ -37,11 +31,6 @@ public final class Simulation {
             newValue.withUnsafeBufferPointer { data.pointee.qpos.update(from: $0.baseAddress!, count: $0.count) }
             mj_forward(model.pointer, data)
         }
-    }
-
-    /// Generalized velocities (`qvel`).
-    public var velocities: [Double] {
-        Array(UnsafeBufferPointer(start: data.pointee.qvel, count: model.velocityCount))
     }
 
     /// Actuator controls (`ctrl`).

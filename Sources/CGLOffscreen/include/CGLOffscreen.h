@@ -24,8 +24,7 @@ reins_gl_context *reins_gl_create(reins_gl_backend backend, const char *library,
 /// Makes the context current on the calling thread; returns 0 on success.
 int reins_gl_make_current(reins_gl_context *context);
 
-/// glGetString of GL_VENDOR, GL_RENDERER and GL_VERSION, or "" when unavailable.
-const char *reins_gl_vendor(reins_gl_context *context);
+/// glGetString of GL_RENDERER and GL_VERSION, or "" when unavailable.
 const char *reins_gl_renderer(reins_gl_context *context);
 const char *reins_gl_version(reins_gl_context *context);
 
