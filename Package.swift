@@ -38,7 +38,7 @@ let package = Package(
         // Swift modules; DESIGN.md says who may import whom. Each depends on what it uses today.
         .target(name: "ReinsCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ReinsHardware", dependencies: ["ReinsCore", "CSerialPort"]),
-        .target(name: "ReinsSim", dependencies: ["CMuJoCo", "CGLOffscreen"]),
+        .target(name: "ReinsSim", dependencies: ["ReinsCore", "ReinsHardware", "CMuJoCo", "CGLOffscreen"]),
         .target(name: "ReinsControl"),
         .target(name: "ReinsNN", dependencies: ["CBLAS"]),
         .target(name: "ReinsData", dependencies: ["CHDF5", "COpenCV"]),
@@ -53,7 +53,7 @@ let package = Package(
 
         .testTarget(name: "ReinsCoreTests", dependencies: ["ReinsCore"]),
         .testTarget(name: "ReinsHardwareTests", dependencies: ["ReinsHardware", "ReinsCore"]),
-        .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim"]),
+        .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim", "ReinsHardware", "ReinsCore"]),
         .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl"]),
         .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),

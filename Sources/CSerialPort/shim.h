@@ -6,10 +6,7 @@
 #include <sys/ioctl.h>
 #include <linux/serial.h>
 
-static inline unsigned long reins_tiocexcl(void) { return TIOCEXCL; }
-static inline unsigned long reins_tiocnxcl(void) { return TIOCNXCL; }
 static inline unsigned long reins_tiocgserial(void) { return TIOCGSERIAL; }
 static inline unsigned long reins_tiocsserial(void) { return TIOCSSERIAL; }
 static inline int reins_async_low_latency(void) { return ASYNC_LOW_LATENCY; }
 static inline int reins_ioctl_ptr(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
-static inline int reins_ioctl_none(int fd, unsigned long request) { return ioctl(fd, request); }

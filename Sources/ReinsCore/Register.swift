@@ -18,9 +18,12 @@ public struct Register: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// EEPROM registers can be written only while torque is off.
     public let isEEPROM: Bool
     public let isWritable: Bool
+    /// The physical unit one raw step is worth `unitScale` of, e.g. "deg" for positions; empty for counts and codes.
+    public let unit: String
+    public let unitScale: Double
 
     public init(_ name: String, address: UInt16, size: Int, signedness: Signedness = .unsigned,
-                eeprom: Bool = false, writable: Bool = true) {
+                eeprom: Bool = false, writable: Bool = true, unit: String = "", unitScale: Double = 1) {
         precondition([1, 2, 4].contains(size), "a register is 1, 2 or 4 bytes, not \(size)")
         self.name = name
         self.address = address
@@ -28,6 +31,13 @@ public struct Register: Sendable, Equatable, Hashable, CustomStringConvertible {
         self.signedness = signedness
         isEEPROM = eeprom
         isWritable = writable
+        self.unit = unit
+        self.unitScale = unitScale
+    }
+
+    /// A signed register value in the register's unit, e.g. 2048 ticks → 180 deg.
+    public func physical(_ value: Int32) -> Double {
+        Double(value) * unitScale
     }
 
     public var description: String { "\(name) (address \(address), \(size) byte\(size == 1 ? "" : "s"))" }

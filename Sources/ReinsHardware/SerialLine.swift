@@ -94,9 +94,9 @@ public final class SerialLine {
             let count = Glibc.read(descriptor, buffer.baseAddress! + received, buffer.count - received)
             if count > 0 {
                 received += count
-            } else if count == 0 || (count < 0 && errno == EIO) {
+            } else if count < 0 && errno == EIO {
                 throw .disconnected(path: path)
-            } else if errno != EAGAIN && errno != EINTR {
+            } else if count < 0 && errno != EAGAIN && errno != EINTR {
                 throw .io(path: path, operation: "read", reason: errnoText(errno))
             }
         }
@@ -109,6 +109,55 @@ public final class SerialLine {
         return Int32(clamping: max(milliseconds, 1))
     }
 
+    /// Reads whatever has arrived, waiting until at least one byte comes or `deadline` passes.
+    /// Returns the count read, 0 at the deadline. Realtime: allocates nothing.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, until deadline: ContinuousClock.Instant) throws(HardwareError) -> Int {
+        let clock = ContinuousClock()
+        while true {
+            // With VMIN = VTIME = 0 a tty read returns 0, not EAGAIN, when nothing has arrived.
+            let count = Glibc.read(descriptor, buffer.baseAddress!, buffer.count)
+            if count > 0 { return count }
+            if count < 0 && errno == EIO { throw .disconnected(path: path) }
+            if count < 0 && errno != EAGAIN && errno != EINTR { throw .io(path: path, operation: "read", reason: errnoText(errno)) }
+            let remaining = clock.now.duration(to: deadline)
+            guard remaining > .zero, try waitFor(events: Int16(POLLIN), timeoutMs: Self.pollMilliseconds(remaining)) else {
+                return 0
+            }
+        }
+    }
+
+    /// Asks the driver to deliver bytes at once instead of batching them: the FTDI latency timer
+    /// (16 ms by default) set to 1 ms through sysfs, or ASYNC_LOW_LATENCY for other adapters.
+    /// Returns what was done, or why it could not be, with the fix.
+    @discardableResult
+    public func requestLowLatency() -> LowLatencyResult {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let timer = "/sys/bus/usb-serial/devices/\(name)/latency_timer"
+        if access(timer, F_OK) == 0 {
+            let fd = open(timer, O_WRONLY)
+            if fd >= 0 {
+                defer { close(fd) }
+                if Glibc.write(fd, "1", 1) == 1 { return .set("FTDI latency timer set to 1 ms") }
+            }
+            return .unavailable("cannot write \(timer) (\(errnoText(errno))); run `echo 1 | sudo tee \(timer)` or add a udev rule")
+        }
+        var serial = serial_struct()
+        guard reins_ioctl_ptr(descriptor, reins_tiocgserial(), &serial) == 0 else {
+            return .unavailable("the driver does not report serial settings (a pty or a CDC-ACM device, which needs no latency setting)")
+        }
+        serial.flags |= Int32(reins_async_low_latency())
+        guard reins_ioctl_ptr(descriptor, reins_tiocsserial(), &serial) == 0 else {
+            return .unavailable("the driver refused ASYNC_LOW_LATENCY (\(errnoText(errno))); try `setserial \(path) low_latency`")
+        }
+        return .set("ASYNC_LOW_LATENCY set")
+    }
+
+    /// The outcome of `requestLowLatency()`.
+    public enum LowLatencyResult: Equatable, Sendable {
+        case set(String)
+        case unavailable(String)
+    }
+
     /// Waits until the line is ready for `events`; false when the time ran out.
     private func waitFor(events: Int16, timeoutMs: Int32) throws(HardwareError) -> Bool {
         var entry = pollfd(fd: descriptor, events: events, revents: 0)
@@ -117,7 +166,8 @@ public final class SerialLine {
             if errno == EINTR { return false }
             throw .io(path: path, operation: "poll", reason: errnoText(errno))
         }
-        if entry.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 && entry.revents & events == 0 {
+        // A hang-up (adapter unplugged, pty closed) is final even when POLLIN comes with it.
+        if entry.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
             throw .disconnected(path: path)
         }
         return ready > 0

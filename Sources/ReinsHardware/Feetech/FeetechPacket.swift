@@ -23,9 +23,14 @@ public enum FeetechByteOrder: Sendable {
         return self == .littleEndian ? little : little.reversed()
     }
 
+    /// Realtime: allocates nothing.
     public func value(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        let ordered = self == .littleEndian ? Array(bytes) : bytes.reversed()
-        return ordered.enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+        var raw: UInt32 = 0
+        for (offset, byte) in bytes.enumerated() {
+            let position = self == .littleEndian ? offset : bytes.count - 1 - offset
+            raw |= UInt32(byte) << (8 * UInt32(position))
+        }
+        return raw
     }
 }
 

@@ -1,0 +1,127 @@
+import ReinsCore
+
+/// A chain of Dynamixel Protocol 2.0 servos on one serial line.
+///
+/// Group reads use Sync Read (one status packet per servo, in id order) and group writes Sync Write
+/// (no reply). Each transaction's timeout is its wire time plus the return delays and a margin;
+/// timeouts and corrupt replies are retried up to `maxRetries` times and counted; a corrupt reply
+/// never becomes a reading. A hardware alert is reported with the motor's name and the contents
+/// of its Hardware Error Status register.
+public final class DynamixelBus: MotorBus {
+    public let motors: [BusMotor]
+    public var statistics: BusStatistics { transport.statistics }
+    private let transport: ServoTransport
+    private let ids: [UInt8]
+    private var decoder = DynamixelDecoder()
+    private var parameters: [UInt8] = []
+    private var reply: [UInt8] = []
+    private var staging: [Int32]
+
+    /// - Parameters:
+    ///   - returnDelay: the servos' Return Delay Time (factory 500 µs; 0 is best for fast loops).
+    ///   - margin: added to each timeout for USB latency and scheduling.
+    public init(line: SerialLine, baud: Int, motors: [BusMotor], returnDelay: Duration = .microseconds(500),
+                margin: Duration = .milliseconds(10), maxRetries: Int = 2) {
+        self.motors = motors
+        ids = motors.map(\.id)
+        transport = ServoTransport(line: line, baud: baud, returnDelay: returnDelay, margin: margin, maxRetries: maxRetries)
+        staging = [Int32](repeating: 0, count: motors.count)
+        parameters.reserveCapacity(1024)
+        reply.reserveCapacity(1024)
+    }
+
+    public func syncRead(_ register: Register, into out: inout [Int32]) throws(MotorBusError) {
+        parameters.removeAll(keepingCapacity: true)
+        appendAddress(register)
+        parameters.append(contentsOf: ids)
+        DynamixelPacket.encode(id: DynamixelPacket.broadcastID, instruction: .syncRead, parameters: parameters, into: &transport.packet)
+        try exchange(replies: ids.count, parameterCount: register.size) { (index, reply) throws(MotorBusError) in
+            staging[index] = register.value(fromRaw: rawValue(reply, size: register.size))
+        } idAt: { ids[$0] }
+        if out.count != staging.count { out = staging } else { for i in staging.indices { out[i] = staging[i] } }
+    }
+
+    public func syncWrite(_ register: Register, _ values: [Int32]) throws(MotorBusError) {
+        precondition(values.count == ids.count, "one value per motor")
+        parameters.removeAll(keepingCapacity: true)
+        appendAddress(register)
+        for (id, value) in zip(ids, values) {
+            guard let raw = register.raw(fromValue: value) else { throw .valueOutOfRange(register: register.name, value: value) }
+            parameters.append(id)
+            appendLittleEndian(raw, size: register.size)
+        }
+        DynamixelPacket.encode(id: DynamixelPacket.broadcastID, instruction: .syncWrite, parameters: parameters, into: &transport.packet)
+        try exchange(replies: 0, parameterCount: 0) { (_, _) throws(MotorBusError) in } idAt: { ids[$0] }
+    }
+
+    public func read(_ register: Register, id: UInt8) throws(MotorBusError) -> Int32 {
+        parameters.removeAll(keepingCapacity: true)
+        appendAddress(register)
+        DynamixelPacket.encode(id: id, instruction: .read, parameters: parameters, into: &transport.packet)
+        var value: Int32 = 0
+        try exchange(replies: 1, parameterCount: register.size) { (_, reply) throws(MotorBusError) in
+            value = register.value(fromRaw: rawValue(reply, size: register.size))
+        } idAt: { _ in id }
+        return value
+    }
+
+    public func write(_ register: Register, id: UInt8, value: Int32) throws(MotorBusError) {
+        guard let raw = register.raw(fromValue: value) else { throw .valueOutOfRange(register: register.name, value: value) }
+        parameters.removeAll(keepingCapacity: true)
+        parameters.append(UInt8(register.address & 0xFF))
+        parameters.append(UInt8(register.address >> 8))
+        appendLittleEndian(raw, size: register.size)
+        DynamixelPacket.encode(id: id, instruction: .write, parameters: parameters, into: &transport.packet)
+        try exchange(replies: id == DynamixelPacket.broadcastID ? 0 : 1, parameterCount: 0) { (_, _) throws(MotorBusError) in } idAt: { _ in id }
+    }
+
+    public func ping(id: UInt8) throws(MotorBusError) -> MotorIdentity? {
+        DynamixelPacket.encode(id: id, instruction: .ping, parameters: [], into: &transport.packet)
+        var identity: MotorIdentity?
+        do {
+            try exchange(replies: 1, parameterCount: 3, retrying: false) { (_, reply) throws(MotorBusError) in
+                identity = MotorIdentity(id: id, modelNumber: UInt16(reply[0]) | UInt16(reply[1]) << 8, firmware: reply[2])
+            } idAt: { _ in id }
+        } catch .timeout {
+            return nil
+        }
+        return identity
+    }
+
+    /// One transaction through the transport; a hardware alert is reported with the motor's
+    /// Hardware Error Status.
+    private func exchange(replies: Int, parameterCount: Int, retrying: Bool = true, handle: (Int, [UInt8]) throws(MotorBusError) -> Void,
+                          idAt: (Int) -> UInt8) throws(MotorBusError) {
+        let alert = try transport.exchange(&decoder, replies: replies, replyOverhead: 11, parameterCount: parameterCount,
+                                           reply: &reply, retrying: retrying, name: motorName, idAt: idAt, handle: handle)
+        if let alert { throw hardwareError(alert.id) }
+    }
+
+    /// The motor's hardware fault, from its Hardware Error Status register.
+    private func hardwareError(_ id: UInt8) -> MotorBusError {
+        let detail: String
+        if let raw = try? read(DynamixelControlTable.hardwareErrorStatus, id: id) {
+            detail = DynamixelHardwareError(rawValue: UInt8(truncatingIfNeeded: raw)).description
+        } else {
+            detail = "alert bit set (Hardware Error Status unreadable)"
+        }
+        return .hardwareError(motor: motorName(id), id: id, detail: detail)
+    }
+
+    private func appendAddress(_ register: Register) {
+        parameters.append(UInt8(register.address & 0xFF))
+        parameters.append(UInt8(register.address >> 8))
+        parameters.append(UInt8(register.size))
+        parameters.append(0)
+    }
+
+    private func appendLittleEndian(_ raw: UInt32, size: Int) {
+        for byte in 0..<size { parameters.append(UInt8(truncatingIfNeeded: raw >> (8 * UInt32(byte)))) }
+    }
+
+    private func rawValue(_ bytes: [UInt8], size: Int) -> UInt32 {
+        var raw: UInt32 = 0
+        for byte in 0..<size { raw |= UInt32(bytes[byte]) << (8 * UInt32(byte)) }
+        return raw
+    }
+}

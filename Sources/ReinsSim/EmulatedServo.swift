@@ -1,0 +1,125 @@
+import Foundation
+import ReinsCore
+import ReinsHardware
+
+/// One emulated servo: its control table in memory and a shaft that turns toward the goal.
+struct EmulatedServo {
+    var id: UInt8
+    let model: MotorModel
+    var memory = [UInt8](repeating: 0, count: 256)
+    /// The shaft's position in raw ticks, before the homing offset.
+    var positionTicks = 2048.0
+    var lastUpdate = ContinuousClock.now
+    /// A reg-write held until an action.
+    var pending: (address: Int, data: [UInt8])?
+
+    /// Top speed in ticks per second (about 45 rpm for the STS3215 and XM430 at 12 V).
+    static let topSpeedTicksPerSecond = 3000.0
+
+    init(id: UInt8, model: MotorModel) {
+        self.id = id
+        self.model = model
+        switch model.busProtocol {
+        case .dynamixel:
+            let modelNumber: UInt16 = model == .xl330M288 ? 1200 : 1020
+            store(DynamixelControlTable.modelNumber, Int32(modelNumber))
+            store(DynamixelControlTable.firmwareVersion, 52)
+            store(DynamixelControlTable.id, Int32(id))
+            store(DynamixelControlTable.baudRate, 3)
+            store(DynamixelControlTable.operatingMode, 3)
+            store(DynamixelControlTable.maxPositionLimit, 4095)
+            store(DynamixelControlTable.statusReturnLevel, 2)
+            store(DynamixelControlTable.presentInputVoltage, 120)
+            store(DynamixelControlTable.presentTemperature, 30)
+        case .feetech:
+            store(FeetechControlTable.firmwareMajor, 3)
+            store(FeetechControlTable.firmwareMinor, 10)
+            store(FeetechControlTable.modelNumber, Int32(FeetechControlTable.sts3215ModelNumber))
+            store(FeetechControlTable.id, Int32(id))
+            store(FeetechControlTable.statusReturnLevel, 1)
+            store(FeetechControlTable.maxPositionLimit, 4095)
+            store(FeetechControlTable.torqueLimit, 1000)
+            store(FeetechControlTable.presentVoltage, 120)
+            store(FeetechControlTable.presentTemperature, 30)
+        }
+        let goal = busProtocol == .dynamixel ? DynamixelControlTable.goalPosition : FeetechControlTable.goalPosition
+        store(goal, 2048)
+        refreshPresent(busProtocol: busProtocol)
+    }
+
+    var busProtocol: BusProtocol { model.busProtocol }
+
+    private var torqueEnable: Register { busProtocol == .dynamixel ? DynamixelControlTable.torqueEnable : FeetechControlTable.torqueEnable }
+    var torqueOn: Bool { load(torqueEnable) != 0 }
+    var statusReturnLevel: Int32 {
+        load(busProtocol == .dynamixel ? DynamixelControlTable.statusReturnLevel : FeetechControlTable.statusReturnLevel)
+    }
+    var returnDelay: Duration {
+        .microseconds(2 * Int(load(busProtocol == .dynamixel ? DynamixelControlTable.returnDelayTime : FeetechControlTable.returnDelayTime)))
+    }
+
+    func load(_ register: Register) -> Int32 {
+        var raw: UInt32 = 0
+        let base = Int(register.address)
+        for byte in 0..<register.size { raw |= UInt32(memory[base + byte]) << (8 * UInt32(byte)) }
+        return register.value(fromRaw: raw)
+    }
+
+    mutating func store(_ register: Register, _ value: Int32) {
+        let raw = register.raw(fromValue: value) ?? 0
+        for byte in 0..<register.size { memory[Int(register.address) + byte] = UInt8(truncatingIfNeeded: raw >> (8 * UInt32(byte))) }
+    }
+
+    private var homingOffset: Double {
+        Double(load(busProtocol == .dynamixel ? DynamixelControlTable.homingOffset : FeetechControlTable.homingOffset))
+    }
+
+    /// Turns the shaft toward the goal for the time since the last update, then refreshes the
+    /// present-state registers.
+    mutating func advance(to now: ContinuousClock.Instant) {
+        let elapsed = lastUpdate.duration(to: now)
+        lastUpdate = now
+        if torqueOn {
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let goalRegister = busProtocol == .dynamixel ? DynamixelControlTable.goalPosition : FeetechControlTable.goalPosition
+            // Dynamixel: present = shaft + offset. Feetech: present = shaft − offset.
+            let goalShaft = busProtocol == .dynamixel ? Double(load(goalRegister)) - homingOffset : Double(load(goalRegister)) + homingOffset
+            let step = Self.topSpeedTicksPerSecond * seconds
+            positionTicks += max(-step, min(step, goalShaft - positionTicks))
+        }
+        refreshPresent(busProtocol: busProtocol)
+    }
+
+    mutating func refreshPresent(busProtocol: BusProtocol) {
+        let present = busProtocol == .dynamixel ? positionTicks + homingOffset : positionTicks - homingOffset
+        let goalRegister = busProtocol == .dynamixel ? DynamixelControlTable.goalPosition : FeetechControlTable.goalPosition
+        let moving: Int32 = torqueOn && abs(Double(load(goalRegister)) - present) > 1 ? 1 : 0
+        switch busProtocol {
+        case .dynamixel:
+            store(DynamixelControlTable.presentPosition, Int32(present.rounded()))
+            store(DynamixelControlTable.moving, moving)
+        case .feetech:
+            store(FeetechControlTable.presentPosition, Int32(present.rounded()))
+            store(FeetechControlTable.moving, moving)
+        }
+    }
+
+    func readBytes(address: Int, length: Int) -> [UInt8]? {
+        guard address >= 0, length > 0, address + length <= memory.count else { return nil }
+        return Array(memory[address..<(address + length)])
+    }
+
+    enum WriteOutcome { case applied, outOfRange, eepromLocked }
+
+    /// Writes raw bytes; EEPROM only with torque off. Changing the id register renames the servo.
+    mutating func writeBytes(address: Int, data: [UInt8]) -> WriteOutcome {
+        guard address >= 0, !data.isEmpty, address + data.count <= memory.count else { return .outOfRange }
+        let eepromEnd = busProtocol == .dynamixel ? 64 : 40
+        if torqueOn && address < eepromEnd { return .eepromLocked }
+        memory.replaceSubrange(address..<(address + data.count), with: data)
+        let idRegister = busProtocol == .dynamixel ? DynamixelControlTable.id : FeetechControlTable.id
+        id = UInt8(truncatingIfNeeded: load(idRegister))
+        refreshPresent(busProtocol: busProtocol)
+        return .applied
+    }
+}

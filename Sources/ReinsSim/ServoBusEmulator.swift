@@ -1,0 +1,146 @@
+import Foundation
+import ReinsCore
+import ReinsHardware
+import Synchronization
+
+/// Faults an emulated bus injects into its replies, for tests of the drivers' recovery.
+public struct BusFaults: Sendable, Equatable {
+    /// Fraction of replies never sent.
+    public var dropRate: Double
+    /// Fraction of replies with one bit flipped after the header.
+    public var corruptRate: Double
+    /// Extra delay before every reply.
+    public var delay: Duration
+
+    public init(dropRate: Double = 0, corruptRate: Double = 0, delay: Duration = .zero) {
+        self.dropRate = dropRate
+        self.corruptRate = corruptRate
+        self.delay = delay
+    }
+}
+
+/// A bus of emulated servos on a pty: a driver opens `devicePath` as it would a USB adapter.
+///
+/// Each servo keeps its whole control table in memory; EEPROM registers are writable only with
+/// torque off (a Dynamixel servo answers an Access error); status return level and return delay
+/// are honoured; a broadcast ping is answered by every servo in id order. A simple servo model
+/// moves the present position toward the goal at the servo's top speed while torque is on.
+/// Fast Sync Read and Fast Bulk Read are not emulated.
+public final class ServoBusEmulator: @unchecked Sendable {
+    public let busProtocol: BusProtocol
+    private let pty: PseudoTerminal
+    private let state: Mutex<State>
+    private let running = Atomic<Bool>(false)
+    private var thread: Thread?
+
+    public var devicePath: String { pty.devicePath }
+
+    /// Servos with the given ids and models; all models must speak `busProtocol`.
+    public init(busProtocol: BusProtocol, servos: [(id: UInt8, model: MotorModel)], faults: BusFaults = BusFaults(),
+                seed: UInt64 = 1) throws(HardwareError) {
+        precondition(servos.allSatisfy { $0.model.busProtocol == busProtocol }, "every servo must speak \(busProtocol)")
+        self.busProtocol = busProtocol
+        pty = try PseudoTerminal()
+        state = Mutex(State(busProtocol: busProtocol, servos: servos.map { EmulatedServo(id: $0.id, model: $0.model) },
+                            faults: faults, generator: SplitMix64(seed: seed)))
+    }
+
+    /// The servos of a robot file; `busProtocol` swaps every motor for the other protocol's
+    /// model (sts3215 or xm430-w350) with the same id.
+    public convenience init(robot: RobotDefinition, busProtocol: BusProtocol? = nil, faults: BusFaults = BusFaults(),
+                            seed: UInt64 = 1) throws(HardwareError) {
+        let chosen = busProtocol ?? robot.busProtocol
+        let servos = robot.motors.map { motor -> (id: UInt8, model: MotorModel) in
+            let model = motor.model.busProtocol == chosen ? motor.model : (chosen == .feetech ? .sts3215 : .xm430W350)
+            return (UInt8(motor.id), model)
+        }
+        try self.init(busProtocol: chosen, servos: servos, faults: faults, seed: seed)
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// Starts answering on a thread of its own.
+    public func start() {
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let thread = Thread { [self] in serve() }
+        thread.name = "reins bus emulator"
+        thread.start()
+        self.thread = thread
+    }
+
+    /// Stops answering (within about 10 ms).
+    public func stop() {
+        running.store(false, ordering: .releasing)
+        while thread != nil && !finished.load(ordering: .acquiring) { usleep(1000) }
+        thread = nil
+    }
+
+    private let finished = Atomic<Bool>(false)
+
+    /// A servo's position in raw ticks, as the motor shaft is (before homing offset).
+    public func position(id: UInt8) -> Double? {
+        state.withLock { $0.servo(id)?.positionTicks }
+    }
+
+    /// Moves a servo's shaft, as a hand would with torque off.
+    public func setPosition(id: UInt8, ticks: Double) {
+        state.withLock { state in
+            guard let index = state.servos.firstIndex(where: { $0.id == id }) else { return }
+            state.servos[index].positionTicks = ticks
+            state.servos[index].refreshPresent(busProtocol: state.busProtocol)
+        }
+    }
+
+    /// Replies dropped and corrupted so far.
+    public var injectedFaults: (dropped: Int, corrupted: Int) {
+        state.withLock { ($0.dropped, $0.corrupted) }
+    }
+
+    private func serve() {
+        defer { finished.store(true, ordering: .releasing) }
+        var input = [UInt8](repeating: 0, count: 4096)
+        while running.load(ordering: .acquiring) {
+            var entry = pollfd(fd: pty.controller, events: Int16(POLLIN), revents: 0)
+            guard poll(&entry, 1, 10) > 0 else { continue }
+            let count = read(pty.controller, &input, input.count)
+            guard count > 0 else {
+                if count < 0 && errno != EAGAIN && errno != EINTR && errno != EIO { return }
+                usleep(1000)  // EIO: no client has the device open yet
+                continue
+            }
+            let replies = state.withLock { state in state.receive(input[0..<count]) }
+            for reply in replies {
+                if reply.delay > .zero { sleep(for: reply.delay) }
+                _ = reply.bytes.withUnsafeBytes { write(pty.controller, $0.baseAddress, $0.count) }
+            }
+        }
+    }
+
+    private func sleep(for duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// SplitMix64: a small seeded generator, so fault injection repeats run to run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// One reply to send, after `delay`.
+struct EmulatedReply {
+    var bytes: [UInt8]
+    var delay: Duration
+}
