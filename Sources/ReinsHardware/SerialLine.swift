@@ -182,6 +182,11 @@ public final class SerialLine {
         (3_500_000, speed_t(B3500000)), (4_000_000, speed_t(B4000000)),
     ]
 
+    /// Whether termios has a standard speed for `baud` (nonstandard rates need termios2, not yet used).
+    public static func supports(baud: Int) -> Bool {
+        speed(forBaud: baud) != nil
+    }
+
     static func speed(forBaud baud: Int) -> speed_t? {
         standardBauds.first { $0.baud == baud }?.speed
     }

@@ -20,3 +20,12 @@ func printError(_ message: String) {
 func column(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
 }
+
+/// A failure found while a command runs, printed as `Error: <message>` without the usage text.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

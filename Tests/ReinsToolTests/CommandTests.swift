@@ -64,6 +64,8 @@ struct CommandTests {
     @Test("every command has help with an example", arguments: [
         ["--help"], ["doctor", "--help"], ["robots", "--help"], ["robots", "show", "--help"], ["robots", "list", "--help"],
         ["ports", "--help"], ["sim", "--help"], ["sim", "render", "--help"], ["console", "--help"], ["console", "keys", "--help"],
+        ["bus", "--help"], ["bus", "emulate", "--help"], ["bus", "scan", "--help"], ["bus", "read", "--help"], ["bus", "write", "--help"],
+        ["bench", "--help"], ["bench", "bus", "--help"],
     ])
     func help(arguments: [String]) throws {
         let result = try run(reinsExecutable, arguments)

@@ -62,3 +62,50 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
         try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
     }
 }
+
+/// A `reins` left running in the background, its output going to a file.
+final class BackgroundReins {
+    let pid: pid_t
+    let outputPath: String
+
+    init(_ arguments: [String]) throws {
+        outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("reins-bg-\(UUID().uuidString)").path
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([reinsExecutable] + arguments).map { strdup($0) } + [nil]
+        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0)=\($1)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, reinsExecutable, &actions, nil, argv, envp)
+        guard status == 0 else { throw POSIXError(POSIXErrorCode(rawValue: status) ?? .EIO) }
+        self.pid = pid
+    }
+
+    /// The output so far.
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    /// Waits up to five seconds for the first line of output.
+    func firstLine() -> String? {
+        for _ in 0..<500 {
+            if let line = output.split(separator: "\n").first, output.contains("\n") { return String(line) }
+            usleep(10_000)
+        }
+        return nil
+    }
+
+    /// Sends `signal` and waits for the exit; returns the exit status.
+    func stop(signal: Int32 = SIGINT) -> Int32 {
+        kill(pid, signal)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: outputPath)
+    }
+}
