@@ -55,6 +55,15 @@ public protocol MotorBus: AnyObject {
     func write(_ register: Register, id: UInt8, value: Int32) throws(MotorBusError)
     /// Asks one id who it is; nil when nothing answers.
     func ping(id: UInt8) throws(MotorBusError) -> MotorIdentity?
+    /// The register that switches a motor's torque on (1) and off (0).
+    var torqueEnable: Register { get }
+}
+
+extension MotorBus {
+    /// Switches every motor's torque on or off in one transaction.
+    public func setTorque(_ enabled: Bool) throws(MotorBusError) {
+        try syncWrite(torqueEnable, [Int32](repeating: enabled ? 1 : 0, count: motors.count))
+    }
 }
 
 /// A bus transaction that failed after its retries; each case says what to check.

@@ -12,6 +12,8 @@ struct EmulatedServo {
     var lastUpdate = ContinuousClock.now
     /// A reg-write held until an action.
     var pending: (address: Int, data: [UInt8])?
+    /// Injected hardware fault bits: Dynamixel's Hardware Error Status, or Feetech's status byte.
+    var hardwareError: UInt8 = 0
 
     /// Top speed in ticks per second (about 45 rpm for the STS3215 and XM430 at 12 V).
     static let topSpeedTicksPerSecond = 3000.0

@@ -185,7 +185,8 @@ struct State {
     private func dynamixelStatus(_ id: UInt8, error: UInt8, _ parameters: [UInt8], level: Int32) -> [EmulatedReply] {
         guard let servo = servo(id), level == 0 || servo.statusReturnLevel >= level else { return [] }
         var bytes: [UInt8] = []
-        DynamixelPacket.encodeStatus(id: id, error: error, parameters: parameters, into: &bytes)
+        let alert: UInt8 = servo.hardwareError != 0 ? 0x80 : 0
+        DynamixelPacket.encodeStatus(id: id, error: error | alert, parameters: parameters, into: &bytes)
         return [EmulatedReply(bytes: bytes, delay: servo.returnDelay)]
     }
 
@@ -251,7 +252,7 @@ struct State {
     private func feetechStatus(_ id: UInt8, _ parameters: [UInt8], level: Int32) -> [EmulatedReply] {
         guard let servo = servo(id), level == 0 || servo.statusReturnLevel >= 1 else { return [] }
         var bytes: [UInt8] = []
-        FeetechPacket.encodeStatus(id: id, error: 0, parameters: parameters, into: &bytes)
+        FeetechPacket.encodeStatus(id: id, error: servo.hardwareError, parameters: parameters, into: &bytes)
         return [EmulatedReply(bytes: bytes, delay: servo.returnDelay)]
     }
 }

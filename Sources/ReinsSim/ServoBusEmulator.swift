@@ -93,6 +93,18 @@ public final class ServoBusEmulator: @unchecked Sendable {
         }
     }
 
+    /// Gives a servo a hardware fault: Dynamixel servos set the alert bit in every reply and the
+    /// bits in Hardware Error Status; Feetech servos put the bits in their status byte. 0 clears it.
+    public func setHardwareError(id: UInt8, flags: UInt8) {
+        state.withLock { state in
+            guard let index = state.servos.firstIndex(where: { $0.id == id }) else { return }
+            state.servos[index].hardwareError = flags
+            if state.busProtocol == .dynamixel {
+                state.servos[index].store(DynamixelControlTable.hardwareErrorStatus, Int32(flags))
+            }
+        }
+    }
+
     /// Replies dropped and corrupted so far.
     public var injectedFaults: (dropped: Int, corrupted: Int) {
         state.withLock { ($0.dropped, $0.corrupted) }

@@ -81,6 +81,17 @@ struct SerialLineTests {
         }
     }
 
+    @Test("low latency is reported as unavailable on a pty, with the reason")
+    func lowLatency() throws {
+        let pty = try PseudoTerminal()
+        let line = try SerialLine(path: pty.devicePath, baud: 1_000_000)
+        guard case .unavailable(let reason) = line.requestLowLatency() else {
+            Issue.record("a pty has no latency timer to set")
+            return
+        }
+        #expect(reason.contains("pty"))
+    }
+
     @Test("a missing device names its path")
     func missing() {
         #expect(throws: HardwareError.openFailed(path: "/dev/ttyREINS404", reason: "No such file or directory")) {

@@ -48,7 +48,8 @@ struct ServoBusTests {
         try bus.syncRead(r.present, into: &positions)
         #expect(positions == Array(repeating: 2048, count: robot.motors.count))
 
-        for motor in bus.motors { try bus.write(r.torque, id: motor.id, value: 1) }
+        try bus.setTorque(true)
+        #expect(try bus.read(r.torque, id: bus.motors.last!.id) == 1)
         let goals = bus.motors.indices.map { Int32(1500 + 150 * $0) }
         try bus.syncWrite(r.goal, goals)
         // The servo model turns at 3000 ticks/s: every joint arrives within a second.
@@ -78,6 +79,25 @@ struct ServoBusTests {
             try bus.write(r.eeprom, id: id, value: 20)
         }
         #expect(try bus.read(r.eeprom, id: id) == 10)
+    }
+
+    @Test("a servo's hardware fault is reported with its name and what the servo says", arguments: [
+        ("omx", UInt8(0x20), "joint2", "overload"), ("so101", UInt8(0x04), "shoulder_lift", "overheat"),
+    ])
+    func hardwareFault(robotName: String, flags: UInt8, motor: String, detail: String) throws {
+        let (emulator, bus, robot) = try connect(robotName)
+        defer { emulator.stop() }
+        let faulty = bus.motors[1]
+        #expect(faulty.name == motor)
+        emulator.setHardwareError(id: faulty.id, flags: flags)
+        var positions: [Int32] = []
+        #expect(throws: MotorBusError.hardwareError(motor: motor, id: faulty.id, detail: detail)) {
+            try bus.syncRead(registers(robot.busProtocol).present, into: &positions)
+        }
+        #expect(bus.statistics.retries == 0, "a hardware fault is not retried")
+        emulator.setHardwareError(id: faulty.id, flags: 0)
+        try bus.syncRead(registers(robot.busProtocol).present, into: &positions)
+        #expect(positions.count == robot.motors.count)
     }
 
     @Test("a broadcast ping is answered by every servo in id order", arguments: ["omx", "so101"])

@@ -10,6 +10,7 @@ import ReinsCore
 public final class DynamixelBus: MotorBus {
     public let motors: [BusMotor]
     public var statistics: BusStatistics { transport.statistics }
+    public var torqueEnable: Register { DynamixelControlTable.torqueEnable }
     private let transport: ServoTransport
     private let ids: [UInt8]
     private var decoder = DynamixelDecoder()
@@ -55,11 +56,15 @@ public final class DynamixelBus: MotorBus {
     }
 
     public func read(_ register: Register, id: UInt8) throws(MotorBusError) -> Int32 {
+        try read(register, id: id, reportingAlert: true)
+    }
+
+    private func read(_ register: Register, id: UInt8, reportingAlert: Bool) throws(MotorBusError) -> Int32 {
         parameters.removeAll(keepingCapacity: true)
         appendAddress(register)
         DynamixelPacket.encode(id: id, instruction: .read, parameters: parameters, into: &transport.packet)
         var value: Int32 = 0
-        try exchange(replies: 1, parameterCount: register.size) { (_, reply) throws(MotorBusError) in
+        try exchange(replies: 1, parameterCount: register.size, reportingAlert: reportingAlert) { (_, reply) throws(MotorBusError) in
             value = register.value(fromRaw: rawValue(reply, size: register.size))
         } idAt: { _ in id }
         return value
@@ -90,17 +95,18 @@ public final class DynamixelBus: MotorBus {
 
     /// One transaction through the transport; a hardware alert is reported with the motor's
     /// Hardware Error Status.
-    private func exchange(replies: Int, parameterCount: Int, retrying: Bool = true, handle: (Int, [UInt8]) throws(MotorBusError) -> Void,
-                          idAt: (Int) -> UInt8) throws(MotorBusError) {
+    private func exchange(replies: Int, parameterCount: Int, retrying: Bool = true, reportingAlert: Bool = true,
+                          handle: (Int, [UInt8]) throws(MotorBusError) -> Void, idAt: (Int) -> UInt8) throws(MotorBusError) {
         let alert = try transport.exchange(&decoder, replies: replies, replyOverhead: 11, parameterCount: parameterCount,
                                            reply: &reply, retrying: retrying, name: motorName, idAt: idAt, handle: handle)
-        if let alert { throw hardwareError(alert.id) }
+        if let alert, reportingAlert { throw hardwareError(alert.id) }
     }
 
     /// The motor's hardware fault, from its Hardware Error Status register.
     private func hardwareError(_ id: UInt8) -> MotorBusError {
         let detail: String
-        if let raw = try? read(DynamixelControlTable.hardwareErrorStatus, id: id) {
+        // The reply to this read carries the alert bit too: it must not report it again.
+        if let raw = try? read(DynamixelControlTable.hardwareErrorStatus, id: id, reportingAlert: false) {
             detail = DynamixelHardwareError(rawValue: UInt8(truncatingIfNeeded: raw)).description
         } else {
             detail = "alert bit set (Hardware Error Status unreadable)"

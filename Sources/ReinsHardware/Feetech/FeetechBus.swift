@@ -9,6 +9,7 @@ import ReinsCore
 public final class FeetechBus: MotorBus {
     public let motors: [BusMotor]
     public var statistics: BusStatistics { transport.statistics }
+    public var torqueEnable: Register { FeetechControlTable.torqueEnable }
     public let byteOrder: FeetechByteOrder
     private let transport: ServoTransport
     private let ids: [UInt8]
