@@ -167,9 +167,35 @@ struct State {
                 offset += 5 + length
             }
             return []
-        case .factoryReset, .clear, .status, .fastSyncRead, .fastBulkRead:
+        case .fastSyncRead:
+            guard p.count >= 4 else { return [] }
+            return fastSyncReply(address: u16(0), length: u16(2), ids: Array(p[4...]))
+        case .factoryReset, .clear, .status, .fastBulkRead:
             return broadcast ? [] : dynamixelStatus(frame.id, error: 2, [], level: 2)
         }
+    }
+
+    /// One unstuffed packet from id 0xFE in which each listed servo gives ERR, ID, data and a CRC
+    /// over its own bytes; the first ERR is the frame's error byte and the last CRC the frame's.
+    private func fastSyncReply(address: Int, length: Int, ids: [UInt8]) -> [EmulatedReply] {
+        let present = ids.compactMap { servo($0) }
+        guard !present.isEmpty else { return [] }
+        var firstError: UInt8 = 0
+        var parameters: [UInt8] = []
+        for (index, servo) in present.enumerated() {
+            let data = servo.readBytes(address: address, length: length) ?? [UInt8](repeating: 0, count: max(length, 0))
+            let error: UInt8 = servo.hardwareError != 0 ? 0x80 : 0
+            if index == 0 { firstError = error } else { parameters.append(error) }
+            parameters.append(servo.id)
+            parameters += data
+            if index < present.count - 1 {
+                let crc = DynamixelCRC.checksum([error, servo.id] + data)
+                parameters += [UInt8(crc & 0xFF), UInt8(crc >> 8)]
+            }
+        }
+        var bytes: [UInt8] = []
+        DynamixelPacket.encodeStatus(id: DynamixelPacket.broadcastID, error: firstError, parameters: parameters, stuffing: false, into: &bytes)
+        return [EmulatedReply(bytes: bytes, delay: present[0].returnDelay)]
     }
 
     private func dynamixelError(_ outcome: EmulatedServo.WriteOutcome) -> UInt8 {

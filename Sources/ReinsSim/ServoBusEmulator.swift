@@ -25,7 +25,7 @@ public struct BusFaults: Sendable, Equatable {
 /// torque off (a Dynamixel servo answers an Access error); status return level and return delay
 /// are honoured; a broadcast ping is answered by every servo in id order. A simple servo model
 /// moves the present position toward the goal at the servo's top speed while torque is on.
-/// Fast Sync Read and Fast Bulk Read are not emulated.
+/// Fast Sync Read is emulated; Fast Bulk Read is not.
 public final class ServoBusEmulator: @unchecked Sendable {
     public let busProtocol: BusProtocol
     private let pty: PseudoTerminal

@@ -27,11 +27,13 @@ struct BenchBus: ParsableCommand {
     @Option(name: .customLong("protocol"), help: "dynamixel or feetech.") var busProtocol: BusProtocol = .feetech
     @Option(help: "Servos on the bus.") var motors = 6
     @Option(help: "How long to run.") var seconds = 5.0
+    @Flag(help: "Dynamixel only: group reads as Fast Sync Read (one reply for all servos).") var fastSyncRead = false
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Output: Encodable {
         var benchmark = "bus"
         var `protocol`: String
+        var fastSyncRead: Bool
         var motors: Int
         var cycles: Int
         var cyclesPerS: Double
@@ -47,6 +49,7 @@ struct BenchBus: ParsableCommand {
     func validate() throws {
         guard (1...32).contains(motors) else { throw ValidationError("--motors must be from 1 to 32") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard !fastSyncRead || busProtocol == .dynamixel else { throw ValidationError("--fast-sync-read is a Dynamixel instruction") }
     }
 
     func run() throws {
@@ -58,6 +61,7 @@ struct BenchBus: ParsableCommand {
         let line = try SerialLine(path: emulator.devicePath, baud: 1_000_000)
         let bus = makeBus(busProtocol, line: line, baud: 1_000_000, motors: ids.map { BusMotor(name: "servo \($0)", id: $0) },
                           returnDelay: .zero, margin: .milliseconds(10))
+        (bus as? DynamixelBus)?.usesFastSyncRead = fastSyncRead
         let (present, goal) = busProtocol == .dynamixel
             ? (DynamixelControlTable.presentPosition, DynamixelControlTable.goalPosition)
             : (FeetechControlTable.presentPosition, FeetechControlTable.goalPosition)
@@ -84,9 +88,9 @@ struct BenchBus: ParsableCommand {
         cycleNs.sort()
         let median = Double(cycleNs[cycleNs.count / 2]) / 1000
         let p99 = Double(cycleNs[min(cycleNs.count - 1, cycleNs.count * 99 / 100)]) / 1000
-        let wireBytes = Self.wireBytes(busProtocol, motors: motors, size: present.size)
+        let wireBytes = Self.wireBytes(busProtocol, motors: motors, size: present.size, fast: fastSyncRead)
         let output = Output(
-            protocol: busProtocol.rawValue, motors: motors, cycles: cycleNs.count,
+            protocol: busProtocol.rawValue, fastSyncRead: fastSyncRead, motors: motors, cycles: cycleNs.count,
             cyclesPerS: Double(cycleNs.count) / seconds, cycleMedianUs: median, cycleP99Us: p99,
             retries: bus.statistics.retries, timeouts: bus.statistics.timeouts,
             // 10 bits a byte at 1 Mbps: 10 µs a byte.
@@ -103,8 +107,10 @@ struct BenchBus: ParsableCommand {
     }
 
     /// Bytes a sync read (instruction and every reply) plus a sync write put on the wire.
-    static func wireBytes(_ busProtocol: BusProtocol, motors: Int, size: Int) -> Int {
+    static func wireBytes(_ busProtocol: BusProtocol, motors: Int, size: Int, fast: Bool) -> Int {
         switch busProtocol {
+        case .dynamixel where fast:
+            (14 + motors) + 11 + DynamixelPacket.fastSyncReplyLength(count: motors, dataLength: size) + (14 + motors * (1 + size))
         case .dynamixel: (14 + motors) + motors * (11 + size) + (14 + motors * (1 + size))
         case .feetech: (8 + motors) + motors * (6 + size) + (8 + motors * (1 + size))
         }

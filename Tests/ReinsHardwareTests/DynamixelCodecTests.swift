@@ -192,3 +192,27 @@ struct DynamixelCodecTests {
         #expect(DynamixelControlTable.goalCurrent.raw(fromValue: 40000) == nil)
     }
 }
+
+@Suite("Dynamixel Fast Sync Read replies")
+struct FastSyncReadTests {
+    @Test("a three-servo reply splits into each servo's error, id and data, unstuffed")
+    func split() throws {
+        // ERR1 is the frame's error byte; then ID1 D1 CRC1, ERR2 ID2 D2 CRC2, ERR3 ID3 D3 (its CRC is the frame's).
+        let data: [[UInt8]] = [[0x00, 0x08, 0x00, 0x00], [0xFF, 0xFF, 0xFD, 0x00], [0x10, 0x00, 0x00, 0x00]]
+        let parameters: [UInt8] = [1] + data[0] + [0xAA, 0xBB] + [0x80, 2] + data[1] + [0xCC, 0xDD] + [0x00, 3] + data[2]
+        #expect(parameters.count == DynamixelPacket.fastSyncReplyLength(count: 3, dataLength: 4))
+        var packet: [UInt8] = []
+        DynamixelPacket.encodeStatus(id: DynamixelPacket.broadcastID, error: 0, parameters: parameters, stuffing: false, into: &packet)
+        let frame = try #require(try decodeAll(packet, chunk: 1, unstuffs: false).first)
+        #expect(frame.parameters == parameters)
+        var seen: [(UInt8, Bool, [UInt8])] = []
+        let fits = DynamixelPacket.forEachFastSyncReply(firstError: frame.error!, parameters: frame.parameters, count: 3, dataLength: 4) {
+            _, error, id, bytes in seen.append((id, error.alert, Array(bytes)))
+        }
+        #expect(fits)
+        #expect(seen.map(\.0) == [1, 2, 3])
+        #expect(seen.map(\.1) == [false, true, false])
+        #expect(seen.map(\.2) == data)
+        #expect(!DynamixelPacket.forEachFastSyncReply(firstError: frame.error!, parameters: frame.parameters, count: 2, dataLength: 4) { _, _, _, _ in })
+    }
+}

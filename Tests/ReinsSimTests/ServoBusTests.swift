@@ -62,6 +62,23 @@ struct ServoBusTests {
         #expect(bus.statistics.retries == 0)
     }
 
+    @Test("Fast Sync Read reads every position in one reply")
+    func fastSyncRead() throws {
+        let (emulator, bus, _) = try connect("omx")
+        defer { emulator.stop() }
+        let dynamixel = try #require(bus as? DynamixelBus)
+        dynamixel.usesFastSyncRead = true
+        let truth = bus.motors.indices.map { Int32(900 + 111 * $0) }
+        for (motor, ticks) in zip(bus.motors, truth) { emulator.setPosition(id: motor.id, ticks: Double(ticks)) }
+        var positions: [Int32] = []
+        try bus.syncRead(DynamixelControlTable.presentPosition, into: &positions)
+        #expect(positions == truth)
+        emulator.setHardwareError(id: bus.motors[0].id, flags: 0x01)
+        #expect(throws: MotorBusError.hardwareError(motor: "joint1", id: 11, detail: "input voltage")) {
+            try bus.syncRead(DynamixelControlTable.presentPosition, into: &positions)
+        }
+    }
+
     @Test("EEPROM is writable only with torque off", arguments: ["omx", "so101"])
     func eeprom(robotName: String) throws {
         let (emulator, bus, robot) = try connect(robotName)

@@ -17,6 +17,9 @@ public final class DynamixelBus: MotorBus {
     private var parameters: [UInt8] = []
     private var reply: [UInt8] = []
     private var staging: [Int32]
+    /// Group reads as Fast Sync Read: one unstuffed reply for all servos instead of one each
+    /// (76 bytes instead of 110 for six positions). Needs firmware 45 on X430, 46 on X330.
+    public var usesFastSyncRead = false
 
     /// - Parameters:
     ///   - returnDelay: the servos' Return Delay Time (factory 500 µs; 0 is best for fast loops).
@@ -35,11 +38,52 @@ public final class DynamixelBus: MotorBus {
         parameters.removeAll(keepingCapacity: true)
         appendAddress(register)
         parameters.append(contentsOf: ids)
-        DynamixelPacket.encode(id: DynamixelPacket.broadcastID, instruction: .syncRead, parameters: parameters, into: &transport.packet)
-        try exchange(replies: ids.count, parameterCount: register.size) { (index, reply) throws(MotorBusError) in
-            staging[index] = register.value(fromRaw: rawValue(reply, size: register.size))
-        } idAt: { ids[$0] }
+        if usesFastSyncRead {
+            try fastSyncRead(register)
+        } else {
+            DynamixelPacket.encode(id: DynamixelPacket.broadcastID, instruction: .syncRead, parameters: parameters, into: &transport.packet)
+            try exchange(replies: ids.count, parameterCount: register.size) { (index, reply) throws(MotorBusError) in
+                staging[index] = register.value(fromRaw: rawValue(reply[...], size: register.size))
+            } idAt: { ids[$0] }
+        }
         if out.count != staging.count { out = staging } else { for i in staging.indices { out[i] = staging[i] } }
+    }
+
+    /// The fast variant of a group read into `staging`; `parameters` already holds the request.
+    private func fastSyncRead(_ register: Register) throws(MotorBusError) {
+        DynamixelPacket.encode(id: DynamixelPacket.broadcastID, instruction: .fastSyncRead, parameters: parameters, into: &transport.packet)
+        decoder.unstuffs = false
+        defer { decoder.unstuffs = true }
+        var mismatch: UInt8?
+        var refusal: (id: UInt8, detail: String)?
+        var alertID: UInt8?
+        let length = DynamixelPacket.fastSyncReplyLength(count: ids.count, dataLength: register.size)
+        // The frame's own error byte is the first servo's: the transport checks it under id 0xFE.
+        let frameAlert: (id: UInt8, detail: String)?
+        do {
+            frameAlert = try transport.exchange(&decoder, replies: 1, replyOverhead: 11, parameterCount: length, reply: &reply,
+                                                name: motorName, idAt: { _ in DynamixelPacket.broadcastID }) { (_, reply) throws(MotorBusError) in
+                _ = DynamixelPacket.forEachFastSyncReply(firstError: DynamixelStatusError(raw: 0), parameters: reply,
+                                                          count: ids.count, dataLength: register.size) { index, error, id, data in
+                    guard id == ids[index] else {
+                        mismatch = mismatch ?? id
+                        return
+                    }
+                    if let kind = error.kind, refusal == nil { refusal = (id, "\(kind)") }
+                    if error.alert && alertID == nil { alertID = id }
+                    staging[index] = register.value(fromRaw: rawValue(data, size: register.size))
+                }
+            }
+        } catch {
+            if case .refused(_, DynamixelPacket.broadcastID, let detail) = error {
+                throw .refused(motor: motorName(ids[0]), id: ids[0], detail: detail)
+            }
+            throw error
+        }
+        if frameAlert != nil && alertID == nil { alertID = ids[0] }
+        if let mismatch { throw .corrupt(motor: motorName(mismatch), id: mismatch) }
+        if let refusal { throw .refused(motor: motorName(refusal.id), id: refusal.id, detail: refusal.detail) }
+        if let alertID { throw hardwareError(alertID) }
     }
 
     public func syncWrite(_ register: Register, _ values: [Int32]) throws(MotorBusError) {
@@ -65,7 +109,7 @@ public final class DynamixelBus: MotorBus {
         DynamixelPacket.encode(id: id, instruction: .read, parameters: parameters, into: &transport.packet)
         var value: Int32 = 0
         try exchange(replies: 1, parameterCount: register.size, reportingAlert: reportingAlert) { (_, reply) throws(MotorBusError) in
-            value = register.value(fromRaw: rawValue(reply, size: register.size))
+            value = register.value(fromRaw: rawValue(reply[...], size: register.size))
         } idAt: { _ in id }
         return value
     }
@@ -125,9 +169,9 @@ public final class DynamixelBus: MotorBus {
         for byte in 0..<size { parameters.append(UInt8(truncatingIfNeeded: raw >> (8 * UInt32(byte)))) }
     }
 
-    private func rawValue(_ bytes: [UInt8], size: Int) -> UInt32 {
+    private func rawValue(_ bytes: ArraySlice<UInt8>, size: Int) -> UInt32 {
         var raw: UInt32 = 0
-        for byte in 0..<size { raw |= UInt32(bytes[byte]) << (8 * UInt32(byte)) }
+        for byte in 0..<size { raw |= UInt32(bytes[bytes.startIndex + byte]) << (8 * UInt32(byte)) }
         return raw
     }
 }

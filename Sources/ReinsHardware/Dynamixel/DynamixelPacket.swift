@@ -32,12 +32,15 @@ public enum DynamixelPacket {
         encodeFrame(id: id, leading: instruction.rawValue, secondLeading: nil, parameters: parameters, into: &out)
     }
 
-    /// A status packet (servo to controller): `… 0x55 | ERR | params | CRC`, stuffed like any other.
-    public static func encodeStatus(id: UInt8, error: UInt8, parameters: [UInt8], into out: inout [UInt8]) {
-        encodeFrame(id: id, leading: DynamixelInstruction.status.rawValue, secondLeading: error, parameters: parameters, into: &out)
+    /// A status packet (servo to controller): `… 0x55 | ERR | params | CRC`, stuffed like any other
+    /// unless `stuffing` is false (Fast Sync and Fast Bulk Read replies are never stuffed).
+    public static func encodeStatus(id: UInt8, error: UInt8, parameters: [UInt8], stuffing: Bool = true, into out: inout [UInt8]) {
+        encodeFrame(id: id, leading: DynamixelInstruction.status.rawValue, secondLeading: error, parameters: parameters,
+                    stuffing: stuffing, into: &out)
     }
 
-    private static func encodeFrame(id: UInt8, leading: UInt8, secondLeading: UInt8?, parameters: [UInt8], into out: inout [UInt8]) {
+    private static func encodeFrame(id: UInt8, leading: UInt8, secondLeading: UInt8?, parameters: [UInt8], stuffing: Bool = true,
+                                    into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         out.append(contentsOf: header)
         out.append(id)
@@ -49,7 +52,7 @@ public enum DynamixelPacket {
         for byte in parameters {
             out.append(byte)
             // Stuff: the body must never contain the header's FF FF FD.
-            if byte == 0xFD && out.count - bodyStart >= 3 && out[out.count - 2] == 0xFF && out[out.count - 3] == 0xFF {
+            if stuffing && byte == 0xFD && out.count - bodyStart >= 3 && out[out.count - 2] == 0xFF && out[out.count - 3] == 0xFF {
                 out.append(0xFD)
             }
         }
@@ -119,6 +122,32 @@ public enum DynamixelPacket {
         var parameters: [UInt8] = []
         for write in writes { parameters += [write.id] + le16(write.address) + le16(UInt16(write.data.count)) + write.data }
         encode(id: broadcastID, instruction: .bulkWrite, parameters: parameters, into: &out)
+    }
+
+    /// The length of a Fast Sync Read reply's parameters for `count` servos of `dataLength` bytes
+    /// each: every servo contributes ERR, ID, data and CRC; the first ERR is the frame's error byte
+    /// and the last CRC is the frame's.
+    public static func fastSyncReplyLength(count: Int, dataLength: Int) -> Int {
+        count * (dataLength + 4) - 3
+    }
+
+    /// Walks a Fast Sync Read reply (decoded without unstuffing), handing each servo's error, id
+    /// and data to `body` in order. Each servo's own CRC is skipped: the frame's CRC covers all of
+    /// it. Returns false when the length does not fit `count` servos. Realtime: allocates nothing.
+    public static func forEachFastSyncReply(firstError: DynamixelStatusError, parameters: [UInt8], count: Int, dataLength: Int,
+                                            _ body: (_ index: Int, _ error: DynamixelStatusError, _ id: UInt8, _ data: ArraySlice<UInt8>) -> Void) -> Bool {
+        guard count > 0, parameters.count == fastSyncReplyLength(count: count, dataLength: dataLength) else { return false }
+        var offset = 0
+        for index in 0..<count {
+            var error = firstError
+            if index > 0 {
+                error = DynamixelStatusError(raw: parameters[offset])
+                offset += 1
+            }
+            body(index, error, parameters[offset], parameters[(offset + 1)..<(offset + 1 + dataLength)])
+            offset += 1 + dataLength + 2  // this servo's CRC
+        }
+        return true
     }
 
     /// Little-endian bytes of a register value of `size` bytes.
