@@ -9,9 +9,10 @@ public final class SerialLine {
     public let path: String
     public let descriptor: Int32
 
-    /// Opens `path` at `baud` in raw 8N1 mode and discards any stale input.
+    /// Opens `path` at `baud` in raw 8N1 mode and discards any stale input. Standard rates go
+    /// through termios; any other (Feetech's 76800, 128000, 250000) through Linux's termios2.
     public init(path: String, baud: Int) throws(HardwareError) {
-        guard let speed = Self.speed(forBaud: baud) else { throw .unsupportedBaud(path: path, baud: baud) }
+        guard baud > 0 && baud <= 12_000_000 else { throw .unsupportedBaud(path: path, baud: baud) }
         let fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
@@ -35,8 +36,11 @@ public final class SerialLine {
             cc[Int(VMIN)] = 0
             cc[Int(VTIME)] = 0
         }
+        let speed = Self.speed(forBaud: baud) ?? speed_t(B38400)
         guard cfsetispeed(&options, speed) == 0, cfsetospeed(&options, speed) == 0,
-              tcsetattr(fd, TCSANOW, &options) == 0 else {
+              tcsetattr(fd, TCSANOW, &options) == 0,
+              Self.speed(forBaud: baud) != nil || reins_set_baud_termios2(fd, UInt32(baud)) == 0,
+              Int(reins_get_baud_termios2(fd)) == baud else {
             close(fd)
             throw .unsupportedBaud(path: path, baud: baud)
         }
@@ -49,12 +53,10 @@ public final class SerialLine {
         close(descriptor)
     }
 
-    /// The baud rate the driver reports back, or nil when it is not a standard rate.
+    /// The baud rate the driver reports back.
     public var baud: Int? {
-        var options = termios()
-        guard tcgetattr(descriptor, &options) == 0 else { return nil }
-        let speed = cfgetospeed(&options)
-        return Self.standardBauds.first { $0.speed == speed }?.baud
+        let baud = Int(reins_get_baud_termios2(descriptor))
+        return baud > 0 ? baud : nil
     }
 
     /// Drops bytes received but not yet read, so a reply is never mistaken for an older one.
@@ -181,11 +183,6 @@ public final class SerialLine {
         (2_000_000, speed_t(B2000000)), (2_500_000, speed_t(B2500000)), (3_000_000, speed_t(B3000000)),
         (3_500_000, speed_t(B3500000)), (4_000_000, speed_t(B4000000)),
     ]
-
-    /// Whether termios has a standard speed for `baud` (nonstandard rates need termios2, not yet used).
-    public static func supports(baud: Int) -> Bool {
-        speed(forBaud: baud) != nil
-    }
 
     static func speed(forBaud baud: Int) -> speed_t? {
         standardBauds.first { $0.baud == baud }?.speed

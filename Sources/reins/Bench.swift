@@ -28,6 +28,9 @@ struct BenchBus: ParsableCommand {
     @Option(help: "Servos on the bus.") var motors = 6
     @Option(help: "How long to run.") var seconds = 5.0
     @Flag(help: "Dynamixel only: group reads as Fast Sync Read (one reply for all servos).") var fastSyncRead = false
+    @Option(help: "Bench a bus already there (a real adapter, or `reins bus emulate` in another process) with ids 1…motors, instead of an emulator in this process.")
+    var port: String?
+    @Option(help: "Baud rate, with --port.") var baud = 1_000_000
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Output: Encodable {
@@ -55,11 +58,15 @@ struct BenchBus: ParsableCommand {
     func run() throws {
         let model: MotorModel = busProtocol == .dynamixel ? .xm430W350 : .sts3215
         let ids = (1...motors).map { UInt8($0) }
-        let emulator = try ServoBusEmulator(busProtocol: busProtocol, servos: ids.map { ($0, model) })
-        emulator.start()
-        defer { emulator.stop() }
-        let line = try SerialLine(path: emulator.devicePath, baud: 1_000_000)
-        let bus = makeBus(busProtocol, line: line, baud: 1_000_000, motors: ids.map { BusMotor(name: "servo \($0)", id: $0) },
+        var emulator: ServoBusEmulator?
+        if port == nil {
+            emulator = try ServoBusEmulator(busProtocol: busProtocol, servos: ids.map { ($0, model) })
+            emulator?.start()
+        }
+        defer { emulator?.stop() }
+        let line = try SerialLine(path: port ?? emulator!.devicePath, baud: baud)
+        line.requestLowLatency()
+        let bus = makeBus(busProtocol, line: line, baud: baud, motors: ids.map { BusMotor(name: "servo \($0)", id: $0) },
                           returnDelay: .zero, margin: .milliseconds(10))
         (bus as? DynamixelBus)?.usesFastSyncRead = fastSyncRead
         let (present, goal) = busProtocol == .dynamixel

@@ -145,7 +145,7 @@ extension Bus {
         func run() throws {
             let maxID = connection.busProtocol.maxMotorID
             let candidates = try ids.map { try parseIDs($0, maxID: maxID) } ?? (0...maxID).map { UInt8($0) }
-            let bauds = allBauds ? connection.busProtocol.supportedBauds.filter { SerialLine.supports(baud: $0) } : [connection.baud]
+            let bauds = allBauds ? connection.busProtocol.supportedBauds : [connection.baud]
             var found = 0
             for baud in bauds {
                 let bus = try connection.open(baud: baud, retrying: false)
