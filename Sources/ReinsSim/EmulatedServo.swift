@@ -46,7 +46,7 @@ struct EmulatedServo {
         }
         let goal = busProtocol == .dynamixel ? DynamixelControlTable.goalPosition : FeetechControlTable.goalPosition
         store(goal, 2048)
-        refreshPresent(busProtocol: busProtocol)
+        refreshPresent()
     }
 
     var busProtocol: BusProtocol { model.busProtocol }
@@ -89,10 +89,10 @@ struct EmulatedServo {
             let step = Self.topSpeedTicksPerSecond * seconds
             positionTicks += max(-step, min(step, goalShaft - positionTicks))
         }
-        refreshPresent(busProtocol: busProtocol)
+        refreshPresent()
     }
 
-    mutating func refreshPresent(busProtocol: BusProtocol) {
+    mutating func refreshPresent() {
         let present = busProtocol == .dynamixel ? positionTicks + homingOffset : positionTicks - homingOffset
         let goalRegister = busProtocol == .dynamixel ? DynamixelControlTable.goalPosition : FeetechControlTable.goalPosition
         let moving: Int32 = torqueOn && abs(Double(load(goalRegister)) - present) > 1 ? 1 : 0
@@ -121,7 +121,7 @@ struct EmulatedServo {
         memory.replaceSubrange(address..<(address + data.count), with: data)
         let idRegister = busProtocol == .dynamixel ? DynamixelControlTable.id : FeetechControlTable.id
         id = UInt8(truncatingIfNeeded: load(idRegister))
-        refreshPresent(busProtocol: busProtocol)
+        refreshPresent()
         return .applied
     }
 }

@@ -2,7 +2,7 @@ import ReinsCore
 import ReinsHardware
 
 /// Everything the emulator thread changes, behind one lock: servos, decoders and fault counters.
-struct State {
+struct EmulatorState {
     let busProtocol: BusProtocol
     var servos: [EmulatedServo]
     let faults: BusFaults

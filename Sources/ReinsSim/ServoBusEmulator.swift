@@ -29,8 +29,10 @@ public struct BusFaults: Sendable, Equatable {
 public final class ServoBusEmulator: @unchecked Sendable {
     public let busProtocol: BusProtocol
     private let pty: PseudoTerminal
-    private let state: Mutex<State>
+    private let state: Mutex<EmulatorState>
     private let running = Atomic<Bool>(false)
+    /// Set by the serving thread as it exits, so `stop()` can wait for it.
+    private let finished = Atomic<Bool>(false)
     private var thread: Thread?
 
     public var devicePath: String { pty.devicePath }
@@ -41,7 +43,7 @@ public final class ServoBusEmulator: @unchecked Sendable {
         precondition(servos.allSatisfy { $0.model.busProtocol == busProtocol }, "every servo must speak \(busProtocol)")
         self.busProtocol = busProtocol
         pty = try PseudoTerminal()
-        state = Mutex(State(busProtocol: busProtocol, servos: servos.map { EmulatedServo(id: $0.id, model: $0.model) },
+        state = Mutex(EmulatorState(busProtocol: busProtocol, servos: servos.map { EmulatedServo(id: $0.id, model: $0.model) },
                             faults: faults, generator: SplitMix64(seed: seed)))
     }
 
@@ -77,8 +79,6 @@ public final class ServoBusEmulator: @unchecked Sendable {
         thread = nil
     }
 
-    private let finished = Atomic<Bool>(false)
-
     /// A servo's position in raw ticks, as the motor shaft is (before homing offset).
     public func position(id: UInt8) -> Double? {
         state.withLock { $0.servo(id)?.positionTicks }
@@ -89,7 +89,7 @@ public final class ServoBusEmulator: @unchecked Sendable {
         state.withLock { state in
             guard let index = state.servos.firstIndex(where: { $0.id == id }) else { return }
             state.servos[index].positionTicks = ticks
-            state.servos[index].refreshPresent(busProtocol: state.busProtocol)
+            state.servos[index].refreshPresent()
         }
     }
 
