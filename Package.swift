@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "ReinsHardwareTests", dependencies: ["ReinsHardware", "ReinsCore"]),
         .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim", "ReinsHardware", "ReinsCore"]),
         .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl"]),
-        .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN"]),
+        .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),
         .testTarget(name: "ReinsToolTests", dependencies: ["reins"]),
     ],

@@ -7,18 +7,6 @@ func hex(_ text: String) -> [UInt8] {
     text.split(separator: " ").map { UInt8($0, radix: 16)! }
 }
 
-/// SplitMix64: the seeded generator for property tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 func built(_ body: (inout [UInt8]) -> Void) -> [UInt8] {
     var out: [UInt8] = []
     body(&out)
@@ -108,7 +96,7 @@ struct DynamixelCodecTests {
 
     @Test("stuffing round-trips random payloads dense in FF and FD", arguments: [1, 2, 3])
     func stuffingProperty(seed: UInt64) throws {
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         var packet: [UInt8] = []
         var decoder = DynamixelDecoder()
         var parameters: [UInt8] = []

@@ -1,17 +1,11 @@
+import ReinsCore
 import ReinsNN
 import Testing
 
-/// A deterministic pseudo-random matrix (SplitMix64), values in [-1, 1).
+/// A seeded pseudo-random matrix, values in [-1, 1).
 func matrix(rows: Int, columns: Int, seed: UInt64) -> [Float] {
-    var state = seed
-    return (0..<(rows * columns)).map { _ in
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) / Float(1 << 23) - 1
-    }
+    var generator = SplitMix64(seed: seed)
+    return (0..<(rows * columns)).map { _ in Float.random(in: -1..<1, using: &generator) }
 }
 
 /// The textbook triple loop in Double: the reference sgemm is held to.

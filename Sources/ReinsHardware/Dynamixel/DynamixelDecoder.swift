@@ -31,29 +31,27 @@ public enum DynamixelDecodeError: Error, Equatable, Sendable {
 /// Garbage before a header is skipped; a packet with a bad CRC throws once and is dropped, and
 /// decoding resumes right after its first byte, so a real packet hidden in noise is still found.
 public struct DynamixelDecoder: Sendable {
-    private var buffer: [UInt8]
-    private var start = 0
+    private var buffer: ReceiveBuffer
+    /// The first byte not yet consumed.
+    private var start: Int {
+        get { buffer.start }
+        set { buffer.start = newValue }
+    }
     /// Whether packets are byte-stuffed; fast sync and fast bulk read replies are not.
     public var unstuffs: Bool
-    public let capacity: Int
+    public var capacity: Int { buffer.capacity }
 
     public init(capacity: Int = 4096, unstuffs: Bool = true) {
-        self.capacity = capacity
         self.unstuffs = unstuffs
-        buffer = []
-        buffer.reserveCapacity(capacity)
+        buffer = ReceiveBuffer(capacity: capacity)
     }
 
     /// Bytes received but not yet part of a returned packet.
-    public var pendingCount: Int { buffer.count - start }
+    public var pendingCount: Int { buffer.pendingCount }
 
     /// Appends received bytes. Realtime once warmed up: compacts in place, allocates nothing.
     public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
-        if start > 0 && buffer.count + bytes.count > capacity {
-            buffer.removeSubrange(0..<start)
-            start = 0
-        }
-        buffer.append(contentsOf: bytes)
+        buffer.append(bytes)
     }
 
     public mutating func feed(_ bytes: [UInt8]) {
@@ -62,8 +60,7 @@ public struct DynamixelDecoder: Sendable {
 
     /// Drops everything buffered (before a new transaction).
     public mutating func reset() {
-        buffer.removeAll(keepingCapacity: true)
-        start = 0
+        buffer.removeAll()
     }
 
     /// The next complete packet, or nil until more bytes arrive.
@@ -91,7 +88,7 @@ public struct DynamixelDecoder: Sendable {
             guard available >= 7 + length else { return nil }
             let crcAt = start + 7 + length - 2
             let expected = UInt16(buffer[crcAt]) | UInt16(buffer[crcAt + 1]) << 8
-            let actual = buffer.withUnsafeBufferPointer {
+            let actual = buffer.bytes.withUnsafeBufferPointer {
                 DynamixelCRC.update(0, UnsafeBufferPointer(rebasing: $0[start..<crcAt]))
             }
             guard actual == expected else {
@@ -122,7 +119,7 @@ public struct DynamixelDecoder: Sendable {
                 index += 1
             }
             start = crcAt + 2
-            if start == buffer.count { reset() }
+            buffer.removeAllIfConsumed()
             return (id, instruction, error)
         }
     }
@@ -138,7 +135,7 @@ public struct DynamixelDecoder: Sendable {
         }
         // Keep a possible header prefix at the end; drop everything before it.
         start = max(start, buffer.count - 3)
-        if start >= buffer.count { reset() }
+        buffer.removeAllIfConsumed()
         return nil
     }
 }

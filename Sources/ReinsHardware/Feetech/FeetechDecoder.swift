@@ -26,25 +26,23 @@ public enum FeetechDecodeError: Error, Equatable, Sendable {
 /// An incremental Feetech decoder: feed bytes as they arrive, take packets out when complete.
 /// A bad checksum throws once; decoding resumes just after the bad packet's first byte.
 public struct FeetechDecoder: Sendable {
-    private var buffer: [UInt8]
-    private var start = 0
-    public let capacity: Int
+    private var buffer: ReceiveBuffer
+    /// The first byte not yet consumed.
+    private var start: Int {
+        get { buffer.start }
+        set { buffer.start = newValue }
+    }
+    public var capacity: Int { buffer.capacity }
 
     public init(capacity: Int = 1024) {
-        self.capacity = capacity
-        buffer = []
-        buffer.reserveCapacity(capacity)
+        buffer = ReceiveBuffer(capacity: capacity)
     }
 
-    public var pendingCount: Int { buffer.count - start }
+    public var pendingCount: Int { buffer.pendingCount }
 
     /// Appends received bytes. Realtime once warmed up: compacts in place, allocates nothing.
     public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
-        if start > 0 && buffer.count + bytes.count > capacity {
-            buffer.removeSubrange(0..<start)
-            start = 0
-        }
-        buffer.append(contentsOf: bytes)
+        buffer.append(bytes)
     }
 
     public mutating func feed(_ bytes: [UInt8]) {
@@ -52,8 +50,7 @@ public struct FeetechDecoder: Sendable {
     }
 
     public mutating func reset() {
-        buffer.removeAll(keepingCapacity: true)
-        start = 0
+        buffer.removeAll()
     }
 
     public mutating func next() throws(FeetechDecodeError) -> FeetechFrame? {
@@ -70,7 +67,7 @@ public struct FeetechDecoder: Sendable {
             start += 1
         }
         guard buffer.count - start >= 4 else {
-            if buffer.count - start < 2 || buffer[start] != 0xFF { compactIfDrained() }
+            if buffer.count - start < 2 || buffer[start] != 0xFF { buffer.removeAllIfConsumed() }
             return nil
         }
         let id = buffer[start + 2]
@@ -81,19 +78,15 @@ public struct FeetechDecoder: Sendable {
         }
         guard buffer.count - start >= 4 + length else { return nil }
         let checksumAt = start + 3 + length
-        guard FeetechPacket.checksum(buffer[(start + 2)..<checksumAt]) == buffer[checksumAt] else {
+        guard FeetechPacket.checksum(buffer.bytes[(start + 2)..<checksumAt]) == buffer[checksumAt] else {
             start += 1
             throw .checksumMismatch(id: id)
         }
         parameters.removeAll(keepingCapacity: true)
-        parameters.append(contentsOf: buffer[(start + 5)..<checksumAt])
+        parameters.append(contentsOf: buffer.bytes[(start + 5)..<checksumAt])
         let code = buffer[start + 4]
         start = checksumAt + 1
-        compactIfDrained()
+        buffer.removeAllIfConsumed()
         return (id, code)
-    }
-
-    private mutating func compactIfDrained() {
-        if start >= buffer.count { reset() }
     }
 }
