@@ -79,6 +79,20 @@ struct ServoBusTests {
         }
     }
 
+    @Test("status return level 0 silences everything but ping")
+    func statusReturnLevel() throws {
+        let (emulator, bus, _) = try connect("omx")
+        defer { emulator.stop() }
+        let id = bus.motors[0].id
+        // The acknowledgement of this write is already sent at the new level: none comes.
+        #expect(throws: MotorBusError.timeout(motor: "joint1", id: id, after: .milliseconds(3) + .nanoseconds(Int64(13 + 11) * 10_000))) {
+            try bus.write(DynamixelControlTable.statusReturnLevel, id: id, value: 0)
+        }
+        #expect(throws: MotorBusError.self) { _ = try bus.read(DynamixelControlTable.presentPosition, id: id) }
+        #expect(try bus.ping(id: id) != nil)
+        #expect(try bus.read(DynamixelControlTable.statusReturnLevel, id: bus.motors[1].id) == 2)
+    }
+
     @Test("EEPROM is writable only with torque off", arguments: ["omx", "so101"])
     func eeprom(robotName: String) throws {
         let (emulator, bus, robot) = try connect(robotName)
