@@ -74,7 +74,7 @@ struct BenchBus: ParsableCommand {
             : (FeetechControlTable.presentPosition, FeetechControlTable.goalPosition)
 
         var positions = [Int32](repeating: 0, count: motors)
-        var goals = [Int32](repeating: 2048, count: motors)
+        let goals = [Int32](repeating: 2048, count: motors)
         // Warm the buffers, then time every cycle into a preallocated array.
         for _ in 0..<50 {
             try bus.syncRead(present, into: &positions)
@@ -87,7 +87,6 @@ struct BenchBus: ParsableCommand {
         while clock.now < end && cycleNs.count < cycleNs.capacity {
             let start = clock.now
             try bus.syncRead(present, into: &positions)
-            goals[0] = positions[0] == 2048 ? 2049 : 2048
             try bus.syncWrite(goal, goals)
             let elapsed = start.duration(to: clock.now)
             cycleNs.append(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
