@@ -74,54 +74,52 @@ public struct DynamixelDecoder: Sendable {
     /// kept), or nil until more bytes arrive. Realtime: allocates nothing once buffers are warm.
     public mutating func next(parameters: inout [UInt8]) throws(DynamixelDecodeError)
         -> (id: UInt8, instruction: UInt8, error: DynamixelStatusError?)? {
-        while true {
-            guard let headerAt = findHeader() else { return nil }
-            start = headerAt
-            let available = buffer.count - start
-            guard available >= 7 else { return nil }
-            let id = buffer[start + 4]
-            let length = Int(buffer[start + 5]) | Int(buffer[start + 6]) << 8
-            guard length >= 3, 7 + length <= capacity else {
+        guard let headerAt = findHeader() else { return nil }
+        start = headerAt
+        let available = buffer.count - start
+        guard available >= 7 else { return nil }
+        let id = buffer[start + 4]
+        let length = Int(buffer[start + 5]) | Int(buffer[start + 6]) << 8
+        guard length >= 3, 7 + length <= capacity else {
+            start += 1
+            throw .badLength(id: id, length: length)
+        }
+        guard available >= 7 + length else { return nil }
+        let crcAt = start + 7 + length - 2
+        let expected = UInt16(buffer[crcAt]) | UInt16(buffer[crcAt + 1]) << 8
+        let actual = buffer.bytes.withUnsafeBufferPointer {
+            DynamixelCRC.update(0, UnsafeBufferPointer(rebasing: $0[start..<crcAt]))
+        }
+        guard actual == expected else {
+            start += 1
+            throw .crcMismatch(id: id)
+        }
+        let instruction = buffer[start + 7]
+        var bodyAt = start + 8
+        var error: DynamixelStatusError?
+        if instruction == DynamixelInstruction.status.rawValue {
+            guard bodyAt < crcAt else {
                 start += 1
                 throw .badLength(id: id, length: length)
             }
-            guard available >= 7 + length else { return nil }
-            let crcAt = start + 7 + length - 2
-            let expected = UInt16(buffer[crcAt]) | UInt16(buffer[crcAt + 1]) << 8
-            let actual = buffer.bytes.withUnsafeBufferPointer {
-                DynamixelCRC.update(0, UnsafeBufferPointer(rebasing: $0[start..<crcAt]))
-            }
-            guard actual == expected else {
-                start += 1
-                throw .crcMismatch(id: id)
-            }
-            let instruction = buffer[start + 7]
-            var bodyAt = start + 8
-            var error: DynamixelStatusError?
-            if instruction == DynamixelInstruction.status.rawValue {
-                guard bodyAt < crcAt else {
-                    start += 1
-                    throw .badLength(id: id, length: length)
-                }
-                error = DynamixelStatusError(raw: buffer[bodyAt])
-                bodyAt += 1
-            }
-            parameters.removeAll(keepingCapacity: true)
-            var index = bodyAt
-            while index < crcAt {
-                let byte = buffer[index]
-                parameters.append(byte)
-                // Unstuff: drop the FD that follows FF FF FD.
-                if unstuffs && byte == 0xFD && index + 1 < crcAt && buffer[index + 1] == 0xFD
-                    && index - 2 >= start + 7 && buffer[index - 1] == 0xFF && buffer[index - 2] == 0xFF {
-                    index += 1
-                }
+            error = DynamixelStatusError(raw: buffer[bodyAt])
+            bodyAt += 1
+        }
+        parameters.removeAll(keepingCapacity: true)
+        var index = bodyAt
+        while index < crcAt {
+            let byte = buffer[index]
+            parameters.append(byte)
+            // Unstuff: drop the FD that follows FF FF FD.
+            if unstuffs && byte == 0xFD && index + 1 < crcAt && buffer[index + 1] == 0xFD
+                && index - 2 >= start + 7 && buffer[index - 1] == 0xFF && buffer[index - 2] == 0xFF {
                 index += 1
             }
-            start = crcAt + 2
-            buffer.removeAllIfConsumed()
-            return (id, instruction, error)
+            index += 1
         }
+        start = crcAt + 2
+        buffer.removeAllIfConsumed()
+        return (id, instruction, error)
     }
 
     /// The index of the next `FF FF FD 00` at or after `start`; keeps a partial header's bytes.
