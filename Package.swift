@@ -41,12 +41,13 @@ let package = Package(
         .target(name: "ReinsSim", dependencies: ["ReinsCore", "ReinsHardware", "CMuJoCo", "CGLOffscreen"]),
         .target(name: "ReinsControl"),
         .target(name: "ReinsNN", dependencies: ["CBLAS"]),
+        .target(name: "ReinsLearn", dependencies: ["ReinsCore", "ReinsNN"]),
         .target(name: "ReinsData", dependencies: ["CHDF5", "COpenCV"]),
         .target(name: "ReinsConsole", dependencies: ["CNcurses"]),
         .executableTarget(
             name: "reins",
             dependencies: [
-                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsData", "ReinsConsole", "CNcurses",
+                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsLearn", "ReinsData", "ReinsConsole", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,252 @@
+import Foundation
+import ReinsCore
+import ReinsNN
+
+/// Turns a batch of observations (plus, for a critic, actions) into one feature row per sample:
+/// [camera 1 latent | camera 2 latent | … | proprio | extra]. Each camera has its own
+/// convolutional encoder; the proprio and extra inputs are copied in unchanged.
+final class ObservationEncoder {
+    let cameras: [Sequential]
+    let latentWidth: Int
+    let proprioWidth: Int
+    let extraWidth: Int
+    let featureWidth: Int
+    let features: FloatBuffer  // (B, F)
+    /// The gradient with respect to `features`, written by the heads' backward pass.
+    let featureGradient: FloatBuffer  // (B, F)
+    private let cameraGradient: FloatBuffer  // (B, latent)
+
+    init(_ name: String, config: SACConfig, extraWidth: Int, maxBatch: Int, parameters: ParameterSet) {
+        latentWidth = config.encoderLatentWidth
+        proprioWidth = config.observation.proprioWidth
+        self.extraWidth = extraWidth
+        cameras = config.observation.images.map { image in
+            var layers: [any Layer] = []
+            var height = image.height, width = image.width, channels = image.channels
+            for index in 1...config.encoderLayers {
+                let geometry = Convolution.Geometry(height: height, width: width, channels: channels,
+                                                    filters: config.encoderFilters, kernel: 3, stride: 2, padding: 1)
+                let convolution = Convolution("\(name).\(image.name).conv\(index)", geometry, maxBatch: maxBatch, parameters: parameters)
+                layers += [convolution, Activation(.relu, width: convolution.outputWidth, maxBatch: maxBatch)]
+                (height, width, channels) = (geometry.outputHeight, geometry.outputWidth, geometry.filters)
+            }
+            layers[0].computesInputGradient = false
+            layers += [
+                Dense("\(name).\(image.name).bottleneck", input: height * width * channels, output: config.encoderLatentWidth,
+                      maxBatch: maxBatch, parameters: parameters),
+                LayerNorm("\(name).\(image.name).bottleneck_norm", width: config.encoderLatentWidth, maxBatch: maxBatch, parameters: parameters),
+                Activation(.tanh, width: config.encoderLatentWidth, maxBatch: maxBatch),
+            ]
+            return Sequential(layers)
+        }
+        featureWidth = cameras.count * latentWidth + proprioWidth + extraWidth
+        features = FloatBuffer(count: maxBatch * featureWidth)
+        featureGradient = FloatBuffer(count: maxBatch * featureWidth)
+        cameraGradient = FloatBuffer(count: maxBatch * latentWidth)
+    }
+
+    func initialize(using generator: inout SplitMixGenerator) {
+        for camera in cameras { camera.initialize(using: &generator) }
+    }
+
+    /// Allocates nothing.
+    func forward(_ observation: ObservationBatch, extra: UnsafePointer<Float>?, batch: Int) {
+        let width = featureWidth
+        for (index, camera) in cameras.enumerated() {
+            let latent = camera.forward(observation.images[index], batch: batch)
+            copyColumns(out: features.pointer + index * latentWidth, outStride: width, latent, stride: latentWidth, columns: latentWidth, rows: batch)
+        }
+        let proprioStart = cameras.count * latentWidth
+        copyColumns(out: features.pointer + proprioStart, outStride: width, observation.proprio, stride: proprioWidth,
+                    columns: proprioWidth, rows: batch)
+        if let extra {
+            copyColumns(out: features.pointer + proprioStart + proprioWidth, outStride: width, extra, stride: extraWidth,
+                        columns: extraWidth, rows: batch)
+        }
+    }
+
+    /// Backpropagates `featureGradient`'s camera columns through each camera's encoder. Allocates nothing.
+    func backward(batch: Int) {
+        for (index, camera) in cameras.enumerated() {
+            copyColumns(out: cameraGradient.pointer, outStride: latentWidth, featureGradient.pointer + index * latentWidth,
+                        stride: featureWidth, columns: latentWidth, rows: batch)
+            camera.backward(cameraGradient.pointer, batch: batch)
+        }
+    }
+}
+
+/// out[r, 0..<columns] = source[r, 0..<columns] for row strides that differ.
+@inline(__always)
+func copyColumns(out: UnsafeMutablePointer<Float>, outStride: Int, _ source: UnsafePointer<Float>, stride: Int, columns: Int, rows: Int) {
+    for row in 0..<rows {
+        (out + row * outStride).update(from: source + row * stride, count: columns)
+    }
+}
+
+/// Hidden layers (dense, LayerNorm, tanh) and a linear output, as SERL's MLP with layer norm.
+func multilayerPerceptron(_ name: String, input: Int, hidden: [Int], output: Int, maxBatch: Int, parameters: ParameterSet) -> Sequential {
+    var layers: [any Layer] = []
+    var width = input
+    for (index, hiddenWidth) in hidden.enumerated() {
+        layers += [
+            Dense("\(name).dense\(index + 1)", input: width, output: hiddenWidth, maxBatch: maxBatch, parameters: parameters),
+            LayerNorm("\(name).norm\(index + 1)", width: hiddenWidth, maxBatch: maxBatch, parameters: parameters),
+            Activation(.tanh, width: hiddenWidth, maxBatch: maxBatch),
+        ]
+        width = hiddenWidth
+    }
+    layers.append(Dense("\(name).output", input: width, output: output, maxBatch: maxBatch, parameters: parameters))
+    return Sequential(layers)
+}
+
+/// An ensemble of Q-functions on one shared observation encoder: Q_k(s, a) for k in 1…K.
+final class Critic {
+    let parameters = ParameterSet()
+    let encoder: ObservationEncoder
+    let heads: [Sequential]
+    let actionWidth: Int
+
+    init(_ name: String, config: SACConfig, maxBatch: Int, seed: UInt64) {
+        actionWidth = config.actionWidth
+        encoder = ObservationEncoder("\(name).encoder", config: config, extraWidth: config.actionWidth, maxBatch: maxBatch, parameters: parameters)
+        heads = (1...config.criticEnsemble).map { [parameters, encoder] index in
+            multilayerPerceptron("\(name).q\(index)", input: encoder.featureWidth, hidden: config.hiddenWidths, output: 1,
+                                 maxBatch: maxBatch, parameters: parameters)
+        }
+        parameters.allocate()
+        var generator = SplitMixGenerator(seed: seed)
+        encoder.initialize(using: &generator)
+        for head in heads { head.initialize(using: &generator) }
+    }
+
+    /// Q_k(s, a) for row `row` after `forward`.
+    func q(_ head: Int, _ row: Int) -> Float { heads[head].output[row] }
+
+    /// Allocates nothing.
+    func forward(_ observation: ObservationBatch, actions: UnsafePointer<Float>, batch: Int) {
+        encoder.forward(observation, extra: actions, batch: batch)
+        for head in heads { head.forward(encoder.features.pointer, batch: batch) }
+    }
+
+    /// Backpropagates dL/dQ (K rows of B) into `encoder.featureGradient`, whose last `actionWidth`
+    /// columns are then dL/da; into the encoder too when `throughEncoder`. Allocates nothing.
+    func backward(_ qGradient: UnsafePointer<Float>, batch: Int, throughEncoder: Bool, parameterGradients: Bool) {
+        let width = encoder.featureWidth
+        let gradient = encoder.featureGradient.pointer
+        gradient.update(repeating: 0, count: batch * width)
+        for (index, head) in heads.enumerated() {
+            head.backward(qGradient + index * batch, batch: batch, parameterGradients: parameterGradients)
+            var offset = 0
+            let source = head.inputGradient
+            let total = batch * width
+            while offset + 8 <= total {
+                (SIMD8.load(gradient + offset) + SIMD8.load(source + offset)).store(to: gradient + offset)
+                offset += 8
+            }
+            while offset < total {
+                gradient[offset] += source[offset]
+                offset += 1
+            }
+        }
+        if throughEncoder { encoder.backward(batch: batch) }
+    }
+
+    /// dL/da for row 0 (row stride `encoder.featureWidth`), valid after `backward`.
+    var actionGradient: UnsafePointer<Float> { UnsafePointer(encoder.featureGradient.pointer + encoder.featureWidth - actionWidth) }
+}
+
+/// The tanh-squashed Gaussian policy: an encoder, an MLP, and per action dimension a mean and a
+/// log standard deviation (clipped). Actions are tanh(μ + σ·ε), in [−1, 1].
+final class Actor {
+    let parameters = ParameterSet()
+    let encoder: ObservationEncoder
+    let trunk: Sequential
+    let actionWidth: Int
+    let logStdRange: ClosedRange<Float>
+    let actions: FloatBuffer  // (B, A)
+    let logProbabilities: FloatBuffer  // (B)
+    private let noise: FloatBuffer  // (B, A), ε
+    private let deviations: FloatBuffer  // (B, A), σ
+    private let logStdInRange: FloatBuffer  // (B, A), 1 where the log-std was not clipped
+    private let trunkGradient: FloatBuffer  // (B, 2A)
+
+    init(_ name: String, config: SACConfig, maxBatch: Int, seed: UInt64) {
+        actionWidth = config.actionWidth
+        logStdRange = config.logStdMin...config.logStdMax
+        encoder = ObservationEncoder("\(name).encoder", config: config, extraWidth: 0, maxBatch: maxBatch, parameters: parameters)
+        trunk = multilayerPerceptron("\(name).policy", input: encoder.featureWidth, hidden: config.hiddenWidths,
+                                     output: 2 * config.actionWidth, maxBatch: maxBatch, parameters: parameters)
+        trunk.computesInputGradient = !config.observation.images.isEmpty
+        parameters.allocate()
+        var generator = SplitMixGenerator(seed: seed)
+        encoder.initialize(using: &generator)
+        trunk.initialize(using: &generator)
+        actions = FloatBuffer(count: maxBatch * actionWidth)
+        logProbabilities = FloatBuffer(count: maxBatch)
+        noise = FloatBuffer(count: maxBatch * actionWidth)
+        deviations = FloatBuffer(count: maxBatch * actionWidth)
+        logStdInRange = FloatBuffer(count: maxBatch * actionWidth)
+        trunkGradient = FloatBuffer(count: maxBatch * 2 * actionWidth)
+    }
+
+    /// Samples actions (or, without a generator, takes tanh(μ)) and their log-probabilities. Allocates nothing.
+    func forward(_ observation: ObservationBatch, batch: Int, sampling generator: UnsafeMutablePointer<SplitMix64>?) {
+        encoder.forward(observation, extra: nil, batch: batch)
+        let output = trunk.forward(encoder.features.pointer, batch: batch)
+        let width = actionWidth
+        let halfLogTwoPi = Float(0.5 * log(2 * Double.pi))
+        for row in 0..<batch {
+            var logProbability: Float = 0
+            for column in 0..<width {
+                let index = row * width + column
+                let mean = output[row * 2 * width + column]
+                let rawLogStd = output[row * 2 * width + width + column]
+                let logStd = min(max(rawLogStd, logStdRange.lowerBound), logStdRange.upperBound)
+                logStdInRange[index] = logStdRange.contains(rawLogStd) ? 1 : 0
+                let deviation = exp(logStd)
+                let epsilon = generator.map { Self.gaussian(&$0.pointee) } ?? 0
+                let preSquash = mean + deviation * epsilon
+                let action = Elementwise.tanh(preSquash)
+                noise[index] = epsilon
+                deviations[index] = deviation
+                actions[index] = action
+                // log N(u; μ, σ) − log(1 − tanh²u), the latter as 2(log 2 − u − softplus(−2u)) for stability.
+                let logSquashDerivative = 2 * (Float(M_LN2) - preSquash - softplus(-2 * preSquash))
+                logProbability += -0.5 * epsilon * epsilon - logStd - halfLogTwoPi - logSquashDerivative
+            }
+            logProbabilities[row] = logProbability
+        }
+    }
+
+    /// Backpropagates a loss given dL/da (row stride `actionStride`) and dL/dlogπ (one value for every
+    /// row) to the parameters, through the reparameterisation a = tanh(μ + σε). Allocates nothing.
+    func backward(actionGradient: UnsafePointer<Float>, actionStride: Int, logProbabilityGradient: Float, batch: Int) {
+        let width = actionWidth
+        for row in 0..<batch {
+            for column in 0..<width {
+                let index = row * width + column
+                let action = actions[index]
+                let spread = deviations[index] * noise[index]
+                // ∂a/∂u = 1 − a²; ∂logπ/∂u = 2a; ∂u/∂μ = 1; ∂u/∂logσ = σε; ∂logπ/∂logσ (ε fixed) = −1.
+                let throughU = actionGradient[row * actionStride + column] * (1 - action * action) + logProbabilityGradient * 2 * action
+                trunkGradient[row * 2 * width + column] = throughU
+                trunkGradient[row * 2 * width + width + column] = (throughU * spread - logProbabilityGradient) * logStdInRange[index]
+            }
+        }
+        trunk.backward(trunkGradient.pointer, batch: batch)
+        if !encoder.cameras.isEmpty {
+            copyColumns(out: encoder.featureGradient.pointer, outStride: encoder.featureWidth, trunk.inputGradient,
+                        stride: encoder.featureWidth, columns: encoder.featureWidth, rows: batch)
+            encoder.backward(batch: batch)
+        }
+    }
+
+    /// A standard normal draw (Box–Muller).
+    @inline(__always) static func gaussian(_ generator: inout SplitMix64) -> Float {
+        let u1 = Double(generator.next() >> 11 | 1) * 0x1p-53
+        let u2 = Double(generator.next() >> 11) * 0x1p-53
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+    }
+}
+
+@inline(__always) func softplus(_ x: Float) -> Float { max(x, 0) + log1p(exp(-abs(x))) }

@@ -1,0 +1,66 @@
+import Foundation
+import ReinsCore
+import ReinsNN
+
+/// The actor on its own, for one observation at a time: what runs on the robot at the policy rate
+/// while the agent learns elsewhere, and what a policy file holds.
+public final class Policy: @unchecked Sendable {
+    public let config: SACConfig
+    let actor: Actor
+    private let images: [FloatBuffer]  // per camera (1, H, W, C)
+    private let proprio: FloatBuffer  // (1, P)
+    private lazy var observationBatch = ObservationBatch(images: images.map { UnsafePointer($0.pointer) }, proprio: proprio.pointer)
+
+    public init(config: SACConfig) {
+        self.config = config
+        actor = Actor("actor", config: config, maxBatch: 1, seed: 0)
+        images = config.observation.images.map { FloatBuffer(count: $0.byteCount) }
+        proprio = FloatBuffer(count: config.observation.proprioWidth)
+    }
+
+    /// Loads a policy file written by `save(to:)` or `SACAgent.savePolicy(to:)`.
+    public convenience init(contentsOf path: String) throws(SafetensorsError) {
+        let file = try SafetensorsFile(path: path)
+        guard let json = file.metadata["reins.sac_config"],
+              let config = try? JSONDecoder().decode(SACConfig.self, from: Data(json.utf8))
+        else { throw .malformed(path: path, reason: "no reins.sac_config metadata: not a Reins policy file") }
+        self.init(config: config)
+        try actor.parameters.load(from: file)
+    }
+
+    /// Takes the agent's current actor parameters.
+    public func copyParameters(from agent: SACAgent) { actor.parameters.copyValues(from: agent.actorParameters) }
+
+    /// The action for one observation, in [−1, 1]: tanh of the mean when `deterministic`, else a sample.
+    public func act(_ observation: Observation, deterministic: Bool, using generator: inout SplitMix64) -> [Float] {
+        if let problem = observation.mismatch(with: config.observation) { preconditionFailure(problem) }
+        for (camera, image) in observation.images.enumerated() {
+            let destination = images[camera].pointer
+            for index in 0..<image.count { destination[index] = Float(image[index]) * (1 / 255) }
+        }
+        proprio.copy(from: observation.proprio)
+        if deterministic {
+            actor.forward(observationBatch, batch: 1, sampling: nil)
+        } else {
+            withUnsafeMutablePointer(to: &generator) { actor.forward(observationBatch, batch: 1, sampling: $0) }
+        }
+        return Array(UnsafeBufferPointer(start: actor.actions.pointer, count: config.actionWidth))
+    }
+
+    public func save(to path: String, metadata: [String: String] = [:]) throws(SafetensorsError) {
+        try Policy.write(actor.parameters, config: config, metadata: metadata, to: path)
+    }
+
+    static func write(_ parameters: ParameterSet, config: SACConfig, metadata: [String: String], to path: String) throws(SafetensorsError) {
+        let json = String(decoding: (try? JSONEncoder().encode(config)) ?? Data(), as: UTF8.self)
+        try Safetensors.write(parameters.entries(), metadata: metadata.merging(["reins.sac_config": json, "format": "reins.policy"]) { $1 },
+                              to: path)
+    }
+}
+
+extension SACAgent {
+    /// Writes the actor as a policy file (safetensors, tensors named e.g. "actor.policy.dense1.weight").
+    public func savePolicy(to path: String, metadata: [String: String] = [:]) throws(SafetensorsError) {
+        try Policy.write(actor.parameters, config: config, metadata: metadata, to: path)
+    }
+}

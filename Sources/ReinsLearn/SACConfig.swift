@@ -1,0 +1,49 @@
+import Foundation
+
+/// The learner's settings. The defaults are HIL-SERL's (DESIGN.md, "Learner defaults").
+public struct SACConfig: Codable, Sendable, Equatable {
+    public var observation: ObservationSpec
+    public var actionWidth: Int
+    /// Hidden widths of the actor and critic MLPs (each hidden layer: dense, LayerNorm, tanh).
+    public var hiddenWidths = [256, 256]
+    /// Image encoder: `encoderLayers` 3×3 convolutions of `encoderFilters` with stride 2 and padding 1,
+    /// ReLU after each, then a dense layer to `encoderLatentWidth`, LayerNorm and tanh.
+    public var encoderFilters = 32
+    public var encoderLayers = 3
+    public var encoderLatentWidth = 64
+    public var criticEnsemble = 2
+    public var discount: Float = 0.97
+    /// Polyak rate of the target critics.
+    public var targetRate: Float = 0.005
+    public var learningRate: Float = 3e-4
+    public var initialTemperature: Float = 0.01
+    /// nil means −|A|/2.
+    public var targetEntropy: Float?
+    public var batchSize = 256
+    /// Share of each batch drawn from the demo buffer while it has transitions.
+    public var demoFraction = 0.5
+    public var criticUpdatesPerActorUpdate = 2
+    /// Random-shift augmentation, in pixels (DrQ's pad 4).
+    public var augmentationShift = 4
+    /// The actor's standard deviation is clipped to [1e-5, 10] (SERL's bounds), as log-std.
+    public var logStdMin: Float = Float(log(1e-5))
+    public var logStdMax: Float = Float(log(10.0))
+
+    public init(observation: ObservationSpec, actionWidth: Int) {
+        self.observation = observation
+        self.actionWidth = actionWidth
+    }
+
+    public var resolvedTargetEntropy: Float { targetEntropy ?? -Float(actionWidth) / 2 }
+
+    /// The benchmark's image configuration: one 64×64×3 camera, 6-dim proprio, 6-dim action.
+    public static var standardImage: SACConfig {
+        SACConfig(observation: ObservationSpec(images: [.init(name: "front", height: 64, width: 64)], proprioWidth: 6), actionWidth: 6)
+    }
+
+    /// The benchmark's state configuration: a 12-dim observation vector (e.g. joint positions and
+    /// velocities), 6-dim action, no encoder.
+    public static var standardState: SACConfig {
+        SACConfig(observation: ObservationSpec(images: [], proprioWidth: 12), actionWidth: 6)
+    }
+}

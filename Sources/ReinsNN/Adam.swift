@@ -1,0 +1,54 @@
+import Foundation
+
+/// Adam over a whole parameter set in one flat loop (Kingma & Ba; β1 0.9, β2 0.999, ε 1e-8 as in
+/// optax). It reads the gradients the caller accumulated and leaves zeroing them to the caller.
+public final class Adam: @unchecked Sendable {
+    public let parameters: ParameterSet
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float
+    /// Updates taken so far (bias correction depends on it; checkpoints save it).
+    public var step = 0
+    public let firstMoment: FloatBuffer
+    public let secondMoment: FloatBuffer
+
+    public init(_ parameters: ParameterSet, learningRate: Float = 3e-4, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        firstMoment = FloatBuffer(count: parameters.count)
+        secondMoment = FloatBuffer(count: parameters.count)
+    }
+
+    /// One update from the current gradients. Allocates nothing.
+    public func update() {
+        step += 1
+        let correction1 = 1 - Float(pow(Double(beta1), Double(step)))
+        let correction2 = 1 - Float(pow(Double(beta2), Double(step)))
+        // θ −= lr · m̂ / (√v̂ + ε), with m̂ = m / c1 and v̂ = v / c2.
+        let stepSize = learningRate / correction1
+        let rootCorrection2 = correction2.squareRoot()
+        let values = parameters.values, gradients = parameters.gradients
+        let m = firstMoment.pointer, v = secondMoment.pointer
+        let count = parameters.count
+        var index = 0
+        while index + 8 <= count {
+            let gradient = SIMD8.load(gradients + index)
+            let first = SIMD8.load(m + index) * beta1 + gradient * (1 - beta1)
+            let second = SIMD8.load(v + index) * beta2 + gradient * gradient * (1 - beta2)
+            first.store(to: m + index)
+            second.store(to: v + index)
+            let denominator = second.squareRoot() / rootCorrection2 + epsilon
+            (SIMD8.load(values + index) - stepSize * first / denominator).store(to: values + index)
+            index += 8
+        }
+        while index < count {
+            let gradient = gradients[index]
+            m[index] = m[index] * beta1 + gradient * (1 - beta1)
+            v[index] = v[index] * beta2 + gradient * gradient * (1 - beta2)
+            values[index] -= stepSize * m[index] / (v[index].squareRoot() / rootCorrection2 + epsilon)
+            index += 1
+        }
+    }
+}

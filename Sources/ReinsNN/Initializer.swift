@@ -1,0 +1,22 @@
+/// How a layer's weights start. Biases start at zero, LayerNorm scales at one.
+public enum Initializer: Sendable {
+    /// Glorot/Xavier uniform, U(±√(6 / (fanIn + fanOut))): SERL's default for dense layers.
+    case xavierUniform
+    /// He/Kaiming uniform, U(±√(6 / fanIn)): for convolutions followed by ReLU.
+    case heUniform
+    /// Uniform in ±limit, e.g. small final layers.
+    case uniform(limit: Float)
+
+    public func fill(_ values: UnsafeMutablePointer<Float>, count: Int, fanIn: Int, fanOut: Int,
+                     using generator: inout some RandomNumberGenerator) {
+        let limit: Float
+        switch self {
+        case .xavierUniform: limit = (6 / Float(fanIn + fanOut)).squareRoot()
+        case .heUniform: limit = (6 / Float(fanIn)).squareRoot()
+        case .uniform(let bound): limit = bound
+        }
+        for index in 0..<count {
+            values[index] = Float.random(in: -limit...limit, using: &generator)
+        }
+    }
+}

@@ -1,0 +1,304 @@
+/// One step of a network as a forward/backward pair, on batches of up to `maxBatch` samples laid
+/// out row by row. Each layer owns its output and input-gradient buffers, sized when it is built,
+/// so neither pass allocates. Backward reads what the last forward kept, writes the gradient with
+/// respect to the input (unless `computesInputGradient` is off: a first layer needs none) and
+/// accumulates (+=) into its parameters' gradients unless told not to (an actor's loss needs a
+/// critic's gradient with respect to its action input, not with respect to the critic's weights).
+public protocol Layer: AnyObject {
+    /// Floats per sample in and out.
+    var inputWidth: Int { get }
+    var outputWidth: Int { get }
+    /// (maxBatch, outputWidth)
+    var output: UnsafeMutablePointer<Float> { get }
+    /// (maxBatch, inputWidth)
+    var inputGradient: UnsafeMutablePointer<Float> { get }
+    var computesInputGradient: Bool { get set }
+    /// Allocates nothing.
+    func forward(_ input: UnsafePointer<Float>, batch: Int)
+    /// Allocates nothing.
+    func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool)
+    /// Writes initial parameter values; a layer without parameters does nothing.
+    func initialize(using generator: inout SplitMixGenerator)
+}
+
+/// The generator layers are initialised with (a SplitMix64, kept here so ReinsNN needs only BLAS).
+public struct SplitMixGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// out (B, O) = inp (B, I) · W (I, O) + b (O).
+public final class Dense: Layer {
+    public let inputWidth: Int
+    public let outputWidth: Int
+    public let parameters: ParameterSet
+    public let weight: ParameterSet.Slot
+    public let bias: ParameterSet.Slot
+    public var computesInputGradient = true
+    private let initializer: Initializer
+    private let outputBuffer: FloatBuffer
+    private let inputGradientBuffer: FloatBuffer
+    private var lastInput: UnsafePointer<Float>?
+
+    public init(_ name: String, input: Int, output: Int, maxBatch: Int, parameters: ParameterSet,
+                initializer: Initializer = .xavierUniform) {
+        inputWidth = input
+        outputWidth = output
+        self.parameters = parameters
+        self.initializer = initializer
+        weight = parameters.add("\(name).weight", shape: [input, output])
+        bias = parameters.add("\(name).bias", shape: [output])
+        outputBuffer = FloatBuffer(count: maxBatch * output)
+        inputGradientBuffer = FloatBuffer(count: maxBatch * input)
+    }
+
+    public var output: UnsafeMutablePointer<Float> { outputBuffer.pointer }
+    public var inputGradient: UnsafeMutablePointer<Float> { inputGradientBuffer.pointer }
+
+    public func initialize(using generator: inout SplitMixGenerator) {
+        initializer.fill(parameters.values(weight), count: weight.count, fanIn: inputWidth, fanOut: outputWidth, using: &generator)
+        parameters.values(bias).update(repeating: 0, count: outputWidth)
+    }
+
+    public func forward(_ input: UnsafePointer<Float>, batch: Int) {
+        lastInput = input
+        Elementwise.broadcastRows(out: output, parameters.values(bias), rows: batch, columns: outputWidth)
+        BLAS.gemm(out: output, a: input, b: parameters.values(weight), m: batch, n: outputWidth, k: inputWidth, beta: 1)
+    }
+
+    public func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool = true) {
+        guard let input = lastInput else { preconditionFailure("Dense.backward before forward") }
+        // dW (I, O) += inpᵀ · dOut;  db += Σ_rows dOut;  dInp (B, I) = dOut · Wᵀ
+        if parameterGradients {
+            BLAS.gemm(out: parameters.gradients(weight), a: input, b: outputGradient,
+                      m: inputWidth, n: outputWidth, k: batch, transposeA: true, beta: 1)
+            Elementwise.accumulateColumnSums(parameters.gradients(bias), outputGradient, rows: batch, columns: outputWidth)
+        }
+        if computesInputGradient {
+            BLAS.gemm(out: inputGradient, a: outputGradient, b: parameters.values(weight),
+                      m: batch, n: inputWidth, k: outputWidth, transposeB: true)
+        }
+    }
+}
+
+/// LayerNorm over each sample's features: y = (x − mean) / √(var + ε) · γ + β, ε = 1e-6 as in Flax.
+public final class LayerNorm: Layer {
+    public let inputWidth: Int
+    public var outputWidth: Int { inputWidth }
+    public let parameters: ParameterSet
+    public let scale: ParameterSet.Slot
+    public let offset: ParameterSet.Slot
+    public var computesInputGradient = true
+    public static let epsilon: Float = 1e-6
+    private let outputBuffer: FloatBuffer
+    private let inputGradientBuffer: FloatBuffer
+    private let normalized: FloatBuffer  // (B, D), x̂
+    private let inverseDeviation: FloatBuffer  // (B)
+
+    public init(_ name: String, width: Int, maxBatch: Int, parameters: ParameterSet) {
+        inputWidth = width
+        self.parameters = parameters
+        scale = parameters.add("\(name).scale", shape: [width])
+        offset = parameters.add("\(name).offset", shape: [width])
+        outputBuffer = FloatBuffer(count: maxBatch * width)
+        inputGradientBuffer = FloatBuffer(count: maxBatch * width)
+        normalized = FloatBuffer(count: maxBatch * width)
+        inverseDeviation = FloatBuffer(count: maxBatch)
+    }
+
+    public var output: UnsafeMutablePointer<Float> { outputBuffer.pointer }
+    public var inputGradient: UnsafeMutablePointer<Float> { inputGradientBuffer.pointer }
+
+    public func initialize(using generator: inout SplitMixGenerator) {
+        parameters.values(scale).update(repeating: 1, count: inputWidth)
+        parameters.values(offset).update(repeating: 0, count: inputWidth)
+    }
+
+    public func forward(_ input: UnsafePointer<Float>, batch: Int) {
+        let width = inputWidth
+        let gamma = parameters.values(scale), beta = parameters.values(offset)
+        let vectorWidth = width & ~7
+        for row in 0..<batch {
+            let x = input + row * width, xHat = normalized.pointer + row * width, y = output + row * width
+            var sums = SIMD8<Float>.zero, squares = SIMD8<Float>.zero
+            var index = 0
+            while index < vectorWidth {
+                let value = SIMD8.load(x + index)
+                sums += value
+                squares += value * value
+                index += 8
+            }
+            var sum = sums.sum(), sumOfSquares = squares.sum()
+            while index < width {
+                sum += x[index]
+                sumOfSquares += x[index] * x[index]
+                index += 1
+            }
+            let mean = sum / Float(width)
+            let variance = max(sumOfSquares / Float(width) - mean * mean, 0)
+            let inverse = 1 / (variance + Self.epsilon).squareRoot()
+            inverseDeviation[row] = inverse
+            index = 0
+            while index < vectorWidth {
+                let value = (SIMD8.load(x + index) - mean) * inverse
+                value.store(to: xHat + index)
+                (value * SIMD8.load(gamma + index) + SIMD8.load(beta + index)).store(to: y + index)
+                index += 8
+            }
+            while index < width {
+                let value = (x[index] - mean) * inverse
+                xHat[index] = value
+                y[index] = value * gamma[index] + beta[index]
+                index += 1
+            }
+        }
+    }
+
+    public func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool = true) {
+        let width = inputWidth
+        let gamma = parameters.values(scale)
+        let dGamma = parameters.gradients(scale), dBeta = parameters.gradients(offset)
+        let vectorWidth = width & ~7
+        for row in 0..<batch {
+            let dy = outputGradient + row * width, xHat = normalized.pointer + row * width
+            if parameterGradients {
+                var index = 0
+                while index < vectorWidth {
+                    let gradient = SIMD8.load(dy + index)
+                    (SIMD8.load(dGamma + index) + gradient * SIMD8.load(xHat + index)).store(to: dGamma + index)
+                    (SIMD8.load(dBeta + index) + gradient).store(to: dBeta + index)
+                    index += 8
+                }
+                while index < width {
+                    dGamma[index] += dy[index] * xHat[index]
+                    dBeta[index] += dy[index]
+                    index += 1
+                }
+            }
+            guard computesInputGradient else { continue }
+            // dx = rstd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)), with dx̂ = dy · γ.
+            var sums = SIMD8<Float>.zero, products = SIMD8<Float>.zero
+            var index = 0
+            while index < vectorWidth {
+                let dXHat = SIMD8.load(dy + index) * SIMD8.load(gamma + index)
+                sums += dXHat
+                products += dXHat * SIMD8.load(xHat + index)
+                index += 8
+            }
+            var meanDXHat = sums.sum(), meanDXHatXHat = products.sum()
+            while index < width {
+                let dXHat = dy[index] * gamma[index]
+                meanDXHat += dXHat
+                meanDXHatXHat += dXHat * xHat[index]
+                index += 1
+            }
+            meanDXHat /= Float(width)
+            meanDXHatXHat /= Float(width)
+            let inverse = inverseDeviation[row], dx = inputGradient + row * width
+            index = 0
+            while index < vectorWidth {
+                let dXHat = SIMD8.load(dy + index) * SIMD8.load(gamma + index)
+                ((dXHat - meanDXHat - SIMD8.load(xHat + index) * meanDXHatXHat) * inverse).store(to: dx + index)
+                index += 8
+            }
+            while index < width {
+                dx[index] = inverse * (dy[index] * gamma[index] - meanDXHat - xHat[index] * meanDXHatXHat)
+                index += 1
+            }
+        }
+    }
+}
+
+/// An element-wise function with no parameters.
+public final class Activation: Layer {
+    public enum Function: Sendable { case relu, tanh }
+    public let function: Function
+    public let inputWidth: Int
+    public var outputWidth: Int { inputWidth }
+    public var computesInputGradient = true
+    private let outputBuffer: FloatBuffer
+    private let inputGradientBuffer: FloatBuffer
+
+    public init(_ function: Function, width: Int, maxBatch: Int) {
+        self.function = function
+        inputWidth = width
+        outputBuffer = FloatBuffer(count: maxBatch * width)
+        inputGradientBuffer = FloatBuffer(count: maxBatch * width)
+    }
+
+    public var output: UnsafeMutablePointer<Float> { outputBuffer.pointer }
+    public var inputGradient: UnsafeMutablePointer<Float> { inputGradientBuffer.pointer }
+    public func initialize(using generator: inout SplitMixGenerator) {}
+
+    public func forward(_ input: UnsafePointer<Float>, batch: Int) {
+        switch function {
+        case .relu: Elementwise.reluForward(out: output, input, count: batch * inputWidth)
+        case .tanh: Elementwise.tanhForward(out: output, input, count: batch * inputWidth)
+        }
+    }
+
+    public func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool = true) {
+        guard computesInputGradient else { return }
+        switch function {
+        case .relu: Elementwise.reluBackward(dx: inputGradient, dy: outputGradient, y: output, count: batch * inputWidth)
+        case .tanh: Elementwise.tanhBackward(dx: inputGradient, dy: outputGradient, y: output, count: batch * inputWidth)
+        }
+    }
+}
+
+/// Layers applied in order. Flattening needs no layer: a (B, H, W, C) activation is already
+/// (B, H·W·C) in memory, so a dense layer after a convolution simply takes its output.
+public final class Sequential {
+    public let layers: [any Layer]
+
+    public init(_ layers: [any Layer]) {
+        precondition(!layers.isEmpty, "a network needs a layer")
+        for (before, after) in zip(layers, layers.dropFirst()) {
+            precondition(before.outputWidth == after.inputWidth,
+                         "layer widths do not chain: \(before.outputWidth) → \(after.inputWidth)")
+        }
+        self.layers = layers
+    }
+
+    public var inputWidth: Int { layers[0].inputWidth }
+    public var outputWidth: Int { layers[layers.count - 1].outputWidth }
+    public var output: UnsafeMutablePointer<Float> { layers[layers.count - 1].output }
+    public var inputGradient: UnsafeMutablePointer<Float> { layers[0].inputGradient }
+
+    /// Whether the first layer computes the gradient with respect to the network's input.
+    public var computesInputGradient: Bool {
+        get { layers[0].computesInputGradient }
+        set { layers[0].computesInputGradient = newValue }
+    }
+
+    public func initialize(using generator: inout SplitMixGenerator) {
+        for layer in layers { layer.initialize(using: &generator) }
+    }
+
+    /// Allocates nothing.
+    @discardableResult
+    public func forward(_ input: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
+        var current = input
+        for layer in layers {
+            layer.forward(current, batch: batch)
+            current = UnsafePointer(layer.output)
+        }
+        return output
+    }
+
+    /// Allocates nothing.
+    public func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool = true) {
+        var gradient = outputGradient
+        for layer in layers.reversed() {
+            layer.backward(gradient, batch: batch, parameterGradients: parameterGradients)
+            gradient = UnsafePointer(layer.inputGradient)
+        }
+    }
+}

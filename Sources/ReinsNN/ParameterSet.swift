@@ -1,0 +1,87 @@
+/// Every trainable tensor of a network in one allocation, and their gradients in a second one, so
+/// an optimiser, a target-network update or a copy to the actor is one flat loop.
+///
+/// Layers declare their tensors with `add` while the network is being built; `allocate()` then
+/// makes the two blocks. Slots keep their declaration order, so two networks built the same way
+/// have the same layout and can be copied or averaged slot for slot.
+public final class ParameterSet: @unchecked Sendable {
+    /// One named tensor inside the set.
+    public struct Slot: Sendable {
+        public let name: String
+        public let shape: [Int]
+        public let offset: Int
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    public private(set) var slots: [Slot] = []
+    public private(set) var count = 0
+    private var valueBuffer: FloatBuffer?
+    private var gradientBuffer: FloatBuffer?
+
+    public init() {}
+
+    /// Declares a tensor; returns its slot. Only before `allocate()`.
+    public func add(_ name: String, shape: [Int]) -> Slot {
+        precondition(valueBuffer == nil, "parameter \(name) added after the set was allocated")
+        precondition(!slots.contains { $0.name == name }, "parameter \(name) declared twice")
+        let slot = Slot(name: name, shape: shape, offset: count)
+        slots.append(slot)
+        count += slot.count
+        return slot
+    }
+
+    /// Makes the value and gradient blocks, zeroed. Layers then write their initial values.
+    public func allocate() {
+        precondition(valueBuffer == nil, "parameter set allocated twice")
+        valueBuffer = FloatBuffer(count: count)
+        gradientBuffer = FloatBuffer(count: count)
+    }
+
+    public var values: UnsafeMutablePointer<Float> { valueBuffer!.pointer }
+    public var gradients: UnsafeMutablePointer<Float> { gradientBuffer!.pointer }
+
+    public func values(_ slot: Slot) -> UnsafeMutablePointer<Float> { values + slot.offset }
+    public func gradients(_ slot: Slot) -> UnsafeMutablePointer<Float> { gradients + slot.offset }
+
+    public func slot(named name: String) -> Slot? { slots.first { $0.name == name } }
+
+    public func zeroGradients() { gradients.update(repeating: 0, count: count) }
+
+    /// Copies every value from a set with the same layout (a target network, the actor's copy).
+    public func copyValues(from other: ParameterSet) {
+        precondition(other.count == count, "parameter sets differ in size: \(other.count) vs \(count)")
+        values.update(from: other.values, count: count)
+    }
+
+    /// Polyak averaging, self ← τ·source + (1 − τ)·self, as target networks are updated.
+    public func blend(toward source: ParameterSet, rate tau: Float) {
+        precondition(source.count == count, "parameter sets differ in size: \(source.count) vs \(count)")
+        let target = values, online = source.values
+        let keep = 1 - tau
+        var index = 0
+        while index + 8 <= count {
+            let mixed = SIMD8<Float>.load(online + index) * tau + SIMD8<Float>.load(target + index) * keep
+            mixed.store(to: target + index)
+            index += 8
+        }
+        while index < count {
+            target[index] = tau * online[index] + keep * target[index]
+            index += 1
+        }
+    }
+}
+
+/// Unaligned eight-lane loads and stores for the element-wise loops.
+extension SIMD8 where Scalar == Float {
+    @inline(__always) public static func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) public static func load(_ pointer: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) public func store(to pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: self, as: SIMD8<Float>.self)
+    }
+}

@@ -1,0 +1,268 @@
+import ArgumentParser
+import Foundation
+import ReinsCore
+import ReinsLearn
+import ReinsNN
+
+/// The learner configurations the benchmarks run.
+enum LearnerConfiguration: String, ExpressibleByArgument, CaseIterable {
+    case standard, state
+
+    var config: SACConfig { self == .standard ? .standardImage : .standardState }
+}
+
+/// Options shared by the learning benchmarks.
+struct BLASOptions: ParsableArguments {
+    @Flag(help: "Rerun with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so OpenBLAS picks its own kernel for this CPU (benchmarks only; tests and CI keep the machine's setting).")
+    var nativeKernel = false
+
+    /// Replaces this process with itself minus the two variables, once.
+    func applyNativeKernel() throws {
+        let pinned = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
+        guard nativeKernel, pinned.contains(where: { ProcessInfo.processInfo.environment[$0] != nil }) else { return }
+        for name in pinned { unsetenv(name) }
+        let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", arguments)
+        throw CommandError("could not rerun with OpenBLAS's native kernel: \(String(cString: strerror(errno)))")
+    }
+}
+
+/// Replay buffers filled with seeded random transitions (episodes of 100 steps) for the learner benchmarks.
+func prefilledBuffers(_ config: SACConfig, online onlineCount: Int, demos demoCount: Int, seed: UInt64) -> (demos: ReplayBuffer, online: ReplayBuffer) {
+    var generator = SplitMix64(seed: seed)
+    func randomObservation() -> Observation {
+        Observation(images: config.observation.images.map { image in (0..<image.byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) } },
+                    proprio: (0..<config.observation.proprioWidth).map { _ in Float.random(in: -1...1, using: &generator) })
+    }
+    func filled(_ transitions: Int) -> ReplayBuffer {
+        let buffer = ReplayBuffer(spec: config.observation, actionWidth: config.actionWidth, capacity: transitions + transitions / 100 + 2)
+        var observation = randomObservation()
+        for index in 0..<transitions {
+            let next = randomObservation()
+            let ended = index % 100 == 99
+            buffer.add(observation: observation, action: (0..<config.actionWidth).map { _ in Float.random(in: -1...1, using: &generator) },
+                       reward: ended ? 1 : 0, nextObservation: next, terminal: ended, episodeEnded: ended, intervention: false)
+            observation = ended ? randomObservation() : next
+        }
+        return buffer
+    }
+    return (filled(demoCount), filled(onlineCount))
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}
+
+func percentile(_ values: [Double], _ fraction: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+}
+
+struct BenchLearner: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learner",
+        abstract: "Steady-state SAC updates per second (one critic, one actor and one temperature step, batch 256, sampling and augmentation included).",
+        discussion: """
+        standard: one 64×64×3 camera + 6-dim proprio, 6-dim action, separate actor and critic encoders.
+        state: a 12-dim observation vector, 6-dim action, no encoder.
+        Buffers are prefilled with random transitions; batches are drawn 50/50 from demo and online.
+
+        Example:
+          reins bench learner --config standard --seconds 30 --json
+          reins bench learner --config state --native-kernel
+        """)
+
+    @Option(help: "standard (image) or state.") var config: LearnerConfiguration = .standard
+    @Option(help: "How long to time updates, after a warm-up.") var seconds = 10.0
+    @Option(help: "Seed for the buffers, networks and sampling.") var seed: UInt64 = 0
+    @OptionGroup var blas: BLASOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Output: Encodable {
+        var benchmark = "learner"
+        var config: String
+        var batch: Int
+        var updates: Int
+        var updatesPerS: Double
+        var updateMedianMs: Double
+        var updateP90Ms: Double
+        var sampleMedianMs: Double
+        var gflopPerUpdate: Double
+        var gflopPerS: Double
+        var blasCore: String
+        var blasThreads: Int
+        var openblasCoretype: String
+    }
+
+    func validate() throws {
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() throws {
+        try blas.applyNativeKernel()
+        let settings = config.config
+        let agent = SACAgent(config: settings, seed: seed)
+        let (demos, online) = prefilledBuffers(settings, online: settings.observation.images.isEmpty ? 20_000 : 4_000,
+                                               demos: 1_000, seed: seed &+ 7)
+        let batch = TransitionBatch(spec: settings.observation, actionWidth: settings.actionWidth, capacity: settings.batchSize)
+        var generator = SplitMix64(seed: seed &+ 9)
+        func sample() {
+            sampleMixed(demos: demos, online: online, demoFraction: settings.demoFraction, into: batch,
+                        shift: settings.augmentationShift, using: &generator)
+        }
+        for _ in 0..<3 {
+            sample()
+            _ = agent.update(batch)
+        }
+        var updateTimes = [Double](repeating: 0, count: 100_000)
+        var sampleTimes = [Double](repeating: 0, count: 100_000)
+        var count = 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < .seconds(seconds), count < updateTimes.count {
+            let before = clock.now
+            sample()
+            let sampled = clock.now
+            _ = agent.update(batch)
+            let done = clock.now
+            sampleTimes[count] = (sampled - before).milliseconds
+            updateTimes[count] = (done - before).milliseconds
+            count += 1
+        }
+        let total = (clock.now - start).seconds
+        let flops = agent.flopsPerUpdate
+        let output = Output(
+            config: config.rawValue, batch: settings.batchSize, updates: count, updatesPerS: Double(count) / total,
+            updateMedianMs: median(Array(updateTimes[0..<count])), updateP90Ms: percentile(Array(updateTimes[0..<count]), 0.9),
+            sampleMedianMs: median(Array(sampleTimes[0..<count])), gflopPerUpdate: flops / 1e9,
+            gflopPerS: flops * Double(count) / total / 1e9, blasCore: BLAS.coreName, blasThreads: BLAS.threadCount,
+            openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset")
+        if json {
+            JSONLines.print(output)
+        } else {
+            print("""
+            learner (\(config.rawValue), batch \(output.batch)): \(String(format: "%.2f", output.updatesPerS)) updates/s, \
+            median \(String(format: "%.2f", output.updateMedianMs)) ms (sampling \(String(format: "%.2f", output.sampleMedianMs)) ms)
+            \(String(format: "%.2f", output.gflopPerUpdate)) GFLOP per update, \(String(format: "%.1f", output.gflopPerS)) GFLOP/s; \
+            OpenBLAS \(output.blasCore) kernel, \(output.blasThreads) threads (OPENBLAS_CORETYPE \(output.openblasCoretype))
+            """)
+        }
+    }
+}
+
+struct BenchInference: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inference",
+        abstract: "Batch-1 policy latency: one observation in, one action out (median and p99).",
+        discussion: "Example:\n  reins bench inference --config standard --json")
+
+    @Option(help: "standard (image) or state.") var config: LearnerConfiguration = .standard
+    @Option(help: "Actions to time.") var iterations = 5000
+    @OptionGroup var blas: BLASOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Output: Encodable {
+        var benchmark = "inference"
+        var config: String
+        var iterations: Int
+        var medianUs: Double
+        var p99Us: Double
+        var blasCore: String
+        var blasThreads: Int
+    }
+
+    func run() throws {
+        try blas.applyNativeKernel()
+        let settings = config.config
+        let policy = Policy(config: settings)
+        policy.copyParameters(from: SACAgent(config: settings, seed: 1))
+        var generator = SplitMix64(seed: 3)
+        let observation = Observation(
+            images: settings.observation.images.map { image in (0..<image.byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) } },
+            proprio: [Float](repeating: 0.1, count: settings.observation.proprioWidth))
+        for _ in 0..<200 { _ = policy.act(observation, deterministic: true, using: &generator) }
+        let clock = ContinuousClock()
+        var times = [Double](repeating: 0, count: iterations)
+        for index in 0..<iterations {
+            let start = clock.now
+            _ = policy.act(observation, deterministic: true, using: &generator)
+            times[index] = (clock.now - start).microseconds
+        }
+        let output = Output(config: config.rawValue, iterations: iterations, medianUs: median(times), p99Us: percentile(times, 0.99),
+                            blasCore: BLAS.coreName, blasThreads: BLAS.threadCount)
+        if json {
+            JSONLines.print(output)
+        } else {
+            print("inference (\(config.rawValue), batch 1): median \(String(format: "%.1f", output.medianUs)) µs, p99 \(String(format: "%.1f", output.p99Us)) µs; OpenBLAS \(output.blasCore), \(output.blasThreads) threads")
+        }
+    }
+}
+
+struct BenchSACPendulum: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sac-pendulum",
+        abstract: "Trains the state-based SAC agent on Pendulum-v1 and evaluates 10 deterministic episodes.",
+        discussion: """
+        Random actions for the first 1000 steps, then one learner round (2 critic steps, 1 actor step)
+        per environment step. Pendulum-v1 counts as solved near −150; the target here is −200.
+
+        Example:
+          reins bench sac-pendulum --steps 20000 --seed 0 --out runs/pendulum
+        """)
+
+    @Option(help: "Environment steps.") var steps = 20_000
+    @Option(help: "Seed for the environment, networks and sampling.") var seed: UInt64 = 0
+    @Option(help: "Write DIR/policy.safetensors.") var out: String?
+    @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false
+
+    struct Output: Encodable {
+        var benchmark = "sac_pendulum"
+        var steps: Int
+        var seed: UInt64
+        var updates: Int
+        var seconds: Double
+        var evaluationReturns: [Double]
+        var meanEvaluationReturn: Double
+        var policy: String?
+    }
+
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+    }
+
+    func run() throws {
+        let training = PendulumTraining(steps: steps, seed: seed)
+        let (agent, result) = training.run(progressEvery: 1000) { progress in
+            let line = "step \(progress.step): \(progress.episodes) episodes, last return \(progress.lastReturn.map { String(format: "%.1f", $0) } ?? "-"), "
+                + "critic loss \(String(format: "%.3f", progress.criticLoss)), mean Q \(String(format: "%.1f", progress.meanQ)), "
+                + "temperature \(String(format: "%.4f", progress.temperature)), \(String(format: "%.0f", progress.updatesPerSecond)) updates/s"
+            if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+        }
+        var policyPath: String?
+        if let out {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            policyPath = (out as NSString).appendingPathComponent("policy.safetensors")
+            do {
+                try agent.savePolicy(to: policyPath!, metadata: ["reins.task": "pendulum-v1", "reins.seed": "\(seed)", "reins.steps": "\(steps)"])
+            } catch {
+                throw CommandError(error.description)
+            }
+        }
+        let output = Output(steps: steps, seed: seed, updates: result.updates, seconds: result.seconds,
+                            evaluationReturns: result.evaluationReturns, meanEvaluationReturn: result.meanEvaluationReturn, policy: policyPath)
+        if json {
+            JSONLines.print(output)
+        } else {
+            print("evaluation over \(result.evaluationReturns.count) deterministic episodes: mean return \(String(format: "%.1f", result.meanEvaluationReturn)) "
+                + "(\(result.evaluationReturns.map { String(format: "%.0f", $0) }.joined(separator: ", "))); \(result.updates) updates in \(String(format: "%.0f", result.seconds)) s")
+            if let policyPath { print("wrote \(policyPath)") }
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+    var milliseconds: Double { seconds * 1e3 }
+    var microseconds: Double { seconds * 1e6 }
+}
