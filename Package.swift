@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim", "ReinsHardware", "ReinsCore"]),
         .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl"]),
         .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN", "ReinsCore"]),
+        .testTarget(name: "ReinsLearnTests", dependencies: ["ReinsLearn", "ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),
         .testTarget(name: "ReinsToolTests", dependencies: ["reins"]),
     ],

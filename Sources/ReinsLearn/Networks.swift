@@ -165,7 +165,7 @@ final class Actor {
     let logStdRange: ClosedRange<Float>
     let actions: FloatBuffer  // (B, A)
     let logProbabilities: FloatBuffer  // (B)
-    private let noise: FloatBuffer  // (B, A), ε
+    let noise: FloatBuffer  // (B, A), ε
     private let deviations: FloatBuffer  // (B, A), σ
     private let logStdInRange: FloatBuffer  // (B, A), 1 where the log-std was not clipped
     private let trunkGradient: FloatBuffer  // (B, 2A)

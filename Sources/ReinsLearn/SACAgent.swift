@@ -21,8 +21,8 @@ public final class SACAgent: @unchecked Sendable {
     let temperatureOptimizer: Adam
     /// Noise for the actor's samples; saved with checkpoints so a resumed run repeats exactly.
     public var generator: SplitMix64
-    private let targets: FloatBuffer  // (B)
-    private let qGradient: FloatBuffer  // (K, B)
+    let targets: FloatBuffer  // (B)
+    let qGradient: FloatBuffer  // (K, B)
 
     public struct CriticStats: Sendable, Equatable {
         public var loss: Float
