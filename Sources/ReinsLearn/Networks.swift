@@ -49,36 +49,38 @@ final class ObservationEncoder {
         for camera in cameras { camera.initialize(using: &generator) }
     }
 
-    /// Allocates nothing.
-    func forward(_ observation: ObservationBatch, extra: UnsafePointer<Float>?, batch: Int) {
+    /// Fills `rows` of `features`. Allocates nothing.
+    func forward(_ observation: ObservationBatch, extra: UnsafePointer<Float>?, rows: Range<Int>) {
         let width = featureWidth
         for (index, camera) in cameras.enumerated() {
-            let latent = camera.forward(observation.images[index], batch: batch)
-            copyColumns(out: features.pointer + index * latentWidth, outStride: width, latent, stride: latentWidth, columns: latentWidth, rows: batch)
+            let latent = camera.forward(observation.images[index], rows: rows)
+            copyColumns(out: features.pointer + index * latentWidth, outStride: width, latent, stride: latentWidth,
+                        columns: latentWidth, rows: rows)
         }
         let proprioStart = cameras.count * latentWidth
         copyColumns(out: features.pointer + proprioStart, outStride: width, observation.proprio, stride: proprioWidth,
-                    columns: proprioWidth, rows: batch)
+                    columns: proprioWidth, rows: rows)
         if let extra {
             copyColumns(out: features.pointer + proprioStart + proprioWidth, outStride: width, extra, stride: extraWidth,
-                        columns: extraWidth, rows: batch)
+                        columns: extraWidth, rows: rows)
         }
     }
 
-    /// Backpropagates `featureGradient`'s camera columns through each camera's encoder. Allocates nothing.
-    func backward(batch: Int) {
+    /// Backpropagates `rows` of `featureGradient`'s camera columns through each camera's encoder,
+    /// accumulating into `gradients`. Allocates nothing.
+    func backward(rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
         for (index, camera) in cameras.enumerated() {
             copyColumns(out: cameraGradient.pointer, outStride: latentWidth, featureGradient.pointer + index * latentWidth,
-                        stride: featureWidth, columns: latentWidth, rows: batch)
-            camera.backward(cameraGradient.pointer, batch: batch)
+                        stride: featureWidth, columns: latentWidth, rows: rows)
+            camera.backward(cameraGradient.pointer, rows: rows, gradients: gradients)
         }
     }
 }
 
 /// out[r, 0..<columns] = source[r, 0..<columns] for row strides that differ.
 @inline(__always)
-func copyColumns(out: UnsafeMutablePointer<Float>, outStride: Int, _ source: UnsafePointer<Float>, stride: Int, columns: Int, rows: Int) {
-    for row in 0..<rows {
+func copyColumns(out: UnsafeMutablePointer<Float>, outStride: Int, _ source: UnsafePointer<Float>, stride: Int, columns: Int, rows: Range<Int>) {
+    for row in rows {
         (out + row * outStride).update(from: source + row * stride, count: columns)
     }
 }
@@ -106,14 +108,14 @@ final class Critic {
     let heads: [Sequential]
     let actionWidth: Int
 
-    init(_ name: String, config: SACConfig, maxBatch: Int, seed: UInt64) {
+    init(_ name: String, config: SACConfig, maxBatch: Int, shards: Int, seed: UInt64) {
         actionWidth = config.actionWidth
         encoder = ObservationEncoder("\(name).encoder", config: config, extraWidth: config.actionWidth, maxBatch: maxBatch, parameters: parameters)
         heads = (1...config.criticEnsemble).map { [parameters, encoder] index in
             multilayerPerceptron("\(name).q\(index)", input: encoder.featureWidth, hidden: config.hiddenWidths, output: 1,
                                  maxBatch: maxBatch, parameters: parameters)
         }
-        parameters.allocate()
+        parameters.allocate(shards: shards)
         var generator = SplitMixGenerator(seed: seed)
         encoder.initialize(using: &generator)
         for head in heads { head.initialize(using: &generator) }
@@ -122,23 +124,25 @@ final class Critic {
     /// Q_k(s, a) for row `row` after `forward`.
     func q(_ head: Int, _ row: Int) -> Float { heads[head].output[row] }
 
-    /// Allocates nothing.
-    func forward(_ observation: ObservationBatch, actions: UnsafePointer<Float>, batch: Int) {
-        encoder.forward(observation, extra: actions, batch: batch)
-        for head in heads { head.forward(encoder.features.pointer, batch: batch) }
+    /// Q for `rows` of the batch. Allocates nothing.
+    func forward(_ observation: ObservationBatch, actions: UnsafePointer<Float>, rows: Range<Int>) {
+        encoder.forward(observation, extra: actions, rows: rows)
+        for head in heads { head.forward(encoder.features.pointer, rows: rows) }
     }
 
-    /// Backpropagates dL/dQ (K rows of B) into `encoder.featureGradient`, whose last `actionWidth`
-    /// columns are then dL/da; into the encoder too when `throughEncoder`. Allocates nothing.
-    func backward(_ qGradient: UnsafePointer<Float>, batch: Int, throughEncoder: Bool, parameterGradients: Bool) {
+    /// Backpropagates dL/dQ (K blocks of `batch` values) for `rows` into `encoder.featureGradient`,
+    /// whose last `actionWidth` columns are then dL/da; into the encoder too when `throughEncoder`.
+    /// Parameter gradients go to `gradients`, or nowhere when nil. Allocates nothing.
+    func backward(_ qGradient: UnsafePointer<Float>, batch: Int, rows: Range<Int>, throughEncoder: Bool,
+                  gradients: UnsafeMutablePointer<Float>?) {
         let width = encoder.featureWidth
-        let gradient = encoder.featureGradient.pointer
-        gradient.update(repeating: 0, count: batch * width)
+        let first = rows.lowerBound * width, total = rows.count * width
+        let gradient = encoder.featureGradient.pointer + first
+        gradient.update(repeating: 0, count: total)
         for (index, head) in heads.enumerated() {
-            head.backward(qGradient + index * batch, batch: batch, parameterGradients: parameterGradients)
+            head.backward(qGradient + index * batch, rows: rows, gradients: gradients)
+            let source = head.inputGradient + first
             var offset = 0
-            let source = head.inputGradient
-            let total = batch * width
             while offset + 8 <= total {
                 (SIMD8.load(gradient + offset) + SIMD8.load(source + offset)).store(to: gradient + offset)
                 offset += 8
@@ -148,7 +152,7 @@ final class Critic {
                 offset += 1
             }
         }
-        if throughEncoder { encoder.backward(batch: batch) }
+        if throughEncoder { encoder.backward(rows: rows, gradients: gradients) }
     }
 
     /// dL/da for row 0 (row stride `encoder.featureWidth`), valid after `backward`.
@@ -170,14 +174,14 @@ final class Actor {
     private let logStdInRange: FloatBuffer  // (B, A), 1 where the log-std was not clipped
     private let trunkGradient: FloatBuffer  // (B, 2A)
 
-    init(_ name: String, config: SACConfig, maxBatch: Int, seed: UInt64) {
+    init(_ name: String, config: SACConfig, maxBatch: Int, shards: Int, seed: UInt64) {
         actionWidth = config.actionWidth
         logStdRange = config.logStdMin...config.logStdMax
         encoder = ObservationEncoder("\(name).encoder", config: config, extraWidth: 0, maxBatch: maxBatch, parameters: parameters)
         trunk = multilayerPerceptron("\(name).policy", input: encoder.featureWidth, hidden: config.hiddenWidths,
                                      output: 2 * config.actionWidth, maxBatch: maxBatch, parameters: parameters)
         trunk.computesInputGradient = !config.observation.images.isEmpty
-        parameters.allocate()
+        parameters.allocate(shards: shards)
         var generator = SplitMixGenerator(seed: seed)
         encoder.initialize(using: &generator)
         trunk.initialize(using: &generator)
@@ -189,13 +193,20 @@ final class Actor {
         trunkGradient = FloatBuffer(count: maxBatch * 2 * actionWidth)
     }
 
-    /// Samples actions (or, without a generator, takes tanh(μ)) and their log-probabilities. Allocates nothing.
-    func forward(_ observation: ObservationBatch, batch: Int, sampling generator: UnsafeMutablePointer<SplitMix64>?) {
-        encoder.forward(observation, extra: nil, batch: batch)
-        let output = trunk.forward(encoder.features.pointer, batch: batch)
+    /// ε for the first `rows` rows: standard normal draws, or zeros for the deterministic action tanh(μ).
+    func setNoise(rows: Int, sampling generator: inout SplitMix64?) {
+        for index in 0..<(rows * actionWidth) {
+            noise[index] = generator == nil ? 0 : Self.gaussian(&generator!)
+        }
+    }
+
+    /// Actions tanh(μ + σε), with ε from `setNoise`, and their log-probabilities for `rows`. Allocates nothing.
+    func forward(_ observation: ObservationBatch, rows: Range<Int>) {
+        encoder.forward(observation, extra: nil, rows: rows)
+        let output = trunk.forward(encoder.features.pointer, rows: rows)
         let width = actionWidth
         let halfLogTwoPi = Float(0.5 * log(2 * Double.pi))
-        for row in 0..<batch {
+        for row in rows {
             var logProbability: Float = 0
             for column in 0..<width {
                 let index = row * width + column
@@ -204,10 +215,9 @@ final class Actor {
                 let logStd = min(max(rawLogStd, logStdRange.lowerBound), logStdRange.upperBound)
                 logStdInRange[index] = logStdRange.contains(rawLogStd) ? 1 : 0
                 let deviation = exp(logStd)
-                let epsilon = generator.map { Self.gaussian(&$0.pointee) } ?? 0
+                let epsilon = noise[index]
                 let preSquash = mean + deviation * epsilon
                 let action = Elementwise.tanh(preSquash)
-                noise[index] = epsilon
                 deviations[index] = deviation
                 actions[index] = action
                 // log N(u; μ, σ) − log(1 − tanh²u), the latter as 2(log 2 − u − softplus(−2u)) for stability.
@@ -219,10 +229,12 @@ final class Actor {
     }
 
     /// Backpropagates a loss given dL/da (row stride `actionStride`) and dL/dlogπ (one value for every
-    /// row) to the parameters, through the reparameterisation a = tanh(μ + σε). Allocates nothing.
-    func backward(actionGradient: UnsafePointer<Float>, actionStride: Int, logProbabilityGradient: Float, batch: Int) {
+    /// row) to the parameters, through the reparameterisation a = tanh(μ + σε), for `rows`, into
+    /// `gradients`. Allocates nothing.
+    func backward(actionGradient: UnsafePointer<Float>, actionStride: Int, logProbabilityGradient: Float, rows: Range<Int>,
+                  gradients: UnsafeMutablePointer<Float>) {
         let width = actionWidth
-        for row in 0..<batch {
+        for row in rows {
             for column in 0..<width {
                 let index = row * width + column
                 let action = actions[index]
@@ -233,11 +245,11 @@ final class Actor {
                 trunkGradient[row * 2 * width + width + column] = (throughU * spread - logProbabilityGradient) * logStdInRange[index]
             }
         }
-        trunk.backward(trunkGradient.pointer, batch: batch)
+        trunk.backward(trunkGradient.pointer, rows: rows, gradients: gradients)
         if !encoder.cameras.isEmpty {
             copyColumns(out: encoder.featureGradient.pointer, outStride: encoder.featureWidth, trunk.inputGradient,
-                        stride: encoder.featureWidth, columns: encoder.featureWidth, rows: batch)
-            encoder.backward(batch: batch)
+                        stride: encoder.featureWidth, columns: encoder.featureWidth, rows: rows)
+            encoder.backward(rows: rows, gradients: gradients)
         }
     }
 

@@ -28,6 +28,8 @@ public struct PendulumTraining {
     public var randomSteps = 1000
     public var learningStarts = 1000
     public var evaluationEpisodes = 10
+    /// Learner threads (see `SACAgent`).
+    public var threads = 1
     public var config: SACConfig
 
     public init(steps: Int, seed: UInt64) {
@@ -40,7 +42,7 @@ public struct PendulumTraining {
 
     /// Runs training then evaluation; `progress` is called every `progressEvery` steps.
     public func run(progressEvery: Int = 1000, progress: (Progress) -> Void = { _ in }) -> (agent: SACAgent, result: Result) {
-        let agent = SACAgent(config: config, seed: seed)
+        let agent = SACAgent(config: config, seed: seed, threads: threads)
         let policy = Policy(config: config)
         let online = ReplayBuffer(spec: Pendulum.spec, actionWidth: 1, capacity: max(steps + steps / Pendulum.episodeSteps + 2, 2))
         let demos = ReplayBuffer(spec: Pendulum.spec, actionWidth: 1, capacity: 2)

@@ -13,7 +13,7 @@ public final class Policy: @unchecked Sendable {
 
     public init(config: SACConfig) {
         self.config = config
-        actor = Actor("actor", config: config, maxBatch: 1, seed: 0)
+        actor = Actor("actor", config: config, maxBatch: 1, shards: 1, seed: 0)
         images = config.observation.images.map { FloatBuffer(count: $0.byteCount) }
         proprio = FloatBuffer(count: config.observation.proprioWidth)
     }
@@ -39,11 +39,10 @@ public final class Policy: @unchecked Sendable {
             for index in 0..<image.count { destination[index] = Float(image[index]) * (1 / 255) }
         }
         proprio.copy(from: observation.proprio)
-        if deterministic {
-            actor.forward(observationBatch, batch: 1, sampling: nil)
-        } else {
-            withUnsafeMutablePointer(to: &generator) { actor.forward(observationBatch, batch: 1, sampling: $0) }
-        }
+        var sampling: SplitMix64? = deterministic ? nil : generator
+        actor.setNoise(rows: 1, sampling: &sampling)
+        if !deterministic { generator = sampling! }
+        actor.forward(observationBatch, rows: 0..<1)
         return Array(UnsafeBufferPointer(start: actor.actions.pointer, count: config.actionWidth))
     }
 

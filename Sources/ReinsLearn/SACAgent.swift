@@ -6,16 +6,17 @@ import ReinsNN
 /// separate image encoders, target critics averaged with Polyak's rate, a learned temperature, no
 /// entropy term in the critic's backup, and the minimum over the target ensemble.
 ///
-/// The loss functions are methods (`criticStep`, `actorStep`); each draws nothing and allocates
-/// nothing once built. `update` is one critic step, one actor step and one temperature step.
-public final class SACAgent: @unchecked Sendable {
+/// The loss functions are methods (`criticStep`, `actorStep`). With `threads` > 1 each step splits
+/// the batch into that many row ranges, one per thread, with OpenBLAS single-threaded inside each
+/// (the small matrices of a 256-row batch gain more from this than from OpenBLAS's own threads);
+/// per-thread gradients are summed before the optimiser. Once built, a step allocates nothing.
+public final class SACAgent: ShardedWork, @unchecked Sendable {
     public let config: SACConfig
     let actor: Actor
     let critic: Critic
     let targetCritic: Critic
     /// The temperature α = softplus(raw), as SERL's Lagrange multiplier.
     let temperature = ParameterSet()
-    let temperatureSlot: ParameterSet.Slot
     let actorOptimizer: Adam
     let criticOptimizer: Adam
     let temperatureOptimizer: Adam
@@ -23,6 +24,14 @@ public final class SACAgent: @unchecked Sendable {
     public var generator: SplitMix64
     let targets: FloatBuffer  // (B)
     let qGradient: FloatBuffer  // (K, B)
+    private let pool: ShardPool
+    private let shardLoss: FloatBuffer  // (shards)
+    private let shardSum: FloatBuffer  // (shards): Q for the critic, log π for the actor
+
+    private enum Phase { case criticLoss, criticOptimizer, actorLoss, actorOptimizer }
+    private var phase = Phase.criticLoss
+    private unowned(unsafe) var currentBatch: TransitionBatch?
+    private var currentTemperature: Float = 0
 
     public struct CriticStats: Sendable, Equatable {
         public var loss: Float
@@ -36,14 +45,15 @@ public final class SACAgent: @unchecked Sendable {
         public var temperatureLoss: Float
     }
 
-    public init(config: SACConfig, seed: UInt64) {
+    /// `threads` > 1 also sets OpenBLAS to one thread per call, process-wide.
+    public init(config: SACConfig, seed: UInt64, threads: Int = 1) {
         self.config = config
-        let batch = config.batchSize
-        actor = Actor("actor", config: config, maxBatch: batch, seed: seed &+ 1)
-        critic = Critic("critic", config: config, maxBatch: batch, seed: seed &+ 2)
-        targetCritic = Critic("critic", config: config, maxBatch: batch, seed: seed &+ 2)
+        let batch = config.batchSize, shards = max(threads, 1)
+        actor = Actor("actor", config: config, maxBatch: batch, shards: shards, seed: seed &+ 1)
+        critic = Critic("critic", config: config, maxBatch: batch, shards: shards, seed: seed &+ 2)
+        targetCritic = Critic("critic", config: config, maxBatch: batch, shards: 1, seed: seed &+ 2)
         targetCritic.parameters.copyValues(from: critic.parameters)
-        temperatureSlot = temperature.add("temperature.raw", shape: [1])
+        _ = temperature.add("temperature.raw", shape: [1])
         temperature.allocate()
         // softplus⁻¹(α₀) = log(exp(α₀) − 1)
         temperature.values[0] = Float(log(expm1(Double(config.initialTemperature))))
@@ -53,89 +63,150 @@ public final class SACAgent: @unchecked Sendable {
         generator = SplitMix64(seed: seed &+ 3)
         targets = FloatBuffer(count: batch)
         qGradient = FloatBuffer(count: config.criticEnsemble * batch)
+        shardLoss = FloatBuffer(count: shards)
+        shardSum = FloatBuffer(count: shards)
+        if shards > 1 { BLAS.setThreadCount(1) }
+        pool = ShardPool(shards: shards)
     }
 
+    public var threads: Int { pool.shards }
     public var temperatureValue: Float { softplus(temperature.values[0]) }
 
     /// One critic step on `batch`: y = r + γ·mask·min_k Q̄_k(s′, a′) with a′ ~ π(s′), loss the mean
     /// over ensemble and batch of (Q_k(s, a) − y)², then an Adam step and the target update.
     @discardableResult
     public func criticStep(_ batch: TransitionBatch) -> CriticStats {
-        let rows = batch.count
-        withUnsafeMutablePointer(to: &generator) { actor.forward(batch.nextObservation, batch: rows, sampling: $0) }
-        targetCritic.forward(batch.nextObservation, actions: actor.actions.pointer, batch: rows)
-        for row in 0..<rows {
-            var minimum = Float.infinity
-            for head in 0..<config.criticEnsemble { minimum = min(minimum, targetCritic.q(head, row)) }
-            targets[row] = batch.rewards[row] + config.discount * batch.masks[row] * minimum
-        }
-        let stats = criticLoss(batch)
-        critic.parameters.zeroGradients()
-        critic.backward(qGradient.pointer, batch: rows, throughEncoder: true, parameterGradients: true)
-        criticOptimizer.update()
-        targetCritic.parameters.blend(toward: critic.parameters, rate: config.targetRate)
-        return stats
-    }
-
-    /// The critic loss against the targets already computed, and dL/dQ into `qGradient`.
-    func criticLoss(_ batch: TransitionBatch) -> CriticStats {
-        let rows = batch.count, ensemble = config.criticEnsemble
-        critic.forward(batch.observation, actions: batch.actions.pointer, batch: rows)
-        var loss: Float = 0, sumQ: Float = 0
-        let scale = 1 / Float(ensemble * rows)
-        for head in 0..<ensemble {
-            for row in 0..<rows {
-                let q = critic.q(head, row)
-                let error = q - targets[row]
-                loss += error * error
-                sumQ += q
-                qGradient[head * rows + row] = 2 * error * scale
-            }
-        }
-        return CriticStats(loss: loss * scale, meanQ: sumQ * scale)
+        currentBatch = batch
+        drawNoise(rows: batch.count)
+        phase = .criticLoss
+        pool.run(self)
+        criticOptimizer.beginStep()
+        phase = .criticOptimizer
+        pool.run(self)
+        currentBatch = nil
+        let scale = 1 / Float(config.criticEnsemble * batch.count)
+        return CriticStats(loss: shardTotal(shardLoss) * scale, meanQ: shardTotal(shardSum) * scale)
     }
 
     /// One actor step, L = mean(α·logπ(a|s) − mean_k Q_k(s, a)) with a ~ π(s) reparameterised, then
     /// one temperature step, L = α·(entropy − target entropy).
     @discardableResult
     public func actorStep(_ batch: TransitionBatch) -> ActorStats {
-        let rows = batch.count
-        let alpha = temperatureValue
-        withUnsafeMutablePointer(to: &generator) { actor.forward(batch.observation, batch: rows, sampling: $0) }
-        let (loss, entropy) = actorLoss(batch, alpha: alpha)
-        actor.parameters.zeroGradients()
-        actor.backward(actionGradient: critic.actionGradient, actionStride: critic.encoder.featureWidth,
-                       logProbabilityGradient: alpha / Float(rows), batch: rows)
-        actorOptimizer.update()
+        currentBatch = batch
+        currentTemperature = temperatureValue
+        drawNoise(rows: batch.count)
+        phase = .actorLoss
+        pool.run(self)
+        actorOptimizer.beginStep()
+        phase = .actorOptimizer
+        pool.run(self)
+        currentBatch = nil
 
+        let rows = Float(batch.count)
+        let entropy = -shardTotal(shardSum) / rows
         let gap = entropy - config.resolvedTargetEntropy
         let raw = temperature.values[0]
         temperature.gradients[0] = gap / (1 + exp(-raw))  // d softplus(raw)/d raw = sigmoid(raw)
         temperatureOptimizer.update()
-        return ActorStats(loss: loss, entropy: entropy, temperature: alpha, temperatureLoss: alpha * gap)
-    }
-
-    /// The actor loss for the actions the actor last sampled, and dL/da into the critic's feature gradient.
-    func actorLoss(_ batch: TransitionBatch, alpha: Float) -> (loss: Float, entropy: Float) {
-        let rows = batch.count, ensemble = config.criticEnsemble
-        critic.forward(batch.observation, actions: actor.actions.pointer, batch: rows)
-        qGradient.pointer.update(repeating: -1 / Float(ensemble * rows), count: ensemble * rows)
-        critic.backward(qGradient.pointer, batch: rows, throughEncoder: false, parameterGradients: false)
-        var loss: Float = 0, sumLogProbability: Float = 0
-        for row in 0..<rows {
-            var meanQ: Float = 0
-            for head in 0..<ensemble { meanQ += critic.q(head, row) }
-            meanQ /= Float(ensemble)
-            loss += alpha * actor.logProbabilities[row] - meanQ
-            sumLogProbability += actor.logProbabilities[row]
-        }
-        return (loss / Float(rows), -sumLogProbability / Float(rows))
+        return ActorStats(loss: shardTotal(shardLoss) / rows, entropy: entropy, temperature: currentTemperature,
+                          temperatureLoss: currentTemperature * gap)
     }
 
     /// One learner update as the benchmark counts it: a critic step, an actor step and a temperature step.
     public func update(_ batch: TransitionBatch) -> (critic: CriticStats, actor: ActorStats) {
         let criticStats = criticStep(batch)
         return (criticStats, actorStep(batch))
+    }
+
+    public func run(shard: Int, of shards: Int) {
+        guard let batch = currentBatch else { return }
+        let rows = ShardPool.range(shard, of: shards, count: batch.count)
+        switch phase {
+        case .criticLoss:
+            (shardLoss[shard], shardSum[shard]) = criticLoss(batch, rows: rows)
+            critic.backward(qGradient.pointer, batch: batch.count, rows: rows, throughEncoder: true,
+                            gradients: critic.parameters.gradients(shard: shard))
+        case .criticOptimizer:
+            let range = ShardPool.range(shard, of: shards, count: critic.parameters.count)
+            optimize(critic.parameters, criticOptimizer, range: range)
+            targetCritic.parameters.blend(toward: critic.parameters, rate: config.targetRate, range: range)
+        case .actorLoss:
+            actor.forward(batch.observation, rows: rows)
+            (shardLoss[shard], shardSum[shard]) = actorLoss(batch, alpha: currentTemperature, rows: rows)
+            actor.backward(actionGradient: critic.actionGradient, actionStride: critic.encoder.featureWidth,
+                           logProbabilityGradient: currentTemperature / Float(batch.count), rows: rows,
+                           gradients: actor.parameters.gradients(shard: shard))
+        case .actorOptimizer:
+            optimize(actor.parameters, actorOptimizer, range: ShardPool.range(shard, of: shards, count: actor.parameters.count))
+        }
+    }
+
+    /// Targets for `rows`, then the critic's loss terms and dL/dQ into `qGradient`: (Σ (Q − y)², Σ Q).
+    func criticLoss(_ batch: TransitionBatch, rows: Range<Int>) -> (Float, Float) {
+        let ensemble = config.criticEnsemble
+        actor.forward(batch.nextObservation, rows: rows)
+        targetCritic.forward(batch.nextObservation, actions: actor.actions.pointer, rows: rows)
+        for row in rows {
+            var minimum = Float.infinity
+            for head in 0..<ensemble { minimum = min(minimum, targetCritic.q(head, row)) }
+            targets[row] = batch.rewards[row] + config.discount * batch.masks[row] * minimum
+        }
+        return criticLossAgainstTargets(batch, rows: rows)
+    }
+
+    /// The critic's loss terms against the targets already in `targets`, and dL/dQ into `qGradient`.
+    func criticLossAgainstTargets(_ batch: TransitionBatch, rows: Range<Int>) -> (Float, Float) {
+        let count = batch.count, ensemble = config.criticEnsemble
+        critic.forward(batch.observation, actions: batch.actions.pointer, rows: rows)
+        var squares: Float = 0, sumQ: Float = 0
+        let scale = 1 / Float(ensemble * count)
+        for head in 0..<ensemble {
+            for row in rows {
+                let q = critic.q(head, row)
+                let error = q - targets[row]
+                squares += error * error
+                sumQ += q
+                qGradient[head * count + row] = 2 * error * scale
+            }
+        }
+        return (squares, sumQ)
+    }
+
+    /// For the actions the actor last took on `rows`: dL/da into the critic's feature gradient, and
+    /// the loss terms (Σ α·logπ − mean_k Q, Σ logπ).
+    func actorLoss(_ batch: TransitionBatch, alpha: Float, rows: Range<Int>) -> (Float, Float) {
+        let count = batch.count, ensemble = config.criticEnsemble
+        critic.forward(batch.observation, actions: actor.actions.pointer, rows: rows)
+        for head in 0..<ensemble {
+            (qGradient.pointer + head * count + rows.lowerBound).update(repeating: -1 / Float(ensemble * count), count: rows.count)
+        }
+        critic.backward(qGradient.pointer, batch: count, rows: rows, throughEncoder: false, gradients: nil)
+        var loss: Float = 0, sumLogProbability: Float = 0
+        for row in rows {
+            var meanQ: Float = 0
+            for head in 0..<ensemble { meanQ += critic.q(head, row) }
+            meanQ /= Float(ensemble)
+            loss += alpha * actor.logProbabilities[row] - meanQ
+            sumLogProbability += actor.logProbabilities[row]
+        }
+        return (loss, sumLogProbability)
+    }
+
+    /// Sums the shards' gradients over `range`, takes the Adam step there, and zeroes the gradients for the next step.
+    private func optimize(_ parameters: ParameterSet, _ optimizer: Adam, range: Range<Int>) {
+        parameters.reduceGradients(range)
+        optimizer.apply(range)
+        (parameters.gradients + range.lowerBound).update(repeating: 0, count: range.count)
+    }
+
+    private func drawNoise(rows: Int) {
+        var sampling: SplitMix64? = generator
+        actor.setNoise(rows: rows, sampling: &sampling)
+        generator = sampling!
+    }
+
+    private func shardTotal(_ values: FloatBuffer) -> Float {
+        (0..<pool.shards).reduce(0) { $0 + values[$1] }
     }
 
     /// The actor's parameters, e.g. to copy into a `Policy` that acts while the agent learns.

@@ -21,17 +21,31 @@ public final class Adam: @unchecked Sendable {
         secondMoment = FloatBuffer(count: parameters.count)
     }
 
+    private var stepSize: Float = 0
+    private var rootCorrection2: Float = 1
+
     /// One update from the current gradients. Allocates nothing.
     public func update() {
+        beginStep()
+        apply(0..<parameters.count)
+    }
+
+    /// Counts a step and its bias corrections; then `apply` updates the parameters, in one call or
+    /// in disjoint ranges from several threads.
+    public func beginStep() {
         step += 1
         let correction1 = 1 - Float(pow(Double(beta1), Double(step)))
         let correction2 = 1 - Float(pow(Double(beta2), Double(step)))
-        // θ −= lr · m̂ / (√v̂ + ε), with m̂ = m / c1 and v̂ = v / c2.
-        let stepSize = learningRate / correction1
-        let rootCorrection2 = correction2.squareRoot()
-        let values = parameters.values, gradients = parameters.gradients
-        let m = firstMoment.pointer, v = secondMoment.pointer
-        let count = parameters.count
+        stepSize = learningRate / correction1
+        rootCorrection2 = correction2.squareRoot()
+    }
+
+    /// θ −= lr · m̂ / (√v̂ + ε), with m̂ = m / c1 and v̂ = v / c2, over `range`. Allocates nothing.
+    public func apply(_ range: Range<Int>) {
+        let stepSize = stepSize, rootCorrection2 = rootCorrection2
+        let values = parameters.values + range.lowerBound, gradients = parameters.gradients + range.lowerBound
+        let m = firstMoment.pointer + range.lowerBound, v = secondMoment.pointer + range.lowerBound
+        let count = range.count
         var index = 0
         while index + 8 <= count {
             let gradient = SIMD8.load(gradients + index)

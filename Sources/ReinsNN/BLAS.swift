@@ -23,3 +23,8 @@ public enum BLAS {
                     beta, out, Int32(n))
     }
 }
+
+extension BLAS {
+    /// Sets how many threads OpenBLAS uses for each call, for the whole process.
+    public static func setThreadCount(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+}

@@ -58,35 +58,38 @@ public final class Convolution: Layer {
         parameters.values(bias).update(repeating: 0, count: geometry.filters)
     }
 
-    public func forward(_ input: UnsafePointer<Float>, batch: Int) {
+    public func forward(_ input: UnsafePointer<Float>, rows samples: Range<Int>) {
         let g = geometry
-        let rows = batch * g.pixelsOut
-        gatherPatches(input, batch: batch)
-        Elementwise.broadcastRows(out: output, parameters.values(bias), rows: rows, columns: g.filters)
-        BLAS.gemm(out: output, a: patches.pointer, b: parameters.values(weight), m: rows, n: g.filters, k: g.patchWidth, beta: 1)
+        let first = samples.lowerBound * g.pixelsOut, count = samples.count * g.pixelsOut
+        gatherPatches(input, samples: samples)
+        let out = output + first * g.filters
+        Elementwise.broadcastRows(out: out, parameters.values(bias), rows: count, columns: g.filters)
+        BLAS.gemm(out: out, a: patches.pointer + first * g.patchWidth, b: parameters.values(weight),
+                  m: count, n: g.filters, k: g.patchWidth, beta: 1)
     }
 
-    public func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool = true) {
+    public func backward(_ outputGradient: UnsafePointer<Float>, rows samples: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
         let g = geometry
-        let rows = batch * g.pixelsOut
+        let first = samples.lowerBound * g.pixelsOut, count = samples.count * g.pixelsOut
+        let dOut = outputGradient + first * g.filters
         // dW (KKC, F) += patchesᵀ · dOut;  db += Σ dOut;  dPatches = dOut · Wᵀ, scattered back to pixels.
-        if parameterGradients {
-            BLAS.gemm(out: parameters.gradients(weight), a: patches.pointer, b: outputGradient,
-                      m: g.patchWidth, n: g.filters, k: rows, transposeA: true, beta: 1)
-            Elementwise.accumulateColumnSums(parameters.gradients(bias), outputGradient, rows: rows, columns: g.filters)
+        if let gradients {
+            BLAS.gemm(out: gradients + weight.offset, a: patches.pointer + first * g.patchWidth, b: dOut,
+                      m: g.patchWidth, n: g.filters, k: count, transposeA: true, beta: 1)
+            Elementwise.accumulateColumnSums(gradients + bias.offset, dOut, rows: count, columns: g.filters)
         }
         guard computesInputGradient else { return }
-        BLAS.gemm(out: patchGradient.pointer, a: outputGradient, b: parameters.values(weight),
-                  m: rows, n: g.patchWidth, k: g.filters, transposeB: true)
-        scatterPatches(batch: batch)
+        BLAS.gemm(out: patchGradient.pointer + first * g.patchWidth, a: dOut, b: parameters.values(weight),
+                  m: count, n: g.patchWidth, k: g.filters, transposeB: true)
+        scatterPatches(samples: samples)
     }
 
     /// im2col: copies each receptive field, `channels` floats per kernel tap; zeros outside the image.
-    private func gatherPatches(_ input: UnsafePointer<Float>, batch: Int) {
+    private func gatherPatches(_ input: UnsafePointer<Float>, samples: Range<Int>) {
         let g = geometry
         let imageSize = g.height * g.width * g.channels
-        var row = patches.pointer
-        for sample in 0..<batch {
+        var row = patches.pointer + samples.lowerBound * g.pixelsOut * g.patchWidth
+        for sample in samples {
             let image = input + sample * imageSize
             for outY in 0..<g.outputHeight {
                 for outX in 0..<g.outputWidth {
@@ -96,7 +99,7 @@ public final class Convolution: Layer {
                             let x = outX * g.stride - g.padding + kernelX
                             let destination = row + (kernelY * g.kernel + kernelX) * g.channels
                             if y >= 0, y < g.height, x >= 0, x < g.width {
-                                destination.update(from: image + (y * g.width + x) * g.channels, count: g.channels)
+                                copyChannels(destination, image + (y * g.width + x) * g.channels)
                             } else {
                                 destination.update(repeating: 0, count: g.channels)
                             }
@@ -109,12 +112,12 @@ public final class Convolution: Layer {
     }
 
     /// col2im: adds each patch-gradient row back onto the pixels it was gathered from.
-    private func scatterPatches(batch: Int) {
+    private func scatterPatches(samples: Range<Int>) {
         let g = geometry
         let imageSize = g.height * g.width * g.channels
-        inputGradient.update(repeating: 0, count: batch * imageSize)
-        var row = UnsafePointer(patchGradient.pointer)
-        for sample in 0..<batch {
+        (inputGradient + samples.lowerBound * imageSize).update(repeating: 0, count: samples.count * imageSize)
+        var row = UnsafePointer(patchGradient.pointer + samples.lowerBound * g.pixelsOut * g.patchWidth)
+        for sample in samples {
             let image = inputGradient + sample * imageSize
             for outY in 0..<g.outputHeight {
                 for outX in 0..<g.outputWidth {
@@ -125,13 +128,39 @@ public final class Convolution: Layer {
                             let x = outX * g.stride - g.padding + kernelX
                             guard x >= 0, x < g.width else { continue }
                             let source = row + (kernelY * g.kernel + kernelX) * g.channels
-                            let destination = image + (y * g.width + x) * g.channels
-                            for channel in 0..<g.channels { destination[channel] += source[channel] }
+                            addChannels(image + (y * g.width + x) * g.channels, source)
                         }
                     }
                     row += g.patchWidth
                 }
             }
+        }
+    }
+
+    /// One pixel's channels; eight lanes at a time when they allow (a memmove call per pixel costs more).
+    @inline(__always) private func copyChannels(_ destination: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>) {
+        let channels = geometry.channels
+        if channels % 8 == 0 {
+            var channel = 0
+            while channel < channels {
+                SIMD8.load(source + channel).store(to: destination + channel)
+                channel += 8
+            }
+        } else {
+            for channel in 0..<channels { destination[channel] = source[channel] }
+        }
+    }
+
+    @inline(__always) private func addChannels(_ destination: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>) {
+        let channels = geometry.channels
+        if channels % 8 == 0 {
+            var channel = 0
+            while channel < channels {
+                (SIMD8.load(destination + channel) + SIMD8.load(source + channel)).store(to: destination + channel)
+                channel += 8
+            }
+        } else {
+            for channel in 0..<channels { destination[channel] += source[channel] }
         }
     }
 }

@@ -2,8 +2,12 @@
 /// out row by row. Each layer owns its output and input-gradient buffers, sized when it is built,
 /// so neither pass allocates. Backward reads what the last forward kept, writes the gradient with
 /// respect to the input (unless `computesInputGradient` is off: a first layer needs none) and
-/// accumulates (+=) into its parameters' gradients unless told not to (an actor's loss needs a
-/// critic's gradient with respect to its action input, not with respect to the critic's weights).
+/// accumulates (+=) into a gradient block laid out as the layer's ParameterSet, or into none (an
+/// actor's loss needs a critic's gradient with respect to its action input, not its weights).
+///
+/// Both passes work on a range of rows, so two threads can each take half a batch: pointers are
+/// to row 0 of the whole batch, each thread writes only its rows' outputs, and each accumulates
+/// into its own gradient block (`ParameterSet.gradients(shard:)`).
 public protocol Layer: AnyObject {
     /// Floats per sample in and out.
     var inputWidth: Int { get }
@@ -14,11 +18,16 @@ public protocol Layer: AnyObject {
     var inputGradient: UnsafeMutablePointer<Float> { get }
     var computesInputGradient: Bool { get set }
     /// Allocates nothing.
-    func forward(_ input: UnsafePointer<Float>, batch: Int)
+    func forward(_ input: UnsafePointer<Float>, rows: Range<Int>)
     /// Allocates nothing.
-    func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool)
+    func backward(_ outputGradient: UnsafePointer<Float>, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?)
     /// Writes initial parameter values; a layer without parameters does nothing.
     func initialize(using generator: inout SplitMixGenerator)
+}
+
+extension Layer {
+    /// The whole batch on this thread.
+    public func forward(_ input: UnsafePointer<Float>, batch: Int) { forward(input, rows: 0..<batch) }
 }
 
 /// The generator layers are initialised with (a SplitMix64, kept here so ReinsNN needs only BLAS).
@@ -67,23 +76,27 @@ public final class Dense: Layer {
         parameters.values(bias).update(repeating: 0, count: outputWidth)
     }
 
-    public func forward(_ input: UnsafePointer<Float>, batch: Int) {
-        lastInput = input
-        Elementwise.broadcastRows(out: output, parameters.values(bias), rows: batch, columns: outputWidth)
-        BLAS.gemm(out: output, a: input, b: parameters.values(weight), m: batch, n: outputWidth, k: inputWidth, beta: 1)
+    public func forward(_ input: UnsafePointer<Float>, rows: Range<Int>) {
+        // The thread holding row 0 records the input (every thread is handed the same pointer).
+        if rows.lowerBound == 0 { lastInput = input }
+        let out = output + rows.lowerBound * outputWidth
+        Elementwise.broadcastRows(out: out, parameters.values(bias), rows: rows.count, columns: outputWidth)
+        BLAS.gemm(out: out, a: input + rows.lowerBound * inputWidth, b: parameters.values(weight),
+                  m: rows.count, n: outputWidth, k: inputWidth, beta: 1)
     }
 
-    public func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool = true) {
+    public func backward(_ outputGradient: UnsafePointer<Float>, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
         guard let input = lastInput else { preconditionFailure("Dense.backward before forward") }
+        let dOut = outputGradient + rows.lowerBound * outputWidth
         // dW (I, O) += inpᵀ · dOut;  db += Σ_rows dOut;  dInp (B, I) = dOut · Wᵀ
-        if parameterGradients {
-            BLAS.gemm(out: parameters.gradients(weight), a: input, b: outputGradient,
-                      m: inputWidth, n: outputWidth, k: batch, transposeA: true, beta: 1)
-            Elementwise.accumulateColumnSums(parameters.gradients(bias), outputGradient, rows: batch, columns: outputWidth)
+        if let gradients {
+            BLAS.gemm(out: gradients + weight.offset, a: input + rows.lowerBound * inputWidth, b: dOut,
+                      m: inputWidth, n: outputWidth, k: rows.count, transposeA: true, beta: 1)
+            Elementwise.accumulateColumnSums(gradients + bias.offset, dOut, rows: rows.count, columns: outputWidth)
         }
         if computesInputGradient {
-            BLAS.gemm(out: inputGradient, a: outputGradient, b: parameters.values(weight),
-                      m: batch, n: inputWidth, k: outputWidth, transposeB: true)
+            BLAS.gemm(out: inputGradient + rows.lowerBound * inputWidth, a: dOut, b: parameters.values(weight),
+                      m: rows.count, n: inputWidth, k: outputWidth, transposeB: true)
         }
     }
 }
@@ -121,11 +134,11 @@ public final class LayerNorm: Layer {
         parameters.values(offset).update(repeating: 0, count: inputWidth)
     }
 
-    public func forward(_ input: UnsafePointer<Float>, batch: Int) {
+    public func forward(_ input: UnsafePointer<Float>, rows: Range<Int>) {
         let width = inputWidth
         let gamma = parameters.values(scale), beta = parameters.values(offset)
         let vectorWidth = width & ~7
-        for row in 0..<batch {
+        for row in rows {
             let x = input + row * width, xHat = normalized.pointer + row * width, y = output + row * width
             var sums = SIMD8<Float>.zero, squares = SIMD8<Float>.zero
             var index = 0
@@ -161,14 +174,14 @@ public final class LayerNorm: Layer {
         }
     }
 
-    public func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool = true) {
+    public func backward(_ outputGradient: UnsafePointer<Float>, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
         let width = inputWidth
         let gamma = parameters.values(scale)
-        let dGamma = parameters.gradients(scale), dBeta = parameters.gradients(offset)
         let vectorWidth = width & ~7
-        for row in 0..<batch {
+        for row in rows {
             let dy = outputGradient + row * width, xHat = normalized.pointer + row * width
-            if parameterGradients {
+            if let gradients {
+                let dGamma = gradients + scale.offset, dBeta = gradients + offset.offset
                 var index = 0
                 while index < vectorWidth {
                     let gradient = SIMD8.load(dy + index)
@@ -237,18 +250,20 @@ public final class Activation: Layer {
     public var inputGradient: UnsafeMutablePointer<Float> { inputGradientBuffer.pointer }
     public func initialize(using generator: inout SplitMixGenerator) {}
 
-    public func forward(_ input: UnsafePointer<Float>, batch: Int) {
+    public func forward(_ input: UnsafePointer<Float>, rows: Range<Int>) {
+        let start = rows.lowerBound * inputWidth, count = rows.count * inputWidth
         switch function {
-        case .relu: Elementwise.reluForward(out: output, input, count: batch * inputWidth)
-        case .tanh: Elementwise.tanhForward(out: output, input, count: batch * inputWidth)
+        case .relu: Elementwise.reluForward(out: output + start, input + start, count: count)
+        case .tanh: Elementwise.tanhForward(out: output + start, input + start, count: count)
         }
     }
 
-    public func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool = true) {
+    public func backward(_ outputGradient: UnsafePointer<Float>, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
         guard computesInputGradient else { return }
+        let start = rows.lowerBound * inputWidth, count = rows.count * inputWidth
         switch function {
-        case .relu: Elementwise.reluBackward(dx: inputGradient, dy: outputGradient, y: output, count: batch * inputWidth)
-        case .tanh: Elementwise.tanhBackward(dx: inputGradient, dy: outputGradient, y: output, count: batch * inputWidth)
+        case .relu: Elementwise.reluBackward(dx: inputGradient + start, dy: outputGradient + start, y: output + start, count: count)
+        case .tanh: Elementwise.tanhBackward(dx: inputGradient + start, dy: outputGradient + start, y: output + start, count: count)
         }
     }
 }
@@ -282,22 +297,26 @@ public final class Sequential {
         for layer in layers { layer.initialize(using: &generator) }
     }
 
-    /// Allocates nothing.
+    /// Runs `rows` of the batch through every layer; returns the output (row 0). Allocates nothing.
     @discardableResult
-    public func forward(_ input: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
+    public func forward(_ input: UnsafePointer<Float>, rows: Range<Int>) -> UnsafeMutablePointer<Float> {
         var current = input
         for layer in layers {
-            layer.forward(current, batch: batch)
+            layer.forward(current, rows: rows)
             current = UnsafePointer(layer.output)
         }
         return output
     }
 
-    /// Allocates nothing.
-    public func backward(_ outputGradient: UnsafePointer<Float>, batch: Int, parameterGradients: Bool = true) {
+    @discardableResult
+    public func forward(_ input: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> { forward(input, rows: 0..<batch) }
+
+    /// Backpropagates `rows`, accumulating parameter gradients into `gradients` (a block laid out
+    /// as the network's ParameterSet) or nowhere when nil. Allocates nothing.
+    public func backward(_ outputGradient: UnsafePointer<Float>, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
         var gradient = outputGradient
         for layer in layers.reversed() {
-            layer.backward(gradient, batch: batch, parameterGradients: parameterGradients)
+            layer.backward(gradient, rows: rows, gradients: gradients)
             gradient = UnsafePointer(layer.inputGradient)
         }
     }

@@ -16,7 +16,8 @@ public final class ParameterSet: @unchecked Sendable {
     public private(set) var slots: [Slot] = []
     public private(set) var count = 0
     private var valueBuffer: FloatBuffer?
-    private var gradientBuffer: FloatBuffer?
+    /// One gradient block per thread that backpropagates part of a batch; block 0 is `gradients`.
+    private var gradientBuffers: [FloatBuffer] = []
 
     public init() {}
 
@@ -30,22 +31,46 @@ public final class ParameterSet: @unchecked Sendable {
         return slot
     }
 
-    /// Makes the value and gradient blocks, zeroed. Layers then write their initial values.
-    public func allocate() {
+    /// Makes the value block and `shards` gradient blocks, zeroed. Layers then write their initial values.
+    public func allocate(shards: Int = 1) {
         precondition(valueBuffer == nil, "parameter set allocated twice")
         valueBuffer = FloatBuffer(count: count)
-        gradientBuffer = FloatBuffer(count: count)
+        gradientBuffers = (0..<max(shards, 1)).map { _ in FloatBuffer(count: count) }
     }
 
     public var values: UnsafeMutablePointer<Float> { valueBuffer!.pointer }
-    public var gradients: UnsafeMutablePointer<Float> { gradientBuffer!.pointer }
+    public var gradients: UnsafeMutablePointer<Float> { gradientBuffers[0].pointer }
+    public var shards: Int { gradientBuffers.count }
+
+    /// The gradient block thread `shard` accumulates into.
+    public func gradients(shard: Int) -> UnsafeMutablePointer<Float> { gradientBuffers[shard].pointer }
+
+    /// gradients[range] = Σ over blocks, and the other blocks' range zeroed: after the threads that
+    /// each backpropagated part of a batch are done. Threads may each take a disjoint range.
+    public func reduceGradients(_ range: Range<Int>) {
+        for shard in 1..<max(gradientBuffers.count, 1) {
+            let total = gradients + range.lowerBound, part = gradientBuffers[shard].pointer + range.lowerBound
+            var index = 0
+            while index + 8 <= range.count {
+                (SIMD8.load(total + index) + SIMD8.load(part + index)).store(to: total + index)
+                index += 8
+            }
+            while index < range.count {
+                total[index] += part[index]
+                index += 1
+            }
+            part.update(repeating: 0, count: range.count)
+        }
+    }
 
     public func values(_ slot: Slot) -> UnsafeMutablePointer<Float> { values + slot.offset }
     public func gradients(_ slot: Slot) -> UnsafeMutablePointer<Float> { gradients + slot.offset }
 
     public func slot(named name: String) -> Slot? { slots.first { $0.name == name } }
 
-    public func zeroGradients() { gradients.update(repeating: 0, count: count) }
+    public func zeroGradients() {
+        for block in gradientBuffers { block.zero() }
+    }
 
     /// Copies every value from a set with the same layout (a target network, the actor's copy).
     public func copyValues(from other: ParameterSet) {
@@ -53,11 +78,13 @@ public final class ParameterSet: @unchecked Sendable {
         values.update(from: other.values, count: count)
     }
 
-    /// Polyak averaging, self ← τ·source + (1 − τ)·self, as target networks are updated.
-    public func blend(toward source: ParameterSet, rate tau: Float) {
+    /// Polyak averaging, self ← τ·source + (1 − τ)·self, as target networks are updated; over
+    /// `range` of the flat parameters (all of them by default).
+    public func blend(toward source: ParameterSet, rate tau: Float, range: Range<Int>? = nil) {
         precondition(source.count == count, "parameter sets differ in size: \(source.count) vs \(count)")
-        let target = values, online = source.values
-        let keep = 1 - tau
+        let range = range ?? 0..<count
+        let target = values + range.lowerBound, online = source.values + range.lowerBound
+        let keep = 1 - tau, count = range.count
         var index = 0
         while index + 8 <= count {
             let mixed = SIMD8<Float>.load(online + index) * tau + SIMD8<Float>.load(target + index) * keep

@@ -76,6 +76,8 @@ struct BenchLearner: ParsableCommand {
     @Option(help: "standard (image) or state.") var config: LearnerConfiguration = .standard
     @Option(help: "How long to time updates, after a warm-up.") var seconds = 10.0
     @Option(help: "Seed for the buffers, networks and sampling.") var seed: UInt64 = 0
+    @Option(help: "Learner threads, each taking part of the batch with single-threaded OpenBLAS; 1 leaves threading to OpenBLAS.")
+    var threads = 2
     @OptionGroup var blas: BLASOptions
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -90,6 +92,7 @@ struct BenchLearner: ParsableCommand {
         var sampleMedianMs: Double
         var gflopPerUpdate: Double
         var gflopPerS: Double
+        var learnerThreads: Int
         var blasCore: String
         var blasThreads: Int
         var openblasCoretype: String
@@ -97,12 +100,13 @@ struct BenchLearner: ParsableCommand {
 
     func validate() throws {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
     }
 
     func run() throws {
         try blas.applyNativeKernel()
         let settings = config.config
-        let agent = SACAgent(config: settings, seed: seed)
+        let agent = SACAgent(config: settings, seed: seed, threads: threads)
         let (demos, online) = prefilledBuffers(settings, online: settings.observation.images.isEmpty ? 20_000 : 4_000,
                                                demos: 1_000, seed: seed &+ 7)
         let batch = TransitionBatch(spec: settings.observation, actionWidth: settings.actionWidth, capacity: settings.batchSize)
@@ -136,7 +140,7 @@ struct BenchLearner: ParsableCommand {
             config: config.rawValue, batch: settings.batchSize, updates: count, updatesPerS: Double(count) / total,
             updateMedianMs: median(Array(updateTimes[0..<count])), updateP90Ms: percentile(Array(updateTimes[0..<count]), 0.9),
             sampleMedianMs: median(Array(sampleTimes[0..<count])), gflopPerUpdate: flops / 1e9,
-            gflopPerS: flops * Double(count) / total / 1e9, blasCore: BLAS.coreName, blasThreads: BLAS.threadCount,
+            gflopPerS: flops * Double(count) / total / 1e9, learnerThreads: threads, blasCore: BLAS.coreName, blasThreads: BLAS.threadCount,
             openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset")
         if json {
             JSONLines.print(output)
@@ -145,7 +149,7 @@ struct BenchLearner: ParsableCommand {
             learner (\(config.rawValue), batch \(output.batch)): \(String(format: "%.2f", output.updatesPerS)) updates/s, \
             median \(String(format: "%.2f", output.updateMedianMs)) ms (sampling \(String(format: "%.2f", output.sampleMedianMs)) ms)
             \(String(format: "%.2f", output.gflopPerUpdate)) GFLOP per update, \(String(format: "%.1f", output.gflopPerS)) GFLOP/s; \
-            OpenBLAS \(output.blasCore) kernel, \(output.blasThreads) threads (OPENBLAS_CORETYPE \(output.openblasCoretype))
+            \(threads) learner threads; OpenBLAS \(output.blasCore) kernel, \(output.blasThreads) threads per call (OPENBLAS_CORETYPE \(output.openblasCoretype))
             """)
         }
     }

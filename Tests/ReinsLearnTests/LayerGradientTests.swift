@@ -24,7 +24,7 @@ struct LayerGradientTests {
 
         if set.count > 0 { set.zeroGradients() }
         let upstream = weights.map(Float.init)
-        upstream.withUnsafeBufferPointer { layer.backward($0.baseAddress!, batch: batch, parameterGradients: true) }
+        upstream.withUnsafeBufferPointer { layer.backward($0.baseAddress!, rows: 0..<batch, gradients: set.count > 0 ? set.gradients : nil) }
 
         func loss(_ x: [Double], _ p: [Double]) -> Double {
             zip(Reference.forward(layer, x, batch: batch, set: set, parameters: p), weights).reduce(0) { $0 + $1.0 * $1.1 }
@@ -94,11 +94,48 @@ struct LayerGradientTests {
         let parameters = (0..<set.count).map { Double(set.values[$0]) }
         input.withUnsafeBufferPointer { _ = network.forward($0.baseAddress!, batch: 2) }
         set.zeroGradients()
-        weights.map(Float.init).withUnsafeBufferPointer { network.backward($0.baseAddress!, batch: 2) }
+        weights.map(Float.init).withUnsafeBufferPointer { network.backward($0.baseAddress!, rows: 0..<2, gradients: set.gradients) }
         let numeric = Reference.gradient(of: { p in
             zip(Reference.forward(network, inputs, batch: 2, set: set, parameters: p), weights).reduce(0) { $0 + $1.0 * $1.1 }
         }, at: parameters, indices: Array(parameters.indices))
         #expect(mismatch((0..<set.count).map { Double(set.gradients[$0]) }, numeric) == nil)
+    }
+
+    @Test("two threads each taking half the rows give the whole batch's outputs and, summed, its gradients")
+    func shardedRows() {
+        let set = ParameterSet()
+        let first = Convolution("c", .init(height: 6, width: 6, channels: 3, filters: 4, kernel: 3, stride: 2, padding: 1), maxBatch: 4, parameters: set)
+        let network = Sequential([first, Activation(.relu, width: first.outputWidth, maxBatch: 4),
+                                  Dense("d", input: first.outputWidth, output: 6, maxBatch: 4, parameters: set),
+                                  LayerNorm("n", width: 6, maxBatch: 4, parameters: set), Activation(.tanh, width: 6, maxBatch: 4)])
+        set.allocate(shards: 2)
+        var generator = SplitMixGenerator(seed: 21)
+        network.initialize(using: &generator)
+        let input = seededFloats(4 * 108, seed: 22), upstream = seededFloats(4 * 6, seed: 23)
+        input.withUnsafeBufferPointer { _ = network.forward($0.baseAddress!, batch: 4) }
+        let whole = (0..<24).map { network.output[$0] }
+        upstream.withUnsafeBufferPointer { network.backward($0.baseAddress!, rows: 0..<4, gradients: set.gradients) }
+        let wholeGradients = (0..<set.count).map { set.gradients[$0] }
+        set.zeroGradients()
+
+        final class Halves: ShardedWork {
+            let body: (Int) -> Void
+            init(_ body: @escaping (Int) -> Void) { self.body = body }
+            func run(shard: Int, of shards: Int) { body(shard) }
+        }
+        let pool = ShardPool(shards: 2)
+        pool.run(Halves { shard in
+            let rows = ShardPool.range(shard, of: 2, count: 4)
+            input.withUnsafeBufferPointer { _ = network.forward($0.baseAddress!, rows: rows) }
+            upstream.withUnsafeBufferPointer { network.backward($0.baseAddress!, rows: rows, gradients: set.gradients(shard: shard)) }
+        })
+        set.reduceGradients(0..<set.count)
+        #expect((0..<24).map { network.output[$0] } == whole)
+        for index in 0..<set.count {
+            #expect(abs(set.gradients[index] - wholeGradients[index]) <= 1e-5 * max(1, abs(wholeGradients[index])))
+        }
+        #expect((0..<set.count).allSatisfy { set.gradients(shard: 1)[$0] == 0 })
+        #expect(ShardPool.range(0, of: 2, count: 5) == 0..<2 && ShardPool.range(1, of: 2, count: 5) == 2..<5)
     }
 
     @Test("the fast tanh stays within 1e-6 of libm's over the whole range")

@@ -54,9 +54,9 @@ struct LossGradientTests {
         let agent = SACAgent(config: config, seed: 5)
         let batch = Self.batch(config, seed: 20)
         agent.targets.copy(from: [0.7, -0.2, 0.4])
-        _ = agent.criticLoss(batch)
         agent.critic.parameters.zeroGradients()
-        agent.critic.backward(agent.qGradientForTesting, batch: 3, throughEncoder: true, parameterGradients: true)
+        _ = agent.criticLossAgainstTargets(batch, rows: 0..<3)
+        agent.critic.backward(agent.qGradient.pointer, batch: 3, rows: 0..<3, throughEncoder: true, gradients: agent.critic.parameters.gradients)
 
         let set = agent.critic.parameters
         let images = Self.doubles(batch.images[0], 3 * 192), proprio = Self.doubles(batch.proprio, 6), actions = Self.doubles(batch.actions, 6)
@@ -82,18 +82,19 @@ struct LossGradientTests {
         let agent = SACAgent(config: config, seed: 6)
         let batch = Self.batch(config, seed: 40)
         let alpha: Float = 0.3
-        var generator = SplitMix64(seed: 9)
-        withUnsafeMutablePointer(to: &generator) { agent.actor.forward(batch.observation, batch: 3, sampling: $0) }
-        _ = agent.actorLoss(batch, alpha: alpha)
+        var generator: SplitMix64? = SplitMix64(seed: 9)
+        agent.actor.setNoise(rows: 3, sampling: &generator)
+        agent.actor.forward(batch.observation, rows: 0..<3)
+        _ = agent.actorLoss(batch, alpha: alpha, rows: 0..<3)
         agent.actor.parameters.zeroGradients()
         agent.actor.backward(actionGradient: agent.critic.actionGradient, actionStride: agent.critic.encoder.featureWidth,
-                             logProbabilityGradient: alpha / 3, batch: 3)
+                             logProbabilityGradient: alpha / 3, rows: 0..<3, gradients: agent.actor.parameters.gradients)
 
         let actor = agent.actor, set = actor.parameters
         let images = Self.doubles(batch.images[0], 3 * 192), proprio = Self.doubles(batch.proprio, 6)
         let noise = Self.doubles(actor.noise, 6)
         let criticParameters = (0..<agent.critic.parameters.count).map { Double(agent.critic.parameters.values[$0]) }
-        func loss(_ parameters: [Double]) -> Double {
+        func policy(_ parameters: [Double]) -> (actions: [Double], logProbabilities: [Double]) {
             let latent = Reference.forward(actor.encoder.cameras[0], images, batch: 3, set: set, parameters: parameters)
             var features: [Double] = []
             for row in 0..<3 {
@@ -115,6 +116,10 @@ struct LossGradientTests {
                 }
                 logProbabilities.append(logProbability)
             }
+            return (actions, logProbabilities)
+        }
+        func loss(_ parameters: [Double]) -> Double {
+            let (actions, logProbabilities) = policy(parameters)
             let q = Self.referenceQ(agent.critic, images: images, proprio: proprio, actions: actions, batch: 3, parameters: criticParameters)
             return (0..<3).map { row in Double(alpha) * logProbabilities[row] - (q[0][row] + q[1][row]) / 2 }.reduce(0, +) / 3
         }
@@ -122,11 +127,34 @@ struct LossGradientTests {
         let analytic = (0..<set.count).map { Double(set.gradients[$0]) }
         let numeric = Reference.gradient(of: loss, at: parameters, indices: Array(parameters.indices))
         #expect(mismatch(analytic, numeric) == nil)
-        // The log-probabilities the agent computed agree with the reference's formula too.
-        #expect(actor.logProbabilities[0].isFinite)
+        // The sampled actions and their log-probabilities agree with the reference's formula too.
+        let reference = policy(parameters)
+        #expect(mismatch(Self.doubles(actor.actions, 6), reference.actions, absolute: 1e-5, relative: 1e-4) == nil)
+        #expect(mismatch(Self.doubles(actor.logProbabilities, 3), reference.logProbabilities, absolute: 1e-4, relative: 1e-4) == nil)
     }
-}
 
-extension SACAgent {
-    var qGradientForTesting: UnsafePointer<Float> { UnsafePointer(qGradient.pointer) }
+    @Test("an update split over two threads matches the single-thread update")
+    func shardedUpdate() {
+        var config = Self.tinyConfig
+        config.batchSize = 8
+        let single = SACAgent(config: config, seed: 11), sharded = SACAgent(config: config, seed: 11, threads: 2)
+        let batch = TransitionBatch(spec: config.observation, actionWidth: 2, capacity: 8)
+        batch.images[0].copy(from: seededFloats(8 * 192, seed: 1, range: 0...1))
+        batch.nextImages[0].copy(from: seededFloats(8 * 192, seed: 2, range: 0...1))
+        batch.proprio.copy(from: seededFloats(16, seed: 3))
+        batch.nextProprio.copy(from: seededFloats(16, seed: 4))
+        batch.actions.copy(from: seededFloats(16, seed: 5, range: -0.9...0.9))
+        batch.rewards.copy(from: seededFloats(8, seed: 6, range: 0...1))
+        batch.masks.copy(from: [1, 1, 0, 1, 1, 1, 0, 1])
+        batch.count = 8
+        for _ in 0..<3 {
+            let a = single.update(batch), b = sharded.update(batch)
+            #expect(abs(a.critic.loss - b.critic.loss) <= 1e-4 * max(1, abs(a.critic.loss)))
+            #expect(abs(a.actor.loss - b.actor.loss) <= 1e-4 * max(1, abs(a.actor.loss)))
+        }
+        let p = single.actor.parameters, q = sharded.actor.parameters
+        #expect((0..<p.count).allSatisfy { abs(p.values[$0] - q.values[$0]) < 1e-4 })
+        let c = single.critic.parameters, d = sharded.critic.parameters
+        #expect((0..<c.count).allSatisfy { abs(c.values[$0] - d.values[$0]) < 1e-4 })
+    }
 }
