@@ -218,12 +218,15 @@ struct BenchSACPendulum: ParsableCommand {
     @Option(help: "Environment steps.") var steps = 20_000
     @Option(help: "Seed for the environment, networks and sampling.") var seed: UInt64 = 0
     @Option(help: "Write DIR/policy.safetensors.") var out: String?
+    @Option(help: "Learner threads (see `reins bench learner --help`).") var threads = 2
+    @Option(help: "Adam's learning rate for actor, critic and temperature.") var learningRate: Float = 3e-4
     @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false
 
     struct Output: Encodable {
         var benchmark = "sac_pendulum"
         var steps: Int
         var seed: UInt64
+        var threads: Int
         var updates: Int
         var seconds: Double
         var evaluationReturns: [Double]
@@ -233,10 +236,13 @@ struct BenchSACPendulum: ParsableCommand {
 
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
     }
 
     func run() throws {
-        let training = PendulumTraining(steps: steps, seed: seed)
+        var training = PendulumTraining(steps: steps, seed: seed)
+        training.threads = threads
+        training.config.learningRate = learningRate
         let (agent, result) = training.run(progressEvery: 1000) { progress in
             let line = "step \(progress.step): \(progress.episodes) episodes, last return \(progress.lastReturn.map { String(format: "%.1f", $0) } ?? "-"), "
                 + "critic loss \(String(format: "%.3f", progress.criticLoss)), mean Q \(String(format: "%.1f", progress.meanQ)), "
@@ -253,7 +259,7 @@ struct BenchSACPendulum: ParsableCommand {
                 throw CommandError(error.description)
             }
         }
-        let output = Output(steps: steps, seed: seed, updates: result.updates, seconds: result.seconds,
+        let output = Output(steps: steps, seed: seed, threads: threads, updates: result.updates, seconds: result.seconds,
                             evaluationReturns: result.evaluationReturns, meanEvaluationReturn: result.meanEvaluationReturn, policy: policyPath)
         if json {
             JSONLines.print(output)

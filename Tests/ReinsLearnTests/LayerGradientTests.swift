@@ -130,7 +130,8 @@ struct LayerGradientTests {
             upstream.withUnsafeBufferPointer { network.backward($0.baseAddress!, rows: rows, gradients: set.gradients(shard: shard)) }
         })
         set.reduceGradients(0..<set.count)
-        #expect((0..<24).map { network.output[$0] } == whole)
+        // Equal up to rounding: OpenBLAS may pick another kernel path for half the rows.
+        #expect((0..<24).allSatisfy { abs(network.output[$0] - whole[$0]) < 1e-5 })
         for index in 0..<set.count {
             #expect(abs(set.gradients[index] - wholeGradients[index]) <= 1e-5 * max(1, abs(wholeGradients[index])))
         }

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+@Suite("learning benchmarks")
+struct LearnerCommandTests {
+    @Test("bench learner and bench inference print their figures as JSON")
+    func learnerAndInference() throws {
+        let learner = try #require(try jsonLines(try reins("bench", "learner", "--config", "state", "--seconds", "0.3", "--json").stdout).first)
+        #expect(learner["config"] as? String == "state")
+        #expect((learner["updates"] as? Int ?? 0) > 0)
+        #expect((learner["updates_per_s"] as? Double ?? 0) > 0)
+        #expect((learner["gflop_per_update"] as? Double ?? 0) > 0.5)
+        #expect(learner["blas_core"] as? String != nil && learner["learner_threads"] as? Int == 2)
+
+        let inference = try #require(try jsonLines(try reins("bench", "inference", "--config", "state", "--iterations", "50", "--json").stdout).first)
+        #expect((inference["median_us"] as? Double ?? 0) > 0)
+        #expect((inference["p99_us"] as? Double ?? 0) >= (inference["median_us"] as? Double ?? 0))
+    }
+
+    @Test("bench sac-pendulum evaluates 10 episodes and writes a policy file")
+    func pendulum() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reins-pendulum-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try reins("bench", "sac-pendulum", "--steps", "1010", "--seed", "4", "--out", folder.path, "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try jsonLines(result.stdout).first)
+        #expect((json["evaluation_returns"] as? [Double])?.count == 10)
+        #expect(json["updates"] as? Int == 11)
+        #expect(result.stderr.contains("step 1000:"))
+        let policy = folder.appendingPathComponent("policy.safetensors")
+        let data = try Data(contentsOf: policy)
+        let header = String(decoding: data.dropFirst(8).prefix(4000), as: UTF8.self)
+        #expect(header.contains("\"actor.policy.dense1.weight\"") && header.contains("reins.sac_config"))
+    }
+
+    @Test("bench learner rejects a bad option with a clear message")
+    func badOption() throws {
+        let result = try reins("bench", "learner", "--config", "huge")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("standard") || result.stderr.contains("huge"))
+    }
+}
