@@ -68,11 +68,11 @@ final class ObservationEncoder {
 
     /// Backpropagates `rows` of `featureGradient`'s camera columns through each camera's encoder,
     /// accumulating into `gradients`. Allocates nothing.
-    func backward(rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
+    func backward(_ observation: ObservationBatch, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
         for (index, camera) in cameras.enumerated() {
             copyColumns(out: cameraGradient.pointer, outStride: latentWidth, featureGradient.pointer + index * latentWidth,
                         stride: featureWidth, columns: latentWidth, rows: rows)
-            camera.backward(cameraGradient.pointer, rows: rows, gradients: gradients)
+            camera.backward(cameraGradient.pointer, input: observation.images[index], rows: rows, gradients: gradients)
         }
     }
 }
@@ -130,17 +130,18 @@ final class Critic {
         for head in heads { head.forward(encoder.features.pointer, rows: rows) }
     }
 
-    /// Backpropagates dL/dQ (K blocks of `batch` values) for `rows` into `encoder.featureGradient`,
-    /// whose last `actionWidth` columns are then dL/da; into the encoder too when `throughEncoder`.
-    /// Parameter gradients go to `gradients`, or nowhere when nil. Allocates nothing.
-    func backward(_ qGradient: UnsafePointer<Float>, batch: Int, rows: Range<Int>, throughEncoder: Bool,
-                  gradients: UnsafeMutablePointer<Float>?) {
+    /// Backpropagates dL/dQ (K blocks of `batch` values) for `rows` of the last forward pass on
+    /// `observation` into `encoder.featureGradient`, whose last `actionWidth` columns are then dL/da;
+    /// into the encoder too when `throughEncoder`. Parameter gradients go to `gradients`, or nowhere
+    /// when nil. Allocates nothing.
+    func backward(_ qGradient: UnsafePointer<Float>, observation: ObservationBatch, batch: Int, rows: Range<Int>,
+                  throughEncoder: Bool, gradients: UnsafeMutablePointer<Float>?) {
         let width = encoder.featureWidth
         let first = rows.lowerBound * width, total = rows.count * width
         let gradient = encoder.featureGradient.pointer + first
         gradient.update(repeating: 0, count: total)
         for (index, head) in heads.enumerated() {
-            head.backward(qGradient + index * batch, rows: rows, gradients: gradients)
+            head.backward(qGradient + index * batch, input: encoder.features.pointer, rows: rows, gradients: gradients)
             let source = head.inputGradient + first
             var offset = 0
             while offset + 8 <= total {
@@ -152,7 +153,7 @@ final class Critic {
                 offset += 1
             }
         }
-        if throughEncoder { encoder.backward(rows: rows, gradients: gradients) }
+        if throughEncoder { encoder.backward(observation, rows: rows, gradients: gradients) }
     }
 
     /// dL/da for row 0 (row stride `encoder.featureWidth`), valid after `backward`.
@@ -229,10 +230,10 @@ final class Actor {
     }
 
     /// Backpropagates a loss given dL/da (row stride `actionStride`) and dL/dlogπ (one value for every
-    /// row) to the parameters, through the reparameterisation a = tanh(μ + σε), for `rows`, into
-    /// `gradients`. Allocates nothing.
-    func backward(actionGradient: UnsafePointer<Float>, actionStride: Int, logProbabilityGradient: Float, rows: Range<Int>,
-                  gradients: UnsafeMutablePointer<Float>) {
+    /// row) to the parameters, through the reparameterisation a = tanh(μ + σε), for `rows` of the
+    /// last forward pass on `observation`, into `gradients`. Allocates nothing.
+    func backward(_ observation: ObservationBatch, actionGradient: UnsafePointer<Float>, actionStride: Int,
+                  logProbabilityGradient: Float, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>) {
         let width = actionWidth
         for row in rows {
             for column in 0..<width {
@@ -245,11 +246,11 @@ final class Actor {
                 trunkGradient[row * 2 * width + width + column] = (throughU * spread - logProbabilityGradient) * logStdInRange[index]
             }
         }
-        trunk.backward(trunkGradient.pointer, rows: rows, gradients: gradients)
+        trunk.backward(trunkGradient.pointer, input: encoder.features.pointer, rows: rows, gradients: gradients)
         if !encoder.cameras.isEmpty {
             copyColumns(out: encoder.featureGradient.pointer, outStride: encoder.featureWidth, trunk.inputGradient,
                         stride: encoder.featureWidth, columns: encoder.featureWidth, rows: rows)
-            encoder.backward(rows: rows, gradients: gradients)
+            encoder.backward(observation, rows: rows, gradients: gradients)
         }
     }
 

@@ -9,13 +9,14 @@ public final class Policy: @unchecked Sendable {
     let actor: Actor
     private let images: [FloatBuffer]  // per camera (1, H, W, C)
     private let proprio: FloatBuffer  // (1, P)
-    private lazy var observationBatch = ObservationBatch(images: images.map { UnsafePointer($0.pointer) }, proprio: proprio.pointer)
+    private let observationBatch: ObservationBatch
 
     public init(config: SACConfig) {
         self.config = config
         actor = Actor("actor", config: config, maxBatch: 1, shards: 1, seed: 0)
         images = config.observation.images.map { FloatBuffer(count: $0.byteCount) }
         proprio = FloatBuffer(count: config.observation.proprioWidth)
+        observationBatch = ObservationBatch(images: images.map { UnsafePointer($0.pointer) }, proprio: proprio.pointer)
     }
 
     /// Loads a policy file written by `save(to:)` or `SACAgent.savePolicy(to:)`.

@@ -124,7 +124,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         switch phase {
         case .criticLoss:
             (shardLoss[shard], shardSum[shard]) = criticLoss(batch, rows: rows)
-            critic.backward(qGradient.pointer, batch: batch.count, rows: rows, throughEncoder: true,
+            critic.backward(qGradient.pointer, observation: batch.observation, batch: batch.count, rows: rows, throughEncoder: true,
                             gradients: critic.parameters.gradients(shard: shard))
         case .criticOptimizer:
             let range = ShardPool.range(shard, of: shards, count: critic.parameters.count)
@@ -133,7 +133,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         case .actorLoss:
             actor.forward(batch.observation, rows: rows)
             (shardLoss[shard], shardSum[shard]) = actorLoss(batch, alpha: currentTemperature, rows: rows)
-            actor.backward(actionGradient: critic.actionGradient, actionStride: critic.encoder.featureWidth,
+            actor.backward(batch.observation, actionGradient: critic.actionGradient, actionStride: critic.encoder.featureWidth,
                            logProbabilityGradient: currentTemperature / Float(batch.count), rows: rows,
                            gradients: actor.parameters.gradients(shard: shard))
         case .actorOptimizer:
@@ -180,7 +180,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         for head in 0..<ensemble {
             (qGradient.pointer + head * count + rows.lowerBound).update(repeating: -1 / Float(ensemble * count), count: rows.count)
         }
-        critic.backward(qGradient.pointer, batch: count, rows: rows, throughEncoder: false, gradients: nil)
+        critic.backward(qGradient.pointer, observation: batch.observation, batch: count, rows: rows, throughEncoder: false, gradients: nil)
         var loss: Float = 0, sumLogProbability: Float = 0
         for row in rows {
             var meanQ: Float = 0

@@ -31,12 +31,13 @@ public final class TransitionBatch: @unchecked Sendable {
         rewards = FloatBuffer(count: capacity)
         masks = FloatBuffer(count: capacity)
         interventions = FloatBuffer(count: capacity)
+        observation = ObservationBatch(images: images.map { UnsafePointer($0.pointer) }, proprio: proprio.pointer)
+        nextObservation = ObservationBatch(images: nextImages.map { UnsafePointer($0.pointer) }, proprio: nextProprio.pointer)
     }
 
     /// The observations and next observations as network inputs (made once: reading them allocates nothing).
-    public private(set) lazy var observation = ObservationBatch(images: images.map { UnsafePointer($0.pointer) }, proprio: proprio.pointer)
-    public private(set) lazy var nextObservation = ObservationBatch(images: nextImages.map { UnsafePointer($0.pointer) },
-                                                                    proprio: nextProprio.pointer)
+    public let observation: ObservationBatch
+    public let nextObservation: ObservationBatch
 }
 
 /// Pointers to a batch of observations as the networks read them.

@@ -68,7 +68,9 @@ public final class Convolution: Layer {
                   m: count, n: g.filters, k: g.patchWidth, beta: 1)
     }
 
-    public func backward(_ outputGradient: UnsafePointer<Float>, rows samples: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
+    /// Reads the patches the forward pass gathered, not `input`.
+    public func backward(_ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows samples: Range<Int>,
+                         gradients: UnsafeMutablePointer<Float>?) {
         let g = geometry
         let first = samples.lowerBound * g.pixelsOut, count = samples.count * g.pixelsOut
         let dOut = outputGradient + first * g.filters

@@ -1,5 +1,5 @@
-/// Element-wise kernels, eight lanes at a time. They are most of what a small network spends
-/// outside sgemm, so they avoid libm calls in their loops.
+/// Element-wise kernels. They are most of what a small network spends outside sgemm, so they call
+/// no libm functions and are written as loops LLVM vectorises (or with explicit SIMD8 sums).
 public enum Elementwise {
     /// tanh as a 13/6 rational function (the approximation Eigen and XLA use on CPUs): within a few
     /// ulp of libm's tanhf, and many times faster. Written as plain scalar code on purpose: LLVM

@@ -4,8 +4,6 @@ public enum Initializer: Sendable {
     case xavierUniform
     /// He/Kaiming uniform, U(±√(6 / fanIn)): for convolutions followed by ReLU.
     case heUniform
-    /// Uniform in ±limit, e.g. small final layers.
-    case uniform(limit: Float)
 
     public func fill(_ values: UnsafeMutablePointer<Float>, count: Int, fanIn: Int, fanOut: Int,
                      using generator: inout some RandomNumberGenerator) {
@@ -13,7 +11,6 @@ public enum Initializer: Sendable {
         switch self {
         case .xavierUniform: limit = (6 / Float(fanIn + fanOut)).squareRoot()
         case .heUniform: limit = (6 / Float(fanIn)).squareRoot()
-        case .uniform(let bound): limit = bound
         }
         for index in 0..<count {
             values[index] = Float.random(in: -limit...limit, using: &generator)

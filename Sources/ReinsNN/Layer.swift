@@ -7,7 +7,8 @@
 ///
 /// Both passes work on a range of rows, so two threads can each take half a batch: pointers are
 /// to row 0 of the whole batch, each thread writes only its rows' outputs, and each accumulates
-/// into its own gradient block (`ParameterSet.gradients(shard:)`).
+/// into its own gradient block (`ParameterSet.gradients(shard:)`). Backward is handed the input
+/// the forward pass had, so no layer keeps a pointer that two threads would share.
 public protocol Layer: AnyObject {
     /// Floats per sample in and out.
     var inputWidth: Int { get }
@@ -20,7 +21,8 @@ public protocol Layer: AnyObject {
     /// Allocates nothing.
     func forward(_ input: UnsafePointer<Float>, rows: Range<Int>)
     /// Allocates nothing.
-    func backward(_ outputGradient: UnsafePointer<Float>, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?)
+    func backward(_ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Range<Int>,
+                  gradients: UnsafeMutablePointer<Float>?)
     /// Writes initial parameter values; a layer without parameters does nothing.
     func initialize(using generator: inout SplitMixGenerator)
 }
@@ -54,7 +56,6 @@ public final class Dense: Layer {
     private let initializer: Initializer
     private let outputBuffer: FloatBuffer
     private let inputGradientBuffer: FloatBuffer
-    private var lastInput: UnsafePointer<Float>?
 
     public init(_ name: String, input: Int, output: Int, maxBatch: Int, parameters: ParameterSet,
                 initializer: Initializer = .xavierUniform) {
@@ -77,16 +78,14 @@ public final class Dense: Layer {
     }
 
     public func forward(_ input: UnsafePointer<Float>, rows: Range<Int>) {
-        // The thread holding row 0 records the input (every thread is handed the same pointer).
-        if rows.lowerBound == 0 { lastInput = input }
         let out = output + rows.lowerBound * outputWidth
         Elementwise.broadcastRows(out: out, parameters.values(bias), rows: rows.count, columns: outputWidth)
         BLAS.gemm(out: out, a: input + rows.lowerBound * inputWidth, b: parameters.values(weight),
                   m: rows.count, n: outputWidth, k: inputWidth, beta: 1)
     }
 
-    public func backward(_ outputGradient: UnsafePointer<Float>, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
-        guard let input = lastInput else { preconditionFailure("Dense.backward before forward") }
+    public func backward(_ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Range<Int>,
+                         gradients: UnsafeMutablePointer<Float>?) {
         let dOut = outputGradient + rows.lowerBound * outputWidth
         // dW (I, O) += inpᵀ · dOut;  db += Σ_rows dOut;  dInp (B, I) = dOut · Wᵀ
         if let gradients {
@@ -174,7 +173,8 @@ public final class LayerNorm: Layer {
         }
     }
 
-    public func backward(_ outputGradient: UnsafePointer<Float>, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
+    public func backward(_ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Range<Int>,
+                         gradients: UnsafeMutablePointer<Float>?) {
         let width = inputWidth
         let gamma = parameters.values(scale)
         let vectorWidth = width & ~7
@@ -258,7 +258,8 @@ public final class Activation: Layer {
         }
     }
 
-    public func backward(_ outputGradient: UnsafePointer<Float>, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
+    public func backward(_ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Range<Int>,
+                         gradients: UnsafeMutablePointer<Float>?) {
         guard computesInputGradient else { return }
         let start = rows.lowerBound * inputWidth, count = rows.count * inputWidth
         switch function {
@@ -311,13 +312,15 @@ public final class Sequential {
     @discardableResult
     public func forward(_ input: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> { forward(input, rows: 0..<batch) }
 
-    /// Backpropagates `rows`, accumulating parameter gradients into `gradients` (a block laid out
-    /// as the network's ParameterSet) or nowhere when nil. Allocates nothing.
-    public func backward(_ outputGradient: UnsafePointer<Float>, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>?) {
+    /// Backpropagates `rows` of a forward pass on `input`, accumulating parameter gradients into
+    /// `gradients` (a block laid out as the network's ParameterSet) or nowhere when nil. Allocates nothing.
+    public func backward(_ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Range<Int>,
+                         gradients: UnsafeMutablePointer<Float>?) {
         var gradient = outputGradient
-        for layer in layers.reversed() {
-            layer.backward(gradient, rows: rows, gradients: gradients)
-            gradient = UnsafePointer(layer.inputGradient)
+        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+            let layerInput = index == 0 ? input : UnsafePointer(layers[index - 1].output)
+            layers[index].backward(gradient, input: layerInput, rows: rows, gradients: gradients)
+            gradient = UnsafePointer(layers[index].inputGradient)
         }
     }
 }

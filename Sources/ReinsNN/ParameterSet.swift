@@ -64,9 +64,6 @@ public final class ParameterSet: @unchecked Sendable {
     }
 
     public func values(_ slot: Slot) -> UnsafeMutablePointer<Float> { values + slot.offset }
-    public func gradients(_ slot: Slot) -> UnsafeMutablePointer<Float> { gradients + slot.offset }
-
-    public func slot(named name: String) -> Slot? { slots.first { $0.name == name } }
 
     public func zeroGradients() {
         for block in gradientBuffers { block.zero() }

@@ -24,7 +24,11 @@ struct LayerGradientTests {
 
         if set.count > 0 { set.zeroGradients() }
         let upstream = weights.map(Float.init)
-        upstream.withUnsafeBufferPointer { layer.backward($0.baseAddress!, rows: 0..<batch, gradients: set.count > 0 ? set.gradients : nil) }
+        input.withUnsafeBufferPointer { x in
+            upstream.withUnsafeBufferPointer {
+                layer.backward($0.baseAddress!, input: x.baseAddress!, rows: 0..<batch, gradients: set.count > 0 ? set.gradients : nil)
+            }
+        }
 
         func loss(_ x: [Double], _ p: [Double]) -> Double {
             zip(Reference.forward(layer, x, batch: batch, set: set, parameters: p), weights).reduce(0) { $0 + $1.0 * $1.1 }
@@ -94,7 +98,9 @@ struct LayerGradientTests {
         let parameters = (0..<set.count).map { Double(set.values[$0]) }
         input.withUnsafeBufferPointer { _ = network.forward($0.baseAddress!, batch: 2) }
         set.zeroGradients()
-        weights.map(Float.init).withUnsafeBufferPointer { network.backward($0.baseAddress!, rows: 0..<2, gradients: set.gradients) }
+        input.withUnsafeBufferPointer { x in
+            weights.map(Float.init).withUnsafeBufferPointer { network.backward($0.baseAddress!, input: x.baseAddress!, rows: 0..<2, gradients: set.gradients) }
+        }
         let numeric = Reference.gradient(of: { p in
             zip(Reference.forward(network, inputs, batch: 2, set: set, parameters: p), weights).reduce(0) { $0 + $1.0 * $1.1 }
         }, at: parameters, indices: Array(parameters.indices))
@@ -114,7 +120,9 @@ struct LayerGradientTests {
         let input = seededFloats(4 * 108, seed: 22), upstream = seededFloats(4 * 6, seed: 23)
         input.withUnsafeBufferPointer { _ = network.forward($0.baseAddress!, batch: 4) }
         let whole = (0..<24).map { network.output[$0] }
-        upstream.withUnsafeBufferPointer { network.backward($0.baseAddress!, rows: 0..<4, gradients: set.gradients) }
+        input.withUnsafeBufferPointer { x in
+            upstream.withUnsafeBufferPointer { network.backward($0.baseAddress!, input: x.baseAddress!, rows: 0..<4, gradients: set.gradients) }
+        }
         let wholeGradients = (0..<set.count).map { set.gradients[$0] }
         set.zeroGradients()
 
@@ -126,8 +134,12 @@ struct LayerGradientTests {
         let pool = ShardPool(shards: 2)
         pool.run(Halves { shard in
             let rows = ShardPool.range(shard, of: 2, count: 4)
-            input.withUnsafeBufferPointer { _ = network.forward($0.baseAddress!, rows: rows) }
-            upstream.withUnsafeBufferPointer { network.backward($0.baseAddress!, rows: rows, gradients: set.gradients(shard: shard)) }
+            input.withUnsafeBufferPointer { x in
+                _ = network.forward(x.baseAddress!, rows: rows)
+                upstream.withUnsafeBufferPointer {
+                    network.backward($0.baseAddress!, input: x.baseAddress!, rows: rows, gradients: set.gradients(shard: shard))
+                }
+            }
         })
         set.reduceGradients(0..<set.count)
         // Equal up to rounding: OpenBLAS may pick another kernel path for half the rows.

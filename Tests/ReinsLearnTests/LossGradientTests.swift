@@ -56,7 +56,8 @@ struct LossGradientTests {
         agent.targets.copy(from: [0.7, -0.2, 0.4])
         agent.critic.parameters.zeroGradients()
         _ = agent.criticLossAgainstTargets(batch, rows: 0..<3)
-        agent.critic.backward(agent.qGradient.pointer, batch: 3, rows: 0..<3, throughEncoder: true, gradients: agent.critic.parameters.gradients)
+        agent.critic.backward(agent.qGradient.pointer, observation: batch.observation, batch: 3, rows: 0..<3, throughEncoder: true,
+                              gradients: agent.critic.parameters.gradients)
 
         let set = agent.critic.parameters
         let images = Self.doubles(batch.images[0], 3 * 192), proprio = Self.doubles(batch.proprio, 6), actions = Self.doubles(batch.actions, 6)
@@ -87,7 +88,7 @@ struct LossGradientTests {
         agent.actor.forward(batch.observation, rows: 0..<3)
         _ = agent.actorLoss(batch, alpha: alpha, rows: 0..<3)
         agent.actor.parameters.zeroGradients()
-        agent.actor.backward(actionGradient: agent.critic.actionGradient, actionStride: agent.critic.encoder.featureWidth,
+        agent.actor.backward(batch.observation, actionGradient: agent.critic.actionGradient, actionStride: agent.critic.encoder.featureWidth,
                              logProbabilityGradient: alpha / 3, rows: 0..<3, gradients: agent.actor.parameters.gradients)
 
         let actor = agent.actor, set = actor.parameters
