@@ -2,8 +2,9 @@ import Foundation
 import ReinsCore
 
 /// Trains the state-based agent on Pendulum-v1: the check that the learner learns. Random actions
-/// for the first `randomSteps`, then the sampled policy; after `learningStarts` transitions, one
-/// learner round per environment step (the configured critic steps, one actor and temperature step).
+/// for the first `randomSteps`, then the sampled policy; after `learningStarts` transitions,
+/// `roundsPerStep` learner rounds per environment step (a round: the configured critic steps, then
+/// one actor and temperature step).
 public struct PendulumTraining {
     public struct Progress: Sendable {
         public var step: Int
@@ -30,6 +31,8 @@ public struct PendulumTraining {
     public var evaluationEpisodes = 10
     /// Learner threads (see `SACAgent`).
     public var threads = 1
+    /// Learner rounds per environment step (RLPD's update-to-data ratio, in actor steps).
+    public var roundsPerStep = 1
     public var config: SACConfig
 
     public init(steps: Int, seed: UInt64) {
@@ -76,13 +79,15 @@ public struct PendulumTraining {
                 observation = environment.reset()
             }
             if online.count >= learningStarts {
-                for _ in 0..<config.criticUpdatesPerActorUpdate {
-                    sampleMixed(demos: demos, online: online, demoFraction: config.demoFraction, into: batch, shift: 0, using: &generator)
-                    lastCritic = agent.criticStep(batch)
+                for _ in 0..<roundsPerStep {
+                    for _ in 0..<config.criticUpdatesPerActorUpdate {
+                        sampleMixed(demos: demos, online: online, demoFraction: config.demoFraction, into: batch, shift: 0, using: &generator)
+                        lastCritic = agent.criticStep(batch)
+                    }
+                    agent.actorStep(batch)
+                    updates += 1
+                    windowUpdates += 1
                 }
-                agent.actorStep(batch)
-                updates += 1
-                windowUpdates += 1
             }
             if step % progressEvery == 0 {
                 let elapsed = Date().timeIntervalSince(windowStart)

@@ -220,6 +220,7 @@ struct BenchSACPendulum: ParsableCommand {
     @Option(help: "Write DIR/policy.safetensors.") var out: String?
     @Option(help: "Learner threads (see `reins bench learner --help`).") var threads = 2
     @Option(help: "Adam's learning rate for actor, critic and temperature.") var learningRate: Float = 3e-4
+    @Option(help: "Learner rounds (2 critic steps and 1 actor step each) per environment step.") var roundsPerStep = 1
     @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false
 
     struct Output: Encodable {
@@ -237,12 +238,14 @@ struct BenchSACPendulum: ParsableCommand {
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
+        guard (1...20).contains(roundsPerStep) else { throw ValidationError("--rounds-per-step must be from 1 to 20") }
     }
 
     func run() throws {
         var training = PendulumTraining(steps: steps, seed: seed)
         training.threads = threads
         training.config.learningRate = learningRate
+        training.roundsPerStep = roundsPerStep
         let (agent, result) = training.run(progressEvery: 1000) { progress in
             let line = "step \(progress.step): \(progress.episodes) episodes, last return \(progress.lastReturn.map { String(format: "%.1f", $0) } ?? "-"), "
                 + "critic loss \(String(format: "%.3f", progress.criticLoss)), mean Q \(String(format: "%.1f", progress.meanQ)), "
