@@ -45,7 +45,7 @@ final class ObservationEncoder {
         cameraGradient = FloatBuffer(count: maxBatch * latentWidth)
     }
 
-    func initialize(using generator: inout SplitMixGenerator) {
+    func initialize<Generator: RandomNumberGenerator>(using generator: inout Generator) {
         for camera in cameras { camera.initialize(using: &generator) }
     }
 
@@ -116,7 +116,7 @@ final class Critic {
                                  maxBatch: maxBatch, parameters: parameters)
         }
         parameters.allocate(shards: shards)
-        var generator = SplitMixGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         encoder.initialize(using: &generator)
         for head in heads { head.initialize(using: &generator) }
     }
@@ -142,16 +142,7 @@ final class Critic {
         gradient.update(repeating: 0, count: total)
         for (index, head) in heads.enumerated() {
             head.backward(qGradient + index * batch, input: encoder.features.pointer, rows: rows, gradients: gradients)
-            let source = head.inputGradient + first
-            var offset = 0
-            while offset + 8 <= total {
-                (SIMD8.load(gradient + offset) + SIMD8.load(source + offset)).store(to: gradient + offset)
-                offset += 8
-            }
-            while offset < total {
-                gradient[offset] += source[offset]
-                offset += 1
-            }
+            Elementwise.add(into: gradient, head.inputGradient + first, count: total)
         }
         if throughEncoder { encoder.backward(observation, rows: rows, gradients: gradients) }
     }
@@ -183,7 +174,7 @@ final class Actor {
                                      output: 2 * config.actionWidth, maxBatch: maxBatch, parameters: parameters)
         trunk.computesInputGradient = !config.observation.images.isEmpty
         parameters.allocate(shards: shards)
-        var generator = SplitMixGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         encoder.initialize(using: &generator)
         trunk.initialize(using: &generator)
         actions = FloatBuffer(count: maxBatch * actionWidth)

@@ -52,7 +52,7 @@ public final class Convolution: Layer {
     public var output: UnsafeMutablePointer<Float> { outputBuffer.pointer }
     public var inputGradient: UnsafeMutablePointer<Float> { inputGradientBuffer.pointer }
 
-    public func initialize(using generator: inout SplitMixGenerator) {
+    public func initialize<Generator: RandomNumberGenerator>(using generator: inout Generator) {
         Initializer.heUniform.fill(parameters.values(weight), count: weight.count, fanIn: geometry.patchWidth,
                                    fanOut: geometry.filters, using: &generator)
         parameters.values(bias).update(repeating: 0, count: geometry.filters)

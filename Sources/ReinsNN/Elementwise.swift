@@ -51,17 +51,19 @@ public enum Elementwise {
 
     /// sums[c] += Σ_r x[r, c]: a bias gradient.
     public static func accumulateColumnSums(_ sums: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, columns: Int) {
-        for row in 0..<rows {
-            let source = x + row * columns
-            var column = 0
-            while column + 8 <= columns {
-                (SIMD8.load(sums + column) + SIMD8.load(source + column)).store(to: sums + column)
-                column += 8
-            }
-            while column < columns {
-                sums[column] += source[column]
-                column += 1
-            }
+        for row in 0..<rows { add(into: sums, x + row * columns, count: columns) }
+    }
+
+    /// total += x over `count` values.
+    public static func add(into total: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        var index = 0
+        while index + 8 <= count {
+            (SIMD8.load(total + index) + SIMD8.load(x + index)).store(to: total + index)
+            index += 8
+        }
+        while index < count {
+            total[index] += x[index]
+            index += 1
         }
     }
 }

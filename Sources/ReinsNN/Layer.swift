@@ -24,25 +24,12 @@ public protocol Layer: AnyObject {
     func backward(_ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Range<Int>,
                   gradients: UnsafeMutablePointer<Float>?)
     /// Writes initial parameter values; a layer without parameters does nothing.
-    func initialize(using generator: inout SplitMixGenerator)
+    func initialize<Generator: RandomNumberGenerator>(using generator: inout Generator)
 }
 
 extension Layer {
     /// The whole batch on this thread.
     public func forward(_ input: UnsafePointer<Float>, batch: Int) { forward(input, rows: 0..<batch) }
-}
-
-/// The generator layers are initialised with (a SplitMix64, kept here so ReinsNN needs only BLAS).
-public struct SplitMixGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// out (B, O) = inp (B, I) · W (I, O) + b (O).
@@ -72,7 +59,7 @@ public final class Dense: Layer {
     public var output: UnsafeMutablePointer<Float> { outputBuffer.pointer }
     public var inputGradient: UnsafeMutablePointer<Float> { inputGradientBuffer.pointer }
 
-    public func initialize(using generator: inout SplitMixGenerator) {
+    public func initialize<Generator: RandomNumberGenerator>(using generator: inout Generator) {
         initializer.fill(parameters.values(weight), count: weight.count, fanIn: inputWidth, fanOut: outputWidth, using: &generator)
         parameters.values(bias).update(repeating: 0, count: outputWidth)
     }
@@ -128,7 +115,7 @@ public final class LayerNorm: Layer {
     public var output: UnsafeMutablePointer<Float> { outputBuffer.pointer }
     public var inputGradient: UnsafeMutablePointer<Float> { inputGradientBuffer.pointer }
 
-    public func initialize(using generator: inout SplitMixGenerator) {
+    public func initialize<Generator: RandomNumberGenerator>(using generator: inout Generator) {
         parameters.values(scale).update(repeating: 1, count: inputWidth)
         parameters.values(offset).update(repeating: 0, count: inputWidth)
     }
@@ -248,7 +235,7 @@ public final class Activation: Layer {
 
     public var output: UnsafeMutablePointer<Float> { outputBuffer.pointer }
     public var inputGradient: UnsafeMutablePointer<Float> { inputGradientBuffer.pointer }
-    public func initialize(using generator: inout SplitMixGenerator) {}
+    public func initialize<Generator: RandomNumberGenerator>(using generator: inout Generator) {}
 
     public func forward(_ input: UnsafePointer<Float>, rows: Range<Int>) {
         let start = rows.lowerBound * inputWidth, count = rows.count * inputWidth
@@ -294,7 +281,7 @@ public final class Sequential {
         set { layers[0].computesInputGradient = newValue }
     }
 
-    public func initialize(using generator: inout SplitMixGenerator) {
+    public func initialize<Generator: RandomNumberGenerator>(using generator: inout Generator) {
         for layer in layers { layer.initialize(using: &generator) }
     }
 

@@ -49,16 +49,8 @@ public final class ParameterSet: @unchecked Sendable {
     /// each backpropagated part of a batch are done. Threads may each take a disjoint range.
     public func reduceGradients(_ range: Range<Int>) {
         for shard in 1..<max(gradientBuffers.count, 1) {
-            let total = gradients + range.lowerBound, part = gradientBuffers[shard].pointer + range.lowerBound
-            var index = 0
-            while index + 8 <= range.count {
-                (SIMD8.load(total + index) + SIMD8.load(part + index)).store(to: total + index)
-                index += 8
-            }
-            while index < range.count {
-                total[index] += part[index]
-                index += 1
-            }
+            let part = gradientBuffers[shard].pointer + range.lowerBound
+            Elementwise.add(into: gradients + range.lowerBound, part, count: range.count)
             part.update(repeating: 0, count: range.count)
         }
     }

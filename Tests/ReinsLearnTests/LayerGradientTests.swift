@@ -1,4 +1,5 @@
 import Foundation
+import ReinsCore
 import ReinsNN
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 struct LayerGradientTests {
     func check(_ layer: any Layer, set: ParameterSet, batch: Int, input: [Float], seed: UInt64) {
         if set.count > 0 {
-            var generator = SplitMixGenerator(seed: seed)
+            var generator = SplitMix64(seed: seed)
             layer.initialize(using: &generator)
             // Move LayerNorm and biases off their trivial starting values.
             for index in 0..<set.count { set.values[index] += Float.random(in: -0.3...0.3, using: &generator) }
@@ -90,7 +91,7 @@ struct LayerGradientTests {
             LayerNorm("n", width: 5, maxBatch: 2, parameters: set), Activation(.tanh, width: 5, maxBatch: 2),
         ])
         set.allocate()
-        var generator = SplitMixGenerator(seed: 11)
+        var generator = SplitMix64(seed: 11)
         network.initialize(using: &generator)
         let input = seededFloats(2 * 7 * 7 * 3, seed: 12)
         let inputs = input.map(Double.init)
@@ -115,7 +116,7 @@ struct LayerGradientTests {
                                   Dense("d", input: first.outputWidth, output: 6, maxBatch: 4, parameters: set),
                                   LayerNorm("n", width: 6, maxBatch: 4, parameters: set), Activation(.tanh, width: 6, maxBatch: 4)])
         set.allocate(shards: 2)
-        var generator = SplitMixGenerator(seed: 21)
+        var generator = SplitMix64(seed: 21)
         network.initialize(using: &generator)
         let input = seededFloats(4 * 108, seed: 22), upstream = seededFloats(4 * 6, seed: 23)
         input.withUnsafeBufferPointer { _ = network.forward($0.baseAddress!, batch: 4) }

@@ -1,4 +1,5 @@
 import Foundation
+import ReinsCore
 import ReinsNN
 
 /// Double-precision reference implementations of every layer, written independently of the Float
@@ -104,6 +105,6 @@ func mismatch(_ analytic: [Double], _ numeric: [Double], absolute: Double = 1e-4
 }
 
 func seededFloats(_ count: Int, seed: UInt64, range: ClosedRange<Float> = -1...1) -> [Float] {
-    var generator = SplitMixGenerator(seed: seed)
+    var generator = SplitMix64(seed: seed)
     return (0..<count).map { _ in Float.random(in: range, using: &generator) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ReinsCore
 import ReinsNN
 import Testing
 
@@ -41,7 +42,7 @@ struct SafetensorsTests {
         let set = ParameterSet()
         let dense = Dense("policy.dense1", input: 3, output: 2, maxBatch: 1, parameters: set)
         set.allocate()
-        var generator = SplitMixGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         dense.initialize(using: &generator)
         try Safetensors.write(set.entries(prefix: "actor."), to: path)
         let copy = ParameterSet()
