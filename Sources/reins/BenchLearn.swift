@@ -208,12 +208,9 @@ struct BenchSACPendulum: ParsableCommand {
         commandName: "sac-pendulum",
         abstract: "Trains the state-based SAC agent on Pendulum-v1 and evaluates 10 deterministic episodes.",
         discussion: """
-        Random actions for the first 1000 steps, then one learner round (2 critic steps, 1 actor step)
-        per environment step. HIL-SERL's settings except discount 0.99, initial temperature 1 and
-        target entropy −1 (standard SAC's for this task: no demonstrations, a long swing-up).
-        The 10 evaluation episodes start from states drawn with seed + 1000003. A good policy scores
-        about −120 from most starts and −220 to −270 from near the bottom, so the mean depends on the
-        draw: around −150 on average, −195 on seed 0's draw.
+        Random actions for the first 1000 steps, then one learner round (2 critic steps, 1 actor step) per environment step. HIL-SERL's settings except discount 0.99, initial temperature 1 and target entropy −1, standard SAC's for this task (no demonstrations, a long swing-up).
+
+        The 10 evaluation episodes start from states drawn with seed + 1000003. A good policy scores about −120 from most starts and −220 to −270 from near the bottom, so the mean depends on the draw (seeds 0, 1, 2: −197, −118, −164 here).
 
         Example:
           reins bench sac-pendulum --steps 20000 --seed 0 --out runs/pendulum
