@@ -26,7 +26,7 @@ build: setup
 run: build
 	@mkdir -p out
 	.build/release/reins doctor
-	.build/release/reins sim render --out out/frame.png
+	.build/release/reins sim render --robot so101 --size 256 --out out/frame.png
 
 test: setup
 	$(SWIFT) test

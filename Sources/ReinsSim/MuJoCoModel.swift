@@ -74,6 +74,35 @@ public final class MuJoCoModel: @unchecked Sendable {
     public var cameraNames: [String] { names(of: mjOBJ_CAMERA, count: pointer.pointee.ncam) }
     public var jointNames: [String] { names(of: mjOBJ_JOINT, count: pointer.pointee.njnt) }
 
+    /// The id of a named joint, or nil.
+    public func jointID(_ name: String) -> Int? {
+        let id = mj_name2id(pointer, Int32(mjOBJ_JOINT.rawValue), name)
+        return id >= 0 ? Int(id) : nil
+    }
+
+    /// A joint's range, or nil when it is unlimited.
+    public func jointRange(_ id: Int) -> ClosedRange<Double>? {
+        guard pointer.pointee.jnt_limited[id] != 0 else { return nil }
+        return pointer.pointee.jnt_range[2 * id]...pointer.pointee.jnt_range[2 * id + 1]
+    }
+
+    /// Where a joint's first coordinate sits in `qpos`.
+    public func positionAddress(ofJoint id: Int) -> Int { Int(pointer.pointee.jnt_qposadr[id]) }
+
+    /// Whether contacts are simulated (off: bodies pass through each other, e.g. to test joint limits alone).
+    public var contactsEnabled: Bool {
+        get { pointer.pointee.opt.disableflags & Int32(mjDSBL_CONTACT.rawValue) == 0 }
+        set {
+            if newValue {
+                pointer.pointee.opt.disableflags &= ~Int32(mjDSBL_CONTACT.rawValue)
+            } else {
+                pointer.pointee.opt.disableflags |= Int32(mjDSBL_CONTACT.rawValue)
+            }
+        }
+    }
+
+    public var actuatorNames: [String] { names(of: mjOBJ_ACTUATOR, count: pointer.pointee.nu) }
+
     /// The id of a named body, or nil.
     public func bodyID(_ name: String) -> Int? {
         let id = mj_name2id(pointer, Int32(mjOBJ_BODY.rawValue), name)

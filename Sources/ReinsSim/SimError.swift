@@ -8,6 +8,8 @@ public enum SimError: Error, Equatable, CustomStringConvertible, Sendable {
     case unknownCamera(name: String, available: [String])
     /// The requested image is bigger than the model's offscreen buffer.
     case frameTooLarge(width: Int, height: Int, maxWidth: Int, maxHeight: Int)
+    /// A robot's scene disagrees with its robot file (joint names, order, limits, cameras): fix one of the two.
+    case sceneMismatch(scene: String, problems: [String])
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum SimError: Error, Equatable, CustomStringConvertible, Sendable {
             "the model has no camera \"\(name)\"; it has: \(available.isEmpty ? "none (use the free camera)" : available.joined(separator: ", "))"
         case .frameTooLarge(let width, let height, let maxWidth, let maxHeight):
             "a \(width)x\(height) frame exceeds the model's offscreen buffer of \(maxWidth)x\(maxHeight); raise <visual><global offwidth offheight> in the scene"
+        case .sceneMismatch(let scene, let problems):
+            "\(scene) does not match its robot file: \(problems.joined(separator: "; "))"
         }
     }
 }

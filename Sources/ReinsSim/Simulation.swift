@@ -42,6 +42,15 @@ public final class Simulation {
         }
     }
 
+    /// A hinge or slide joint's position.
+    public func jointPosition(_ id: Int) -> Double { data.pointee.qpos[model.positionAddress(ofJoint: id)] }
+
+    /// Sets hinge or slide joints' positions (by joint id) and recomputes the derived state.
+    public func setJointPositions(_ positions: [(joint: Int, value: Double)]) {
+        for (joint, value) in positions { data.pointee.qpos[model.positionAddress(ofJoint: joint)] = value }
+        mj_forward(model.pointer, data)
+    }
+
     /// A body's position in the world frame, in metres.
     public func bodyPosition(_ id: Int) -> SIMD3<Double> {
         let p = data.pointee.xpos + 3 * id

@@ -170,7 +170,7 @@ struct Robots: ParsableCommand {
             }
             if o.cameras.isEmpty { print("    none") }
             print("  workspace  min [\(o.workspaceMinM.map(format).joined(separator: ", "))] m, max [\(o.workspaceMaxM.map(format).joined(separator: ", "))] m")
-            print("  scene      \(o.scene)\(o.sceneExists ? "" : " (not present yet: the MuJoCo twin comes with the simulation work)")")
+            print("  scene      \(o.scene)\(o.sceneExists ? "" : " (missing: write the robot's MuJoCo twin there)")")
             print("  calibrations")
             for c in o.calibrations {
                 print("    \(c.instance): \(c.valid ? "valid" : "INVALID: \(c.error ?? "")")")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ReinsCore
 import ReinsData
 import ReinsSim
 
@@ -13,19 +14,26 @@ struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Load a scene, step it, and write one offscreen-rendered frame as a PNG.",
             discussion: """
-            Without --scene, renders Reins' built-in demo scene (a two-link arm and a cube).
+            With --robot, renders that robot's twin (Robots/<robot>/scene.xml, checked against its robot
+            file) with the arm at its home pose or a random one, from the robot's first camera unless
+            --camera names another. With --scene, any MJCF file; with neither, Reins' built-in demo scene.
             The GL backend is OSMesa unless --gl or MUJOCO_GL says egl.
 
             Example:
-              reins sim render --out frame.png
-              reins sim render --scene Robots/so101/scene.xml --camera front --width 128 --height 128 --out wrist.png
+              reins sim render --robot so101 --size 128 --out front.png
+              reins sim render --robot omx --camera wrist --pose random --seed 3 --out wrist.png
+              reins sim render --scene my_scene.xml --width 320 --height 240 --out frame.png
               reins sim render --gl egl --json
             """)
 
+        @Option(help: "A robot (a name under Robots/ or a robot.yaml path): render its twin.") var robot: String?
+        @Option(help: "The arm's pose with --robot: home or random.") var pose: TwinPose = .home
+        @Option(help: "Seed for --pose random.") var seed: UInt64 = 0
         @Option(help: "An MJCF scene file (default: the built-in demo scene).") var scene: String?
         @Option(help: "A camera of the scene (default: a free camera framing the whole scene).") var camera: String?
         @Option(help: "Image width in pixels.") var width = 320
         @Option(help: "Image height in pixels.") var height = 240
+        @Option(help: "A square image of N×N pixels (instead of --width and --height).") var size: Int?
         @Option(help: "Physics steps to take before rendering.") var steps = 250
         @Option(help: "Offscreen GL backend: osmesa or egl (default: MUJOCO_GL, else osmesa).") var gl: GLBackend?
         @Option(help: "Where to write the PNG.") var out = "frame.png"
@@ -44,14 +52,27 @@ struct Sim: ParsableCommand {
         }
 
         func validate() throws {
-            guard width > 0, height > 0 else { throw ValidationError("--width and --height must be positive") }
+            guard width > 0, height > 0, size ?? 1 > 0 else { throw ValidationError("--width, --height and --size must be positive") }
             guard steps >= 0 else { throw ValidationError("--steps cannot be negative") }
+            guard robot == nil || scene == nil else { throw ValidationError("give --robot or --scene, not both") }
         }
 
         func run() throws {
-            let model = try scene.map { try MuJoCoModel(contentsOf: URL(fileURLWithPath: $0)) }
-                ?? MuJoCoModel(xml: DemoScene.xml, name: "demo scene")
-            let simulation = Simulation(model: model)
+            let (width, height) = size.map { ($0, $0) } ?? (self.width, self.height)
+            let model: MuJoCoModel
+            let simulation: Simulation
+            var camera = self.camera
+            if let robot {
+                let twin = try RobotTwin(robot: try RobotCatalog.locate().robot(robot))
+                var generator = SplitMix64(seed: seed)
+                simulation = twin.simulation(at: pose == .home ? twin.robot.homePoseRad : twin.randomPose(using: &generator))
+                model = twin.model
+                camera = camera ?? twin.robot.cameras.first?.name
+            } else {
+                model = try scene.map { try MuJoCoModel(contentsOf: URL(fileURLWithPath: $0)) }
+                    ?? MuJoCoModel(xml: DemoScene.xml, name: "demo scene")
+                simulation = Simulation(model: model)
+            }
             simulation.step(steps)
             let context = try OffscreenContext(backend: gl ?? .fromEnvironment(), width: width, height: height)
             let renderer = try OffscreenRenderer(model: model, width: width, height: height, context: context)
@@ -60,7 +81,7 @@ struct Sim: ParsableCommand {
             let elapsed = try clock.measure { try renderer.render(simulation, camera: camera, into: &rgb) }
             try Image(width: width, height: height, channels: 3, pixels: rgb).write(to: out)
             let output = Output(
-                scene: scene ?? "demo", out: out, width: width, height: height, simTimeS: simulation.time,
+                scene: robot.map { "\($0) twin" } ?? scene ?? "demo", out: out, width: width, height: height, simTimeS: simulation.time,
                 glBackend: context.backend.rawValue, glRenderer: context.renderer,
                 renderMs: Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000,
                 meanIntensity: Double(rgb.reduce(0) { $0 + Int($1) }) / Double(max(rgb.count, 1)))
@@ -75,3 +96,8 @@ struct Sim: ParsableCommand {
 }
 
 extension GLBackend: ExpressibleByArgument {}
+
+/// The arm's pose in a rendered twin.
+enum TwinPose: String, ExpressibleByArgument, CaseIterable {
+    case home, random
+}

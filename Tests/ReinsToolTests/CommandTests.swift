@@ -135,4 +135,22 @@ struct DoctorTests {
         #expect(robots["ok"] as? Bool == false)
         #expect((robots["detail"] as? String ?? "").contains("robot.yaml:2:"))
     }
+
+    @Test("reins sim render --robot renders a twin from its cameras; random poses differ by seed")
+    func renderRobot() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reins-twin-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var images: [Data] = []
+        for (index, arguments) in [["--pose", "random", "--seed", "1"], ["--pose", "random", "--seed", "2"], ["--camera", "wrist"]].enumerated() {
+            let out = folder.appendingPathComponent("\(index).png").path
+            let result = try run(reinsExecutable, ["sim", "render", "--robot", "omx", "--size", "64", "--out", out, "--json"] + arguments, in: repositoryRoot)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try jsonLines(result.stdout).first?["scene"] as? String == "omx twin")
+            images.append(try Data(contentsOf: URL(fileURLWithPath: out)))
+        }
+        #expect(images[0] != images[1] && images[0] != images[2])
+        let missing = try reins("sim", "render", "--robot", "so101", "--camera", "top", "--out", folder.appendingPathComponent("x.png").path)
+        #expect(missing.status != 0 && missing.stderr.contains("no camera \"top\"") && missing.stderr.contains("front, wrist"))
+    }
 }
