@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("learning benchmarks")
+@Suite("learning and simulation benchmarks")
 struct LearnerCommandTests {
     @Test("bench learner and bench inference print their figures as JSON")
     func learnerAndInference() throws {
@@ -38,5 +38,15 @@ struct LearnerCommandTests {
         let result = try reins("bench", "learner", "--config", "huge")
         #expect(result.status != 0)
         #expect(result.stderr.contains("standard") || result.stderr.contains("huge"))
+    }
+
+    @Test("bench sim reports physics steps and rendered frames per second")
+    func sim() throws {
+        let result = try reins("bench", "sim", "--robot", "omx", "--size", "64", "--seconds", "0.3", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try jsonLines(result.stdout).first)
+        #expect((json["physics_steps_per_s"] as? Double ?? 0) > 1000)
+        #expect((json["frames_per_s"] as? Double ?? 0) > 10)
+        #expect(json["physics_steps_per_frame"] as? Int == 17)
     }
 }
