@@ -86,6 +86,15 @@ public final class MuJoCoModel: @unchecked Sendable {
         return pointer.pointee.jnt_range[2 * id]...pointer.pointee.jnt_range[2 * id + 1]
     }
 
+    /// The id of a named site, or nil.
+    public func siteID(_ name: String) -> Int? {
+        let id = mj_name2id(pointer, Int32(mjOBJ_SITE.rawValue), name)
+        return id >= 0 ? Int(id) : nil
+    }
+
+    /// Where a joint's first velocity sits in `qvel` (and its column in a Jacobian).
+    public func velocityAddress(ofJoint id: Int) -> Int { Int(pointer.pointee.jnt_dofadr[id]) }
+
     /// Where a joint's first coordinate sits in `qpos`.
     public func positionAddress(ofJoint id: Int) -> Int { Int(pointer.pointee.jnt_qposadr[id]) }
 

@@ -51,6 +51,26 @@ public final class Simulation {
         mj_forward(model.pointer, data)
     }
 
+    /// A site's position in the world frame, in metres.
+    public func sitePosition(_ id: Int) -> SIMD3<Double> {
+        let p = data.pointee.site_xpos + 3 * id
+        return SIMD3(p[0], p[1], p[2])
+    }
+
+    /// The site's translational Jacobian, 3 × nv row-major, into `jacobian`.
+    public func siteJacobian(_ id: Int, into jacobian: inout [Double]) {
+        if jacobian.count != 3 * model.velocityCount { jacobian = [Double](repeating: 0, count: 3 * model.velocityCount) }
+        jacobian.withUnsafeMutableBufferPointer { mj_jacSite(model.pointer, data, $0.baseAddress!, nil, Int32(id)) }
+    }
+
+    /// Places a free joint's body at `position`, upright and at rest.
+    public func placeFreeBody(joint id: Int, at position: SIMD3<Double>) {
+        let q = data.pointee.qpos + model.positionAddress(ofJoint: id)
+        (q[0], q[1], q[2], q[3], q[4], q[5], q[6]) = (position.x, position.y, position.z, 1, 0, 0, 0)
+        (data.pointee.qvel + model.velocityAddress(ofJoint: id)).update(repeating: 0, count: 6)
+        mj_forward(model.pointer, data)
+    }
+
     /// A body's position in the world frame, in metres.
     public func bodyPosition(_ id: Int) -> SIMD3<Double> {
         let p = data.pointee.xpos + 3 * id
