@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import ReinsCore
 import ReinsData
+import ReinsLearn
 import ReinsSim
 
 struct Sim: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Work with MuJoCo scenes: render a frame offscreen.",
+        abstract: "Work with the MuJoCo twins: render a frame offscreen, run a task with a policy.",
         discussion: "Example:\n  reins sim render --out frame.png",
-        subcommands: [Render.self])
+        subcommands: [Render.self, Run.self])
 
     struct Render: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -96,6 +97,7 @@ struct Sim: ParsableCommand {
 }
 
 extension GLBackend: ExpressibleByArgument {}
+extension TaskKind: ExpressibleByArgument {}
 
 /// The arm's pose in a rendered twin.
 enum TwinPose: String, ExpressibleByArgument, CaseIterable {

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import ReinsCore
+import ReinsData
+import ReinsLearn
+import ReinsSim
+
+extension Sim {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Runs episodes of a task on a robot's twin with a policy and reports how it did.",
+            discussion: """
+            --policy scripted is the inverse-kinematics expert (with action noise), random draws uniform actions, and anything else is a policy file (.safetensors) whose observation is the task's camera at its size plus the joint positions. Actions move each joint's target by up to 0.1 rad per step at 10 Hz; episodes end on success or after 100 steps.
+
+            Example:
+              reins sim run --robot so101 --task reach --policy scripted --episodes 50 --seed 1
+              reins sim run --task reach --policy runs/reach/policy.safetensors --episodes 20 --video reach.mp4
+            """)
+
+        @Option(help: "The robot whose twin to run.") var robot = "so101"
+        @Option(help: "reach or pick.") var task: TaskKind = .reach
+        @Option(help: "scripted, random, or a policy file.") var policy = "scripted"
+        @Option(help: "Episodes to run.") var episodes = 10
+        @Option(help: "Seed for cube placement, noise and sampling.") var seed: UInt64 = 0
+        @Option(help: "Camera frames N×N (for a policy that sees, and the video).") var size = 128
+        @Flag(help: "Dense reward (minus the tip-to-cube distance) instead of 1 on success.") var dense = false
+        @Option(help: "Write the camera's view of every episode to this video (.mp4).") var video: String?
+        @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false
+
+        struct Output: Encodable {
+            var robot: String
+            var task: String
+            var policy: String
+            var episodes: Int
+            var successes: Int
+            var successRate: Double
+            var meanStepsToSuccess: Double?
+            var meanReturn: Double
+        }
+
+        func validate() throws {
+            guard episodes > 0 else { throw ValidationError("--episodes must be positive") }
+            guard size > 0 else { throw ValidationError("--size must be positive") }
+        }
+
+        func run() throws {
+            let twin = try RobotTwin(robot: try RobotCatalog.locate().robot(robot))
+            let learned: Policy?
+            switch policy {
+            case "scripted", "random": learned = nil
+            default:
+                do { learned = try Policy(contentsOf: policy) } catch { throw CommandError(error.description) }
+            }
+            var options = TaskEnvironment.Options(task: task)
+            options.dense = dense
+            let seesImages = !(learned?.config.observation.images.isEmpty ?? true)
+            options.imageSize = seesImages || video != nil ? size : 0
+            if let learned {
+                let spec = learned.config.observation
+                guard spec.proprioWidth == twin.robot.motors.count, learned.config.actionWidth == twin.robot.motors.count,
+                      spec.images.count <= 1, spec.images.allSatisfy({ $0.height == size && $0.width == size })
+                else {
+                    throw CommandError("\(policy): the policy observes \(spec.images.map { "\($0.name) \($0.width)×\($0.height)" }) and \(spec.proprioWidth) joint values and acts on \(learned.config.actionWidth); the \(robot) \(task.rawValue) task gives one camera at --size \(size) and \(twin.robot.motors.count) joints")
+                }
+            }
+            let environment = try TaskEnvironment(twin: twin, options: options, seed: seed)
+            let writer = try video.map { try VideoWriter(path: $0, codec: "mp4v", fps: options.policyHz, width: size, height: size) }
+            var scripted = ScriptedOperator(seed: seed &+ 1)
+            var generator = SplitMix64(seed: seed &+ 2)
+            var successes = 0, stepsToSuccess: [Int] = [], returns: [Double] = []
+            for episode in 1...episodes {
+                var observation = try environment.reset()
+                var total = 0.0, succeeded = false
+                while true {
+                    try writer?.write(observation.image)
+                    let action: [Double]
+                    if let learned {
+                        let input = Observation(images: seesImages ? [observation.image] : [], proprio: observation.jointPositions)
+                        action = learned.act(input, deterministic: true, using: &generator).map(Double.init)
+                    } else if policy == "scripted" {
+                        action = scripted.action(for: environment)
+                    } else {
+                        action = twin.robot.motors.map { _ in Double.random(in: -1...1, using: &generator) }
+                    }
+                    let step = try environment.step(action)
+                    total += step.reward
+                    observation = step.observation
+                    if step.success { succeeded = true }
+                    if step.terminal || step.truncated { break }
+                }
+                try writer?.write(observation.image)
+                returns.append(total)
+                if succeeded {
+                    successes += 1
+                    stepsToSuccess.append(environment.steps)
+                }
+                let line = "episode \(episode)/\(episodes): \(succeeded ? "success in \(environment.steps) steps" : "failure"), return \(String(format: "%.2f", total))"
+                if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+            }
+            writer?.close()
+            let output = Output(
+                robot: robot, task: task.rawValue, policy: policy, episodes: episodes, successes: successes,
+                successRate: Double(successes) / Double(episodes),
+                meanStepsToSuccess: stepsToSuccess.isEmpty ? nil : Double(stepsToSuccess.reduce(0, +)) / Double(stepsToSuccess.count),
+                meanReturn: returns.reduce(0, +) / Double(episodes))
+            if json {
+                JSONLines.print(output)
+            } else {
+                print("\(successes)/\(episodes) successes (\(String(format: "%.0f", output.successRate * 100)) %), "
+                      + "mean steps to success \(output.meanStepsToSuccess.map { String(format: "%.1f", $0) } ?? "-"), "
+                      + "mean return \(String(format: "%.2f", output.meanReturn))")
+                if let video { print("wrote \(video)") }
+            }
+        }
+    }
+}
