@@ -3,8 +3,8 @@ import ReinsCore
 
 /// An expert for the tasks, from inverse kinematics: each step it solves damped least squares for
 /// the joint change that moves the tip toward its goal (4 cm above the cube, then down around it
-/// with the gripper open, the jaws straddling the cube), adds Gaussian noise, and returns it as an
-/// action. It demonstrates, and stands in for the operator who intervenes in human-in-the-loop
+/// with the gripper open, the jaws straddling the cube; for `pick`, then closing the gripper and
+/// lifting), adds Gaussian noise, and returns it as an action. It demonstrates, and stands in for the operator who intervenes in human-in-the-loop
 /// training.
 public struct ScriptedOperator: Sendable {
     /// Noise on each action value (standard deviation, in action units).
@@ -12,6 +12,8 @@ public struct ScriptedOperator: Sendable {
     /// Damping of the least-squares solve, in metres.
     public var damping = 0.05
     private var generator: SplitMix64
+    private enum Phase: Sendable { case approach, grasp(steps: Int), lift }
+    private var phase = Phase.approach
 
     public init(noise: Double = 0.1, seed: UInt64) {
         self.noise = noise
@@ -22,19 +24,40 @@ public struct ScriptedOperator: Sendable {
     public mutating func action(for environment: TaskEnvironment) -> [Double] {
         let cube = environment.cubePosition
         let tip = environment.tipPosition
-        // Come in from above: aim 4 cm over the cube until the tip is over it, then at its centre.
-        let horizontal = ((cube.x - tip.x) * (cube.x - tip.x) + (cube.y - tip.y) * (cube.y - tip.y)).squareRoot()
-        let goal = SIMD3(cube.x, cube.y, cube.z + (horizontal > 0.015 ? 0.04 : 0))
         let motors = environment.twin.robot.motors.count
         // The gripper does not move the tip: solve over the arm joints only.
         let armJoints = motors - 1
-        let jacobian = environment.tipJacobian()
-        let change = Self.dampedLeastSquares(jacobian, columns: motors, solving: armJoints, error: goal - tip, damping: damping)
-        // The gripper opens to 70 % of its range.
         let gripper = environment.twin.robot.motors[armJoints].limitsRad
         let open = gripper.lowerBound + 0.7 * (gripper.upperBound - gripper.lowerBound)
+        let gripperTarget = environment.targets[armJoints]
+        if environment.steps == 0 { phase = .approach }
+        switch phase {
+        case .approach where environment.options.task == .pick && environment.tipToCube < 0.012 && gripperTarget >= open - 0.05:
+            phase = .grasp(steps: 0)
+        case .grasp(let steps):
+            // Close, then give the servo two more steps to squeeze.
+            let closingSteps = Int(((open - gripper.lowerBound) / environment.options.maxJointStep).rounded(.up)) + 2
+            phase = steps >= closingSteps ? .lift : .grasp(steps: steps + 1)
+        default:
+            break
+        }
+        // Come in from above: aim 4 cm over the cube until the tip is over it, then at its centre;
+        // when picking, hold there while the gripper closes, then lift.
+        let horizontal = ((cube.x - tip.x) * (cube.x - tip.x) + (cube.y - tip.y) * (cube.y - tip.y)).squareRoot()
+        let height: Double
+        switch phase {
+        case .approach: height = horizontal > 0.015 ? 0.04 : 0
+        case .grasp: height = 0
+        case .lift: height = 0.08
+        }
+        let goal = SIMD3(cube.x, cube.y, cube.z + height)
+        let jacobian = environment.tipJacobian()
+        let change = Self.dampedLeastSquares(jacobian, columns: motors, solving: armJoints, error: goal - tip, damping: damping)
+        // The gripper opens to 70 % of its range, and closes fully on the cube to pick it.
+        let gripperGoal: Double
+        if case .approach = phase { gripperGoal = open } else { gripperGoal = gripper.lowerBound }
         return (0..<motors).map { index in
-            let target = index < armJoints ? change[index] : open - environment.targets[index]
+            let target = index < armJoints ? change[index] : gripperGoal - gripperTarget
             return min(max(target / environment.options.maxJointStep + noise * gaussian(), -1), 1)
         }
     }

@@ -30,6 +30,12 @@ struct TaskTests {
         #expect(successes >= 19, "\(successes)/20 successes; steps \(steps)")
     }
 
+    @Test("the scripted operator picks the cube up 5 cm in at least 80 % of seeded so101 episodes")
+    func scriptedPick() throws {
+        let (successes, steps) = try Self.scriptedEpisodes("so101", .pick, episodes: 10, seed: 3)
+        #expect(successes >= 8, "\(successes)/10 successes; steps \(steps)")
+    }
+
     @Test("cubes are placed at seeded random spots on the table; the cube is not in the observation")
     func resets() throws {
         var options = TaskEnvironment.Options(task: .reach)
