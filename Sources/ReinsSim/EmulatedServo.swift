@@ -14,6 +14,8 @@ struct EmulatedServo {
     var pending: (address: Int, data: [UInt8])?
     /// Injected hardware fault bits: Dynamixel's Hardware Error Status, or Feetech's status byte.
     var hardwareError: UInt8 = 0
+    /// A twin's physics moves the shaft (`measure`), not the simple model in `advance`.
+    var physicsDriven = false
 
     /// Top speed in ticks per second (about 45 rpm for the STS3215 and XM430 at 12 V).
     static let topSpeedTicksPerSecond = 3000.0
@@ -81,13 +83,32 @@ struct EmulatedServo {
     mutating func advance(to now: ContinuousClock.Instant) {
         let elapsed = lastUpdate.duration(to: now)
         lastUpdate = now
-        if torqueOn {
+        if torqueOn && !physicsDriven {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            let goalRegister = busProtocol == .dynamixel ? DynamixelControlTable.goalPosition : FeetechControlTable.goalPosition
-            // Dynamixel: present = shaft + offset. Feetech: present = shaft − offset.
-            let goalShaft = busProtocol == .dynamixel ? Double(load(goalRegister)) - homingOffset : Double(load(goalRegister)) + homingOffset
             let step = Self.topSpeedTicksPerSecond * seconds
-            positionTicks += max(-step, min(step, goalShaft - positionTicks))
+            positionTicks += max(-step, min(step, goalShaftTicks - positionTicks))
+        }
+        refreshPresent()
+    }
+
+    /// The goal as a shaft position. Dynamixel: present = shaft + offset. Feetech: present = shaft − offset.
+    var goalShaftTicks: Double {
+        let goalRegister = busProtocol == .dynamixel ? DynamixelControlTable.goalPosition : FeetechControlTable.goalPosition
+        return busProtocol == .dynamixel ? Double(load(goalRegister)) - homingOffset : Double(load(goalRegister)) + homingOffset
+    }
+
+    /// Takes the shaft's state from a twin's physics: position, speed, and the load as a fraction of stall torque.
+    mutating func measure(positionTicks: Double, ticksPerSecond: Double, loadFraction: Double) {
+        self.positionTicks = positionTicks
+        let load = max(-1, min(1, loadFraction))
+        switch busProtocol {
+        case .dynamixel:
+            // 0.229 rpm per unit; about 2.69 mA per unit of current, 2.3 A at stall.
+            store(DynamixelControlTable.presentVelocity, Int32((ticksPerSecond / 4096 * 60 / 0.229).rounded()))
+            store(DynamixelControlTable.presentCurrent, Int32((load * 2300 / 2.69).rounded()))
+        case .feetech:
+            store(FeetechControlTable.presentSpeed, Int32(ticksPerSecond.rounded()))
+            store(FeetechControlTable.presentLoad, Int32((load * 1000).rounded()))
         }
         refreshPresent()
     }

@@ -98,6 +98,20 @@ public final class MuJoCoModel: @unchecked Sendable {
     /// Where a joint's first coordinate sits in `qpos`.
     public func positionAddress(ofJoint id: Int) -> Int { Int(pointer.pointee.jnt_qposadr[id]) }
 
+    /// A position actuator's stiffness kp (N·m/rad).
+    public func positionGain(actuator: Int) -> Double { pointer.pointee.actuator_gainprm[Int(mjNGAIN) * actuator] }
+
+    /// Sets a position actuator's stiffness: force = kp · (ctrl − q); 0 makes the joint limp.
+    public func setPositionGain(actuator: Int, _ kp: Double) {
+        pointer.pointee.actuator_gainprm[Int(mjNGAIN) * actuator] = kp
+        pointer.pointee.actuator_biasprm[Int(mjNBIAS) * actuator + 1] = -kp
+    }
+
+    /// An actuator's force limit (its stall torque), or 0 when unlimited.
+    public func forceLimit(actuator: Int) -> Double {
+        pointer.pointee.actuator_forcelimited[actuator] != 0 ? pointer.pointee.actuator_forcerange[2 * actuator + 1] : 0
+    }
+
     /// Whether contacts are simulated (off: bodies pass through each other, e.g. to test joint limits alone).
     public var contactsEnabled: Bool {
         get { pointer.pointee.opt.disableflags & Int32(mjDSBL_CONTACT.rawValue) == 0 }

@@ -34,6 +34,7 @@ public final class ServoBusEmulator: @unchecked Sendable {
     /// Set by the serving thread as it exits, so `stop()` can wait for it.
     private let finished = Atomic<Bool>(false)
     private var thread: Thread?
+    private var physics: TwinPhysics?
 
     public var devicePath: String { pty.devicePath }
 
@@ -74,6 +75,8 @@ public final class ServoBusEmulator: @unchecked Sendable {
 
     /// Stops answering (within about 10 ms).
     public func stop() {
+        physics?.stop()
+        physics = nil
         running.store(false, ordering: .releasing)
         while thread != nil && !finished.load(ordering: .acquiring) { usleep(1000) }
         thread = nil
@@ -104,6 +107,43 @@ public final class ServoBusEmulator: @unchecked Sendable {
             }
         }
     }
+
+    /// Drives the servos with a robot's twin from now on: a thread steps its physics in real time,
+    /// goal positions written over the bus become the actuators' targets, torque off makes a joint
+    /// limp, and present position, speed and load come from the simulation. The twin's joints map
+    /// to shaft ticks as the simulated robot's calibration has it: 2048 + angle · 4096 / 2π.
+    /// The arm starts at its home pose, torque off, as real servos power up.
+    public func drive(with twin: RobotTwin) {
+        let physics = TwinPhysics(twin: twin, ids: twin.robot.motors.map { UInt8($0.id) })
+        state.withLock { state in
+            for (index, id) in physics.ids.enumerated() {
+                guard let servo = state.servos.firstIndex(where: { $0.id == id }) else { continue }
+                state.servos[servo].physicsDriven = true
+                let ticks = TwinPhysics.ticks(radians: twin.robot.homePoseRad[index])
+                state.servos[servo].measure(positionTicks: ticks, ticksPerSecond: 0, loadFraction: 0)
+                let goal = state.busProtocol == .dynamixel ? DynamixelControlTable.goalPosition : FeetechControlTable.goalPosition
+                state.servos[servo].store(goal, Int32(ticks.rounded()))
+            }
+        }
+        physics.start(self)
+        self.physics = physics
+    }
+
+    /// A servo's torque state and goal as a shaft position, for the twin's physics.
+    func goal(id: UInt8) -> (torqueOn: Bool, shaftTicks: Double)? {
+        state.withLock { state in state.servo(id).map { ($0.torqueOn, $0.goalShaftTicks) } }
+    }
+
+    /// Stores what the twin's physics measured for a servo.
+    func measure(id: UInt8, positionTicks: Double, ticksPerSecond: Double, loadFraction: Double) {
+        state.withLock { state in
+            guard let index = state.servos.firstIndex(where: { $0.id == id }) else { return }
+            state.servos[index].measure(positionTicks: positionTicks, ticksPerSecond: ticksPerSecond, loadFraction: loadFraction)
+        }
+    }
+
+    /// The twin's joint positions in radians (motor order), while it drives the servos.
+    public var twinJointPositions: [Double]? { physics?.jointPositions }
 
     /// Replies dropped and corrupted so far.
     public var injectedFaults: (dropped: Int, corrupted: Int) {

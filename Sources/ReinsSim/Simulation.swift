@@ -45,6 +45,12 @@ public final class Simulation {
     /// A hinge or slide joint's position.
     public func jointPosition(_ id: Int) -> Double { data.pointee.qpos[model.positionAddress(ofJoint: id)] }
 
+    /// A hinge or slide joint's velocity.
+    public func jointVelocity(_ id: Int) -> Double { data.pointee.qvel[model.velocityAddress(ofJoint: id)] }
+
+    /// The actuators' generalized force on a hinge or slide joint (its motor torque).
+    public func actuatorForce(joint id: Int) -> Double { data.pointee.qfrc_actuator[model.velocityAddress(ofJoint: id)] }
+
     /// Sets hinge or slide joints' positions (by joint id) and recomputes the derived state.
     public func setJointPositions(_ positions: [(joint: Int, value: Double)]) {
         for (joint, value) in positions { data.pointee.qpos[model.positionAddress(ofJoint: joint)] = value }

@@ -76,8 +76,12 @@ extension Bus {
         static let configuration = CommandConfiguration(
             abstract: "Emulate a robot's servos on a new pty until interrupted; the pty path is the first line printed.",
             discussion: """
-            Every servo keeps its full control table; EEPROM is writable only with torque off; the
-            present position moves toward the goal at the servo's speed. Faults can be injected for tests.
+            Every servo keeps its full control table; EEPROM is writable only with torque off. The
+            robot's MuJoCo twin moves the servos in real time: goal positions written over the bus
+            drive its actuators, present position, speed and load come from its physics, and torque
+            off makes a joint limp (servos power up with torque off, so the arm sags). With
+            --no-physics, each present position simply moves toward its goal at the servo's speed.
+            Faults can be injected for tests.
 
             Example:
               reins bus emulate --robot omx
@@ -90,6 +94,7 @@ extension Bus {
         @Option(help: "Fraction of replies to corrupt (one flipped bit).") var corrupt = 0.0
         @Option(help: "Extra microseconds before every reply.") var delayUs = 0
         @Option(help: "Seed for fault injection.") var seed: UInt64 = 1
+        @Flag(help: "A simple servo model instead of the twin's physics.") var noPhysics = false
 
         func validate() throws {
             guard (0...1).contains(drop), (0...1).contains(corrupt) else { throw ValidationError("--drop and --corrupt are fractions from 0 to 1") }
@@ -107,10 +112,12 @@ extension Bus {
             let emulator = try ServoBusEmulator(robot: definition, busProtocol: busProtocol,
                                                 faults: BusFaults(dropRate: drop, corruptRate: corrupt, delay: .microseconds(delayUs)),
                                                 seed: seed)
+            if !noPhysics { emulator.drive(with: try RobotTwin(robot: definition)) }
             emulator.start()
             print(emulator.devicePath)
             let ids = definition.motors.map { String($0.id) }.joined(separator: ", ")
-            print("emulating \(definition.name): \((busProtocol ?? definition.busProtocol).rawValue) servos \(ids); Ctrl-C stops")
+            print("emulating \(definition.name): \((busProtocol ?? definition.busProtocol).rawValue) servos \(ids)"
+                  + "\(noPhysics ? "" : ", moved by its MuJoCo twin"); Ctrl-C stops")
             fflush(nil)  // all output streams: the first line must reach a pipe reader now
             var received: Int32 = 0
             sigwait(&signals, &received)

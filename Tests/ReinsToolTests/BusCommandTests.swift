@@ -5,7 +5,8 @@ import Testing
 struct BusCommandTests {
     @Test("scan, read and write end to end on the emulated pty", arguments: [("so101", "feetech", "sts3215", 777), ("omx", "dynamixel", "xm430-w350", 1020)])
     func endToEnd(robot: String, busProtocol: String, model: String, modelNumber: Int) throws {
-        let emulator = try BackgroundReins(["bus", "emulate", "--robot", robot])
+        // The simple servo model: exact positions, no gravity.
+        let emulator = try BackgroundReins(["bus", "emulate", "--robot", robot, "--no-physics"])
         let port = try #require(emulator.firstLine())
         #expect(port.hasPrefix("/dev/pts/"))
         let common = ["--port", port, "--protocol", busProtocol, "--margin-ms", "5"]
@@ -38,6 +39,27 @@ struct BusCommandTests {
 
         #expect(emulator.stop() == 0)
         #expect(emulator.output.contains("stopped; replies dropped: 0, corrupted: 0"))
+    }
+
+    @Test("with the twin's physics, a goal written with reins bus write is where reins bus read finds the joint")
+    func physics() throws {
+        let emulator = try BackgroundReins(["bus", "emulate", "--robot", "so101"])
+        let port = try #require(emulator.firstLine())
+        defer { _ = emulator.stop() }
+        let common = ["--port", port, "--protocol", "feetech", "--margin-ms", "5", "--ids", "1"]
+        // The base turns about the vertical, so gravity does not pull it: 0.5 rad is 326 ticks from the centre.
+        for (register, value) in [("goal_position", "2374"), ("torque_enable", "1")] {
+            let write = try run(reinsExecutable, ["bus", "write", "--register", register, "--value", value] + common)
+            #expect(write.status == 0, "\(write.stderr)")
+        }
+        var position = 0
+        for _ in 0..<100 where abs(position - 2374) > 10 {
+            usleep(20_000)
+            let text = try run(reinsExecutable, ["bus", "read", "--register", "present_position", "--json"] + common).stdout
+            position = try jsonLines(text).first?["raw"] as? Int ?? 0
+        }
+        #expect(abs(position - 2374) <= 10, "present \(position)")
+        #expect(emulator.output.contains("moved by its MuJoCo twin"))
     }
 
     @Test("an unknown register lists the valid ones; a missing port says so")
