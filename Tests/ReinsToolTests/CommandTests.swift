@@ -65,7 +65,8 @@ struct CommandTests {
         ["--help"], ["doctor", "--help"], ["robots", "--help"], ["robots", "show", "--help"], ["robots", "list", "--help"],
         ["ports", "--help"], ["sim", "--help"], ["sim", "render", "--help"], ["console", "--help"], ["console", "keys", "--help"],
         ["bus", "--help"], ["bus", "emulate", "--help"], ["bus", "scan", "--help"], ["bus", "read", "--help"], ["bus", "write", "--help"],
-        ["bench", "--help"], ["bench", "bus", "--help"],
+        ["bench", "--help"], ["bench", "bus", "--help"], ["bench", "learner", "--help"], ["bench", "inference", "--help"],
+        ["bench", "sac-pendulum", "--help"], ["bench", "sim", "--help"], ["sim", "run", "--help"],
     ])
     func help(arguments: [String]) throws {
         let result = try run(reinsExecutable, arguments)
