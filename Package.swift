@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsLearnTests", dependencies: ["ReinsLearn", "ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),
-        .testTarget(name: "ReinsToolTests", dependencies: ["reins"]),
+        .testTarget(name: "ReinsToolTests", dependencies: ["reins", "ReinsData"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -103,6 +103,34 @@ int reins_cv_image_write(const char *path, const uint8_t *pixels, int width, int
     });
 }
 
+long reins_cv_image_encode(const char *extension, const uint8_t *pixels, int width, int height, int channels, int quality,
+                           uint8_t *out, size_t capacity) {
+    return guarded(-1L, [&]() -> long {
+        if (channels != 1 && channels != 3) {
+            fail("an image needs 1 or 3 channels, not " + std::to_string(channels));
+            return -1;
+        }
+        cv::Mat source(height, width, channels == 3 ? CV_8UC3 : CV_8UC1, const_cast<uint8_t *>(pixels));
+        cv::Mat ordered;
+        if (channels == 3) {
+            cv::cvtColor(source, ordered, cv::COLOR_RGB2BGR);
+        } else {
+            ordered = source;
+        }
+        std::vector<uchar> buffer;
+        if (!cv::imencode(extension, ordered, buffer, {cv::IMWRITE_JPEG_QUALITY, quality})) {
+            fail(std::string("could not encode as ") + extension);
+            return -1;
+        }
+        if (buffer.size() > capacity) {
+            fail("the encoded image (" + std::to_string(buffer.size()) + " bytes) exceeds the buffer");
+            return -1;
+        }
+        std::copy(buffer.begin(), buffer.end(), out);
+        return static_cast<long>(buffer.size());
+    });
+}
+
 reins_cv_image *reins_cv_image_read(const char *path, int gray) {
     return guarded<reins_cv_image *>(nullptr, [&] {
         return to_image(cv::imread(path, gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR), path);

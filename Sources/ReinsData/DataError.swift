@@ -9,6 +9,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible, Sendable {
     case openCV(path: String, message: String)
     /// The buffer does not match the frame size.
     case frameSize(path: String, expected: Int, got: Int)
+    /// A network stream could not listen: the port is taken or the system refused a socket.
+    case stream(address: String, reason: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible, Sendable {
             "\(path): \(message)"
         case .frameSize(let path, let expected, let got):
             "\(path): a frame needs \(expected) bytes, got \(got)"
+        case .stream(let address, let reason):
+            "\(address): \(reason) (is another program using the port?)"
         }
     }
 }

@@ -25,6 +25,16 @@ public struct Image: Equatable, Sendable {
     }
 
     /// Reads an image file as RGB, or gray.
+    /// The image encoded as JPEG (what an MJPEG stream carries).
+    public func jpeg(quality: Int = 90) throws(DataError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: max(width * height * channels + 4096, 8192))
+        let count = pixels.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { reins_cv_image_encode(".jpg", source.baseAddress, Int32(width), Int32(height), Int32(channels), Int32(quality), $0.baseAddress, $0.count) }
+        }
+        guard count >= 0 else { throw .openCV(path: "(jpeg encoding)", message: OpenCV.lastError) }
+        return Array(out.prefix(count))
+    }
+
     public init(contentsOf path: String, gray: Bool = false) throws(DataError) {
         guard let image = reins_cv_image_read(path, gray ? 1 : 0) else { throw .openCV(path: path, message: OpenCV.lastError) }
         self.init(image)

@@ -113,8 +113,11 @@ public final class ServoBusEmulator: @unchecked Sendable {
     /// limp, and present position, speed and load come from the simulation. The twin's joints map
     /// to shaft ticks as the simulated robot's calibration has it: 2048 + angle · 4096 / 2π.
     /// The arm starts at its home pose, torque off, as real servos power up.
-    public func drive(with twin: RobotTwin) {
-        let physics = TwinPhysics(twin: twin, ids: twin.robot.motors.map { UInt8($0.id) })
+    ///
+    /// With `cameras`, the same thread renders each of the robot's cameras at its size and rate
+    /// and hands the RGB frames to `cameras.sink` (to be streamed, say).
+    public func drive(with twin: RobotTwin, cameras: CameraFeed? = nil) {
+        let physics = TwinPhysics(twin: twin, ids: twin.robot.motors.map { UInt8($0.id) }, cameras: cameras)
         state.withLock { state in
             for (index, id) in physics.ids.enumerated() {
                 guard let servo = state.servos.firstIndex(where: { $0.id == id }) else { continue }

@@ -3,20 +3,35 @@ import ReinsCore
 import ReinsHardware
 import Synchronization
 
+/// Where a physics-driven emulator sends its cameras' frames.
+public struct CameraFeed: Sendable {
+    /// Called on the physics thread with the camera's name and its RGB frame (height × width × 3).
+    public var sink: @Sendable (_ camera: String, _ width: Int, _ height: Int, _ rgb: [UInt8]) -> Void
+    /// GL backend for the offscreen renderer.
+    public var backend: GLBackend
+
+    public init(backend: GLBackend = .fromEnvironment(), sink: @escaping @Sendable (String, Int, Int, [UInt8]) -> Void) {
+        self.backend = backend
+        self.sink = sink
+    }
+}
+
 /// The thread that steps a twin in real time for an emulated bus, exchanging goals, torque and
-/// measurements with the servos' control tables every 5 ms.
+/// measurements with the servos' control tables every 5 ms, and rendering its cameras when asked.
 final class TwinPhysics: @unchecked Sendable {
     let twin: RobotTwin
     let ids: [UInt8]
+    private let cameras: CameraFeed?
     private let simulation: Simulation
     private let stiffness: [Double]
     private let running = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
     private let latest: Mutex<[Double]>
 
-    init(twin: RobotTwin, ids: [UInt8]) {
+    init(twin: RobotTwin, ids: [UInt8], cameras: CameraFeed?) {
         self.twin = twin
         self.ids = ids
+        self.cameras = cameras
         simulation = twin.simulation(at: twin.robot.homePoseRad)
         stiffness = ids.indices.map { twin.model.positionGain(actuator: $0) }
         latest = Mutex(twin.robot.homePoseRad)
@@ -47,6 +62,20 @@ final class TwinPhysics: @unchecked Sendable {
         var simulated = 0.0
         var controls = simulation.controls
         var torque = [Bool](repeating: false, count: ids.count)
+        // One GL context for this thread; a renderer and a next-frame time per camera.
+        var renderers: [(spec: CameraSpec, renderer: OffscreenRenderer, next: Double)] = []
+        if let cameras {
+            do {
+                let width = twin.robot.cameras.map(\.width).max() ?? 1, height = twin.robot.cameras.map(\.height).max() ?? 1
+                let context = try OffscreenContext(backend: cameras.backend, width: width, height: height)
+                for spec in twin.robot.cameras {
+                    renderers.append((spec, try OffscreenRenderer(model: twin.model, width: spec.width, height: spec.height, context: context), 0))
+                }
+            } catch {
+                FileHandle.standardError.write(Data("no camera frames from the twin: \(error)\n".utf8))
+            }
+        }
+        var frame: [UInt8] = []
         while running.load(ordering: .acquiring) {
             // Goals and torque from the control tables.
             for (index, id) in ids.enumerated() {
@@ -76,6 +105,13 @@ final class TwinPhysics: @unchecked Sendable {
                                  loadFraction: stall > 0 ? forces[index] / stall : 0)
             }
             latest.withLock { $0 = positions }
+            for index in renderers.indices where simulated >= renderers[index].next {
+                let spec = renderers[index].spec
+                renderers[index].next = simulated + 1 / spec.fps
+                if (try? renderers[index].renderer.render(simulation, camera: spec.name, into: &frame)) != nil {
+                    cameras?.sink(spec.name, spec.width, spec.height, frame)
+                }
+            }
             usleep(5000)
         }
     }

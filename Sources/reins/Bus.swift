@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ReinsCore
+import ReinsData
 import ReinsHardware
 import ReinsSim
 
@@ -79,7 +80,8 @@ extension Bus {
             Every servo keeps its full control table; EEPROM is writable only with torque off. The
             robot's MuJoCo twin moves the servos in real time: goal positions written over the bus
             drive its actuators, present position, speed and load come from its physics, and torque
-            off makes a joint limp (servos power up with torque off, so the arm sags). With
+            off makes a joint limp (servos power up with torque off, so the arm sags). Its cameras
+            stream as MJPEG over HTTP; their URLs follow the pty path, one "name url" per line. With
             --no-physics, each present position simply moves toward its goal at the servo's speed.
             Faults can be injected for tests.
 
@@ -94,7 +96,8 @@ extension Bus {
         @Option(help: "Fraction of replies to corrupt (one flipped bit).") var corrupt = 0.0
         @Option(help: "Extra microseconds before every reply.") var delayUs = 0
         @Option(help: "Seed for fault injection.") var seed: UInt64 = 1
-        @Flag(help: "A simple servo model instead of the twin's physics.") var noPhysics = false
+        @Flag(help: "A simple servo model instead of the twin's physics (and no cameras).") var noPhysics = false
+        @Option(help: "Port for the camera streams on 127.0.0.1 (default: any free port).") var cameraPort = 0
 
         func validate() throws {
             guard (0...1).contains(drop), (0...1).contains(corrupt) else { throw ValidationError("--drop and --corrupt are fractions from 0 to 1") }
@@ -112,9 +115,21 @@ extension Bus {
             let emulator = try ServoBusEmulator(robot: definition, busProtocol: busProtocol,
                                                 faults: BusFaults(dropRate: drop, corruptRate: corrupt, delay: .microseconds(delayUs)),
                                                 seed: seed)
-            if !noPhysics { emulator.drive(with: try RobotTwin(robot: definition)) }
+            var server: MJPEGServer?
+            if !noPhysics {
+                let twin = try RobotTwin(robot: definition)
+                let cameras = definition.cameras
+                let streams = try MJPEGServer(cameras: cameras.map(\.name), port: cameraPort, fps: cameras.map(\.fps).max() ?? 30)
+                server = streams
+                emulator.drive(with: twin, cameras: CameraFeed { camera, width, height, rgb in
+                    if let jpeg = try? Image(width: width, height: height, channels: 3, pixels: rgb).jpeg(quality: 85) {
+                        streams.publish(camera, jpeg: jpeg)
+                    }
+                })
+            }
             emulator.start()
             print(emulator.devicePath)
+            for camera in definition.cameras where server != nil { print("\(camera.name) \(server!.url(for: camera.name))") }
             let ids = definition.motors.map { String($0.id) }.joined(separator: ", ")
             print("emulating \(definition.name): \((busProtocol ?? definition.busProtocol).rawValue) servos \(ids)"
                   + "\(noPhysics ? "" : ", moved by its MuJoCo twin"); Ctrl-C stops")

@@ -1,4 +1,5 @@
 import Foundation
+import ReinsData
 import Testing
 
 @Suite("reins bus against reins bus emulate")
@@ -60,6 +61,18 @@ struct BusCommandTests {
         }
         #expect(abs(position - 2374) <= 10, "present \(position)")
         #expect(emulator.output.contains("moved by its MuJoCo twin"))
+
+        // The cameras stream: OpenCV opens the URL printed after the pty path and reads frames.
+        let lines = emulator.output.split(separator: "\n").map(String.init)
+        let front = try #require(lines.first { $0.hasPrefix("front http://127.0.0.1:") }?.split(separator: " ").last.map(String.init))
+        #expect(lines.contains { $0.hasPrefix("wrist http://127.0.0.1:") })
+        let reader = try VideoReader(source: front)
+        #expect(reader.width == 640 && reader.height == 480)
+        var rgb = [UInt8](repeating: 0, count: 640 * 480 * 3)
+        #expect(try reader.read(into: &rgb))
+        #expect(try reader.read(into: &rgb))
+        let mean = Double(rgb.reduce(0) { $0 + Int($1) }) / Double(rgb.count)
+        #expect(mean > 20, "the frame is a rendered scene, not black: mean \(mean)")
     }
 
     @Test("an unknown register lists the valid ones; a missing port says so")

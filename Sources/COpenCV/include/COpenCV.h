@@ -26,6 +26,10 @@ typedef struct reins_cv_image reins_cv_image;
 int reins_cv_image_write(const char *path, const uint8_t *pixels, int width, int height, int channels);
 /// Reads an image file, as RGB, or as gray when `gray` is non-zero.
 reins_cv_image *reins_cv_image_read(const char *path, int gray);
+// Encodes RGB (or gray) pixels in the format of `extension` (".jpg", ".png") with `quality` (JPEG,
+// 0-100) into `out`, up to `capacity` bytes; returns the encoded size, or -1.
+long reins_cv_image_encode(const char *extension, const uint8_t *pixels, int width, int height, int channels, int quality,
+                           uint8_t *out, size_t capacity);
 /// Decodes an encoded image (PNG, JPEG, ...) held in memory.
 reins_cv_image *reins_cv_image_decode(const uint8_t *bytes, size_t count, int gray);
 void reins_cv_image_shape(const reins_cv_image *image, int *width, int *height, int *channels);
