@@ -24,6 +24,8 @@ extension Sim {
         @Option(help: "Seed for cube placement, noise and sampling.") var seed: UInt64 = 0
         @Option(help: "Camera frames N×N (for a policy that sees, and the video).") var size = 128
         @Flag(help: "Dense reward (minus the tip-to-cube distance) instead of 1 on success.") var dense = false
+        @Flag(help: "Supervise the policy with the scripted operator: it takes over when the tip moves away from the cube for 3 steps, for 10 steps.")
+        var intervene = false
         @Option(help: "Write the camera's view of every episode to this video (.mp4).") var video: String?
         @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false
 
@@ -36,6 +38,7 @@ extension Sim {
             var successRate: Double
             var meanStepsToSuccess: Double?
             var meanReturn: Double
+            var interventionRate: Double?
         }
 
         func validate() throws {
@@ -66,6 +69,8 @@ extension Sim {
             let environment = try TaskEnvironment(twin: twin, options: options, seed: seed)
             let writer = try video.map { try VideoWriter(path: $0, codec: "mp4v", fps: options.policyHz, width: size, height: size) }
             var scripted = ScriptedOperator(seed: seed &+ 1)
+            var supervisor = InterveningOperator(expert: ScriptedOperator(seed: seed &+ 3))
+            var totalSteps = 0, interventions = 0
             var generator = SplitMix64(seed: seed &+ 2)
             var successes = 0, stepsToSuccess: [Int] = [], returns: [Double] = []
             for episode in 1...episodes {
@@ -73,7 +78,7 @@ extension Sim {
                 var total = 0.0, succeeded = false
                 while true {
                     try writer?.write(observation.image)
-                    let action: [Double]
+                    var action: [Double]
                     if let learned {
                         let input = Observation(images: seesImages ? [observation.image] : [], proprio: observation.jointPositions)
                         action = learned.act(input, deterministic: true, using: &generator).map(Double.init)
@@ -82,6 +87,12 @@ extension Sim {
                     } else {
                         action = twin.robot.motors.map { _ in Double.random(in: -1...1, using: &generator) }
                     }
+                    if intervene {
+                        let decision = supervisor.arbitrate(policyAction: action, environment: environment)
+                        action = decision.action
+                        if decision.intervened { interventions += 1 }
+                    }
+                    totalSteps += 1
                     let step = try environment.step(action)
                     total += step.reward
                     observation = step.observation
@@ -102,13 +113,15 @@ extension Sim {
                 robot: robot, task: task.rawValue, policy: policy, episodes: episodes, successes: successes,
                 successRate: Double(successes) / Double(episodes),
                 meanStepsToSuccess: stepsToSuccess.isEmpty ? nil : Double(stepsToSuccess.reduce(0, +)) / Double(stepsToSuccess.count),
-                meanReturn: returns.reduce(0, +) / Double(episodes))
+                meanReturn: returns.reduce(0, +) / Double(episodes),
+                interventionRate: intervene ? Double(interventions) / Double(max(totalSteps, 1)) : nil)
             if json {
                 JSONLines.print(output)
             } else {
                 print("\(successes)/\(episodes) successes (\(String(format: "%.0f", output.successRate * 100)) %), "
                       + "mean steps to success \(output.meanStepsToSuccess.map { String(format: "%.1f", $0) } ?? "-"), "
-                      + "mean return \(String(format: "%.2f", output.meanReturn))")
+                      + "mean return \(String(format: "%.2f", output.meanReturn))"
+                      + (output.interventionRate.map { ", operator in control \(String(format: "%.0f", $0 * 100)) % of steps" } ?? ""))
                 if let video { print("wrote \(video)") }
             }
         }

@@ -71,3 +71,51 @@ struct TaskTests {
         #expect(last?.truncated == true && last?.success == false)
     }
 }
+
+@Suite("The intervening operator")
+struct InterveningOperatorTests {
+    /// Success rate and intervention fraction of a policy under an optional intervening operator.
+    static func run(policy: (TaskEnvironment, inout SplitMix64) -> [Double], intervening: Bool, episodes: Int) throws -> (successes: Int, interventions: Double) {
+        var options = TaskEnvironment.Options(task: .reach)
+        options.imageSize = 0
+        let environment = try TaskEnvironment(twin: try RobotTwin(robot: try catalog.robot("so101")), options: options, seed: 11)
+        var supervisor = InterveningOperator(expert: ScriptedOperator(seed: 12), patience: 3, takeoverSteps: 10)
+        var generator = SplitMix64(seed: 13)
+        var successes = 0, steps = 0, intervened = 0
+        for _ in 0..<episodes {
+            _ = try environment.reset()
+            while true {
+                var action = policy(environment, &generator)
+                if intervening {
+                    let decision = supervisor.arbitrate(policyAction: action, environment: environment)
+                    action = decision.action
+                    if decision.intervened { intervened += 1 }
+                }
+                let step = try environment.step(action)
+                steps += 1
+                if step.success { successes += 1 }
+                if step.terminal || step.truncated { break }
+            }
+        }
+        return (successes, Double(intervened) / Double(steps))
+    }
+
+    @Test("a policy that wanders gets taken over, hands back, and succeeds far more often with the operator")
+    func wanderingPolicy() throws {
+        let wander: (TaskEnvironment, inout SplitMix64) -> [Double] = { _, generator in
+            (0..<6).map { _ in Double.random(in: -1...1, using: &generator) }
+        }
+        let alone = try Self.run(policy: wander, intervening: false, episodes: 6)
+        let helped = try Self.run(policy: wander, intervening: true, episodes: 6)
+        #expect(helped.successes >= 5 && helped.successes > alone.successes, "alone \(alone.successes)/6, helped \(helped.successes)/6")
+        #expect(helped.interventions > 0.05 && helped.interventions < 1, "intervention fraction \(helped.interventions)")
+    }
+
+    @Test("a policy that heads straight for the cube is never taken over")
+    func goodPolicy() throws {
+        var expert = ScriptedOperator(noise: 0, seed: 14)
+        let result = try Self.run(policy: { environment, _ in expert.action(for: environment) }, intervening: true, episodes: 4)
+        #expect(result.successes == 4)
+        #expect(result.interventions == 0)
+    }
+}

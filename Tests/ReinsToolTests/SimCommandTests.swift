@@ -21,7 +21,9 @@ struct SimCommandTests {
     @Test("a random policy rarely reaches, and a policy file for another task is refused clearly")
     func otherPolicies() throws {
         let random = try #require(try jsonLines(try reins("sim", "run", "--policy", "random", "--episodes", "2", "--json").stdout).first)
-        #expect(random["episodes"] as? Int == 2)
+        #expect(random["episodes"] as? Int == 2 && random["intervention_rate"] == nil)
+        let supervised = try #require(try jsonLines(try reins("sim", "run", "--policy", "random", "--episodes", "2", "--intervene", "--json").stdout).first)
+        #expect((supervised["intervention_rate"] as? Double ?? 0) > 0 && (supervised["success_rate"] as? Double ?? 0) > 0)
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reins-sim-policy-\(getpid())")
         defer { try? FileManager.default.removeItem(at: folder) }
