@@ -81,20 +81,26 @@ static reins_cv_image *to_image(cv::Mat decoded, const std::string &what) {
     return image;
 }
 
+// RGB (or gray) pixels as the BGR matrix OpenCV's encoders expect, converted into a matrix of its
+// own (the caller's pixels are read-only); false, with the error set, for an unsupported layout.
+static bool opencvOrder(const uint8_t *pixels, int width, int height, int channels, cv::Mat &ordered) {
+    if (channels != 1 && channels != 3) {
+        fail("an image needs 1 or 3 channels, not " + std::to_string(channels));
+        return false;
+    }
+    cv::Mat source(height, width, channels == 3 ? CV_8UC3 : CV_8UC1, const_cast<uint8_t *>(pixels));
+    if (channels == 3) {
+        cv::cvtColor(source, ordered, cv::COLOR_RGB2BGR);
+    } else {
+        ordered = source;
+    }
+    return true;
+}
+
 int reins_cv_image_write(const char *path, const uint8_t *pixels, int width, int height, int channels) {
     return guarded(-1, [&] {
-        if (channels != 1 && channels != 3) {
-            fail("an image needs 1 or 3 channels, not " + std::to_string(channels));
-            return -1;
-        }
-        cv::Mat source(height, width, channels == 3 ? CV_8UC3 : CV_8UC1, const_cast<uint8_t *>(pixels));
-        // Convert into a matrix of its own: the caller's pixels are read-only.
         cv::Mat encoded;
-        if (channels == 3) {
-            cv::cvtColor(source, encoded, cv::COLOR_RGB2BGR);
-        } else {
-            encoded = source;
-        }
+        if (!opencvOrder(pixels, width, height, channels, encoded)) return -1;
         if (!cv::imwrite(path, encoded)) {
             fail(std::string("could not write ") + path + " (check the folder exists and the extension names a format)");
             return -1;
@@ -106,17 +112,8 @@ int reins_cv_image_write(const char *path, const uint8_t *pixels, int width, int
 long reins_cv_image_encode(const char *extension, const uint8_t *pixels, int width, int height, int channels, int quality,
                            uint8_t *out, size_t capacity) {
     return guarded(-1L, [&]() -> long {
-        if (channels != 1 && channels != 3) {
-            fail("an image needs 1 or 3 channels, not " + std::to_string(channels));
-            return -1;
-        }
-        cv::Mat source(height, width, channels == 3 ? CV_8UC3 : CV_8UC1, const_cast<uint8_t *>(pixels));
         cv::Mat ordered;
-        if (channels == 3) {
-            cv::cvtColor(source, ordered, cv::COLOR_RGB2BGR);
-        } else {
-            ordered = source;
-        }
+        if (!opencvOrder(pixels, width, height, channels, ordered)) return -1;
         std::vector<uchar> buffer;
         if (!cv::imencode(extension, ordered, buffer, {cv::IMWRITE_JPEG_QUALITY, quality})) {
             fail(std::string("could not encode as ") + extension);
