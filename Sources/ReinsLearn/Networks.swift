@@ -188,7 +188,7 @@ final class Actor {
     /// ε for the first `rows` rows: standard normal draws, or zeros for the deterministic action tanh(μ).
     func setNoise(rows: Int, sampling generator: inout SplitMix64?) {
         for index in 0..<(rows * actionWidth) {
-            noise[index] = generator == nil ? 0 : Self.gaussian(&generator!)
+            noise[index] = generator == nil ? 0 : Float(generator!.nextGaussian())
         }
     }
 
@@ -243,13 +243,6 @@ final class Actor {
                         stride: encoder.featureWidth, columns: encoder.featureWidth, rows: rows)
             encoder.backward(observation, rows: rows, gradients: gradients)
         }
-    }
-
-    /// A standard normal draw (Box–Muller).
-    @inline(__always) static func gaussian(_ generator: inout SplitMix64) -> Float {
-        let u1 = Double(generator.next() >> 11 | 1) * 0x1p-53
-        let u2 = Double(generator.next() >> 11) * 0x1p-53
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 }
 

@@ -84,8 +84,7 @@ struct EmulatedServo {
         let elapsed = lastUpdate.duration(to: now)
         lastUpdate = now
         if torqueOn && !physicsDriven {
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            let step = Self.topSpeedTicksPerSecond * seconds
+            let step = Self.topSpeedTicksPerSecond * elapsed.seconds
             positionTicks += max(-step, min(step, goalShaftTicks - positionTicks))
         }
         refreshPresent()

@@ -58,7 +58,7 @@ public struct ScriptedOperator: Sendable {
         if case .approach = phase { gripperGoal = open } else { gripperGoal = gripper.lowerBound }
         return (0..<motors).map { index in
             let target = index < armJoints ? change[index] : gripperGoal - gripperTarget
-            return min(max(target / environment.options.maxJointStep + noise * gaussian(), -1), 1)
+            return min(max(target / environment.options.maxJointStep + noise * generator.nextGaussian(), -1), 1)
         }
     }
 
@@ -93,10 +93,5 @@ public struct ScriptedOperator: Sendable {
             x[row] = sum / a[row][row]
         }
         return x
-    }
-
-    private mutating func gaussian() -> Double {
-        let u1 = Double(generator.next() >> 11 | 1) * 0x1p-53, u2 = Double(generator.next() >> 11) * 0x1p-53
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }

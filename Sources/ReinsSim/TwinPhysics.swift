@@ -116,7 +116,3 @@ final class TwinPhysics: @unchecked Sendable {
         }
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

@@ -283,7 +283,6 @@ struct BenchSACPendulum: ParsableCommand {
 }
 
 extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
     var milliseconds: Double { seconds * 1e3 }
     var microseconds: Double { seconds * 1e6 }
 }

@@ -84,7 +84,7 @@ struct Sim: ParsableCommand {
             let output = Output(
                 scene: robot.map { "\($0) twin" } ?? scene ?? "demo", out: out, width: width, height: height, simTimeS: simulation.time,
                 glBackend: context.backend.rawValue, glRenderer: context.renderer,
-                renderMs: Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000,
+                renderMs: elapsed.milliseconds,
                 meanIntensity: Double(rgb.reduce(0) { $0 + Int($1) }) / Double(max(rgb.count, 1)))
             if json {
                 JSONLines.print(output)
