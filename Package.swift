@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C libraries, each behind a module map; shims wrap the macros Swift cannot import.
@@ -37,9 +38,11 @@ let package = Package(
 
         // Swift modules; DESIGN.md says who may import whom. Each depends on what it uses today.
         .target(name: "ReinsCore", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "ReinsHardware", dependencies: ["ReinsCore", "CSerialPort"]),
+        .target(name: "ReinsHardware", dependencies: ["ReinsCore", "CSerialPort", "COpenCV"]),
         .target(name: "ReinsSim", dependencies: ["ReinsCore", "ReinsHardware", "CMuJoCo", "CGLOffscreen"]),
-        .target(name: "ReinsControl"),
+        .target(name: "ReinsControl", dependencies: [
+            "ReinsCore", "ReinsSim", .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
         .target(name: "ReinsNN", dependencies: ["CBLAS"]),
         .target(name: "ReinsLearn", dependencies: ["ReinsCore", "ReinsNN"]),
         .target(name: "ReinsData", dependencies: ["CHDF5", "COpenCV"]),
@@ -47,15 +50,15 @@ let package = Package(
         .executableTarget(
             name: "reins",
             dependencies: [
-                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsLearn", "ReinsData", "ReinsConsole", "CNcurses",
+                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsLearn", "ReinsData", "ReinsConsole", "ReinsControl", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         .testTarget(name: "ReinsCoreTests", dependencies: ["ReinsCore"]),
         .testTarget(name: "ReinsHardwareTests", dependencies: ["ReinsHardware", "ReinsCore"]),
-        .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim", "ReinsHardware", "ReinsCore"]),
-        .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl"]),
+        .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim", "ReinsHardware", "ReinsCore", "ReinsData"]),
+        .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl", "ReinsCore", "ReinsSim", "ReinsHardware"]),
         .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsLearnTests", dependencies: ["ReinsLearn", "ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),

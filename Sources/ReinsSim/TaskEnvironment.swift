@@ -145,5 +145,3 @@ public final class TaskEnvironment {
         return jacobian
     }
 }
-
-@inline(__always) func length(_ v: SIMD3<Double>) -> Double { (v * v).sum().squareRoot() }
