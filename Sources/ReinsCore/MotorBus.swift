@@ -34,6 +34,28 @@ public struct BusStatistics: Sendable, Equatable, Codable {
     public init() {}
 }
 
+/// The registers a robot drives its servos through, at each servo family's own addresses.
+public struct ServoRegisters: Sendable, Equatable {
+    public var presentPosition: Register
+    public var goalPosition: Register
+    public var presentVelocity: Register
+    /// Load or current, whichever the family reports; its `unit` says which.
+    public var presentEffort: Register
+    public var presentTemperature: Register
+    /// EEPROM: written with torque off, during calibration or when a calibration is applied.
+    public var homingOffset: Register
+
+    public init(presentPosition: Register, goalPosition: Register, presentVelocity: Register, presentEffort: Register,
+                presentTemperature: Register, homingOffset: Register) {
+        self.presentPosition = presentPosition
+        self.goalPosition = goalPosition
+        self.presentVelocity = presentVelocity
+        self.presentEffort = presentEffort
+        self.presentTemperature = presentTemperature
+        self.homingOffset = homingOffset
+    }
+}
+
 /// A bus of servos that can be read and written as a group.
 ///
 /// Values are raw register values (ticks, units of the register) as signed integers; turning them
@@ -57,6 +79,8 @@ public protocol MotorBus: AnyObject {
     func ping(id: UInt8) throws(MotorBusError) -> MotorIdentity?
     /// The register that switches a motor's torque on (1) and off (0).
     var torqueEnable: Register { get }
+    /// Where this family keeps the registers a robot needs.
+    var registers: ServoRegisters { get }
 }
 
 extension MotorBus {

@@ -35,6 +35,15 @@ public enum MotorModel: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// What the servo's Model Number register reads (and a ping reports).
+    public var modelNumber: UInt16 {
+        switch self {
+        case .sts3215: 777
+        case .xl330M288: 1200
+        case .xm430W350: 1020
+        }
+    }
+
     /// Encoder ticks in one full turn.
     public var ticksPerRevolution: Int { 4096 }
 

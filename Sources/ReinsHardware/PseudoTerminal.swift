@@ -32,7 +32,16 @@ public final class PseudoTerminal {
         devicePath = name.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
+    private var isOpen = true
+
     deinit {
+        hangUp()
+    }
+
+    /// Closes both sides, as unplugging an adapter does: a client's reads and writes then fail.
+    public func hangUp() {
+        guard isOpen else { return }
+        isOpen = false
         close(devicePlaceholder)
         close(controller)
     }

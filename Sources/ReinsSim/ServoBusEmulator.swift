@@ -82,6 +82,12 @@ public final class ServoBusEmulator: @unchecked Sendable {
         thread = nil
     }
 
+    /// Stops answering and closes the pty, as pulling the USB adapter out does.
+    public func hangUp() {
+        stop()
+        pty.hangUp()
+    }
+
     /// A servo's position in raw ticks, as the motor shaft is (before homing offset).
     public func position(id: UInt8) -> Double? {
         state.withLock { $0.servo(id)?.positionTicks }

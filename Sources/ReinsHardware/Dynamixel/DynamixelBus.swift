@@ -11,6 +11,11 @@ public final class DynamixelBus: MotorBus {
     public let motors: [BusMotor]
     public var statistics: BusStatistics { transport.statistics }
     public var torqueEnable: Register { DynamixelControlTable.torqueEnable }
+    public var registers: ServoRegisters {
+        ServoRegisters(presentPosition: DynamixelControlTable.presentPosition, goalPosition: DynamixelControlTable.goalPosition,
+                       presentVelocity: DynamixelControlTable.presentVelocity, presentEffort: DynamixelControlTable.presentCurrent,
+                       presentTemperature: DynamixelControlTable.presentTemperature, homingOffset: DynamixelControlTable.homingOffset)
+    }
     private let transport: ServoTransport
     private let ids: [UInt8]
     private var decoder = DynamixelDecoder()

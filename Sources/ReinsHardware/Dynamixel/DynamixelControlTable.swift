@@ -6,12 +6,7 @@ public enum DynamixelModel: String, Sendable, CaseIterable {
     case xm430W350 = "xm430-w350"
 
     /// What the Model Number register (address 0) reads.
-    public var modelNumber: UInt16 {
-        switch self {
-        case .xl330M288: 1200
-        case .xm430W350: 1020
-        }
-    }
+    public var modelNumber: UInt16 { MotorModel(rawValue: rawValue)!.modelNumber }
 
     /// Milliamperes per unit of the current registers.
     public var currentUnitMilliamps: Double {

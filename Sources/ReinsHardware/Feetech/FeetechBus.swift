@@ -10,6 +10,11 @@ public final class FeetechBus: MotorBus {
     public let motors: [BusMotor]
     public var statistics: BusStatistics { transport.statistics }
     public var torqueEnable: Register { FeetechControlTable.torqueEnable }
+    public var registers: ServoRegisters {
+        ServoRegisters(presentPosition: FeetechControlTable.presentPosition, goalPosition: FeetechControlTable.goalPosition,
+                       presentVelocity: FeetechControlTable.presentSpeed, presentEffort: FeetechControlTable.presentLoad,
+                       presentTemperature: FeetechControlTable.presentTemperature, homingOffset: FeetechControlTable.homingOffset)
+    }
     public let byteOrder: FeetechByteOrder
     private let transport: ServoTransport
     private let ids: [UInt8]

@@ -44,5 +44,5 @@ public enum FeetechControlTable {
     ]
 
     /// What the STS3215's Model Number register reads.
-    public static let sts3215ModelNumber: UInt16 = 777
+    public static let sts3215ModelNumber = MotorModel.sts3215.modelNumber
 }

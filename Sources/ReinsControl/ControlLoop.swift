@@ -1,0 +1,316 @@
+import Foundation
+import Histogram
+import ReinsCore
+import Synchronization
+
+/// Rates and timeouts of the control loop.
+public struct LoopConfiguration: Sendable, Equatable {
+    /// The inner rate: one bus read and one write per cycle.
+    public var busHz: Double
+    /// The outer rate: how often targets arrive; the loop interpolates between them.
+    public var policyHz: Double
+    /// With no new command for this long, the arm holds where it was last sent.
+    public var watchdogTimeout: Duration = .milliseconds(500)
+    /// How long a stop holds position before it switches the torque off.
+    public var torqueOffDelay: Duration = .seconds(1)
+    /// SCHED_FIFO priority asked for (1…99).
+    public var realtimePriority: Int32 = 80
+
+    public init(busHz: Double, policyHz: Double) {
+        self.busHz = busHz
+        self.policyHz = policyHz
+    }
+
+    public init(rates: ControlRates) {
+        self.init(busHz: rates.busHz, policyHz: rates.policyHz)
+    }
+}
+
+/// Where the loop is in its life.
+public enum LoopPhase: Sendable, Equatable {
+    case idle
+    case running
+    /// The watchdog fired: no command arrived in time, so the arm holds until one does.
+    case holding
+    /// A stop was asked for (operator, signal or fault): holding, torque off after the delay.
+    case stopping(reason: String)
+    case stopped(reason: String)
+    /// The bus failed; the message says what happened and what to check.
+    case faulted(String)
+
+    public var isFinished: Bool {
+        switch self {
+        case .stopped, .faulted: true
+        default: false
+        }
+    }
+}
+
+/// What the realtime setup got, so a user knows how much to trust the timing.
+public struct RealtimeSetup: Sendable, Equatable, Codable {
+    public var fifoScheduling = false
+    public var memoryLocked = false
+    /// What was not granted and how to grant it.
+    public var notes: [String] = []
+}
+
+/// A snapshot of the loop for status displays and benchmarks.
+public struct LoopStatus: Sendable {
+    public var phase = LoopPhase.idle
+    public var state: RobotState
+    /// The last command sent, after safety.
+    public var sent: [Double]
+    public var safety = SafetyCounters()
+    public var cycles = 0
+    public var overruns = 0
+    public var watchdogTrips = 0
+    public var busErrors = 0
+    public var jitterP50Us = 0.0
+    public var jitterP99Us = 0.0
+    public var jitterMaxUs = 0.0
+    public var realtime = RealtimeSetup()
+
+    init(motors: Int) {
+        state = RobotState(motors: motors)
+        sent = [Double](repeating: 0, count: motors)
+    }
+}
+
+/// The realtime control loop: its own thread reads the robot, interpolates toward the latest
+/// target, filters through the safety layer and writes, every bus cycle, sleeping to absolute
+/// deadlines. It tries SCHED_FIFO and mlockall and says in `status.realtime` when it runs without
+/// them. Wake-up lateness (jitter) goes into an HDR histogram.
+///
+/// Targets come from other threads through `command(_:)`; a stop (operator, SIGINT/SIGTERM, bus
+/// fault) holds position and then switches the torque off. Realtime: the loop body allocates
+/// nothing and takes only the two short locks that `command(_:)` and `status` hold for a copy.
+public final class ControlLoop: @unchecked Sendable {
+    public let robot: any Robot
+    public let safety: SafetyLayer
+    public let configuration: LoopConfiguration
+    private let inbox: Mutex<Inbox>
+    private let published: Mutex<LoopStatus>
+    private let finalHistogram = Mutex<Histogram<UInt64>?>(nil)
+    private let finished = Atomic<Bool>(false)
+    private var thread: Thread?
+
+    private struct Inbox {
+        var target: [Double]
+        var sequence = 0
+        var receivedNs: Int64 = 0
+        var stopReason: String?
+    }
+
+    public init(robot: any Robot, safety: SafetyLayer, configuration: LoopConfiguration) {
+        precondition(configuration.policyHz <= configuration.busHz, "the policy cannot act faster than the bus")
+        self.robot = robot
+        self.safety = safety
+        self.configuration = configuration
+        let motors = robot.definition.motors.count
+        inbox = Mutex(Inbox(target: [Double](repeating: 0, count: motors)))
+        published = Mutex(LoopStatus(motors: motors))
+    }
+
+    deinit {
+        stop(reason: "the loop was released")
+        wait()
+    }
+
+    /// Reads the arm once, holds it where it is (torque on), and starts the loop thread.
+    public func start() throws(MotorBusError) {
+        var state = RobotState(motors: robot.definition.motors.count)
+        try robot.read(into: &state)
+        try robot.write(targets: state.positions)
+        try robot.setTorque(true)
+        let now = LoopClock.nowNs()
+        inbox.withLock { inbox in
+            inbox.target = state.positions
+            inbox.receivedNs = now
+            inbox.sequence += 1
+        }
+        published.withLock { status in
+            status.state = state
+            status.sent = state.positions
+            status.phase = .running
+        }
+        let initial = state
+        let thread = Thread { [self] in run(initial: initial) }
+        thread.name = "reins control loop"
+        thread.start()
+        self.thread = thread
+    }
+
+    /// A new target (radians, motor order), reached by interpolation over one policy period.
+    public func command(_ targets: [Double]) {
+        let now = LoopClock.nowNs()
+        inbox.withLock { inbox in
+            for index in inbox.target.indices { inbox.target[index] = targets[index] }
+            inbox.receivedNs = now
+            inbox.sequence += 1
+        }
+    }
+
+    /// Asks the loop to stop: it holds, then switches the torque off after the configured delay.
+    public func stop(reason: String) {
+        inbox.withLock { inbox in
+            if inbox.stopReason == nil { inbox.stopReason = reason }
+        }
+    }
+
+    /// Waits for the loop thread to end (after a stop or a fault).
+    public func wait() {
+        guard thread != nil else { return }
+        while !finished.load(ordering: .acquiring) { usleep(1000) }
+    }
+
+    public var status: LoopStatus { published.withLock { $0 } }
+
+    /// The whole jitter histogram (wake-up lateness in nanoseconds), once the loop has ended.
+    public var jitterHistogram: Histogram<UInt64>? { finalHistogram.withLock { $0 } }
+
+    private func run(initial: RobotState) {
+        defer { finished.store(true, ordering: .releasing) }
+        let realtime = Self.enterRealtime(priority: configuration.realtimePriority)
+        published.withLock { $0.realtime = realtime }
+
+        let motors = initial.positions.count
+        var state = initial
+        var command = initial.positions
+        var sent = initial.positions
+        var from = initial.positions
+        var to = initial.positions
+        var pending = initial.positions
+        var histogram = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+        var clock = LoopClock(rateHz: configuration.busHz)
+        let period = 1 / configuration.busHz
+        let policyPeriodNs = 1e9 / configuration.policyHz
+        let watchdogNs = Int64(configuration.watchdogTimeout.seconds * 1e9)
+        let torqueOffNs = Int64(configuration.torqueOffDelay.seconds * 1e9)
+        let publishEvery = max(1, Int(configuration.busHz / 50))
+        var seenSequence = -1
+        var interpolationStartNs: Int64 = 0
+        var lastCommandNs = LoopClock.nowNs()
+        var holding = false, watchdogTrips = 0, busErrors = 0
+        var stopStartedNs: Int64 = 0, stopReason = "", fault: String?
+        var phase = LoopPhase.running
+
+        clock.start()
+        while true {
+            if clock.waitForNextTick() { _ = histogram.record(UInt64(max(0, clock.lastLatenessNs))) }
+            let now = LoopClock.nowNs()
+
+            var readFailed = false
+            do {
+                try robot.read(into: &state)
+            } catch {
+                busErrors += 1
+                readFailed = true
+                if fault == nil { fault = "bus fault on \(robot.location): \(error)" }
+            }
+
+            var sequence = 0, receivedNs: Int64 = 0, requestedStop: String?
+            inbox.withLock { inbox in
+                sequence = inbox.sequence
+                receivedNs = inbox.receivedNs
+                requestedStop = inbox.stopReason
+                if sequence != seenSequence { for index in 0..<motors { pending[index] = inbox.target[index] } }
+            }
+
+            if stopStartedNs == 0, let reason = fault ?? requestedStop {
+                stopStartedNs = now
+                stopReason = reason
+                phase = .stopping(reason: reason)
+            }
+            if stopStartedNs != 0 {
+                // Hold the last command sent.
+                for index in 0..<motors { command[index] = sent[index] }
+            } else {
+                if sequence != seenSequence {
+                    seenSequence = sequence
+                    lastCommandNs = receivedNs
+                    for index in 0..<motors {
+                        from[index] = sent[index]
+                        to[index] = pending[index]
+                    }
+                    interpolationStartNs = now
+                    if holding { holding = false; phase = .running }
+                }
+                if now - lastCommandNs > watchdogNs {
+                    if !holding {
+                        holding = true
+                        watchdogTrips += 1
+                        phase = .holding
+                        for index in 0..<motors { from[index] = sent[index]; to[index] = sent[index] }
+                    }
+                    for index in 0..<motors { command[index] = sent[index] }
+                } else {
+                    let fraction = min(1, Double(now - interpolationStartNs) / policyPeriodNs)
+                    for index in 0..<motors { command[index] = from[index] + fraction * (to[index] - from[index]) }
+                }
+            }
+
+            safety.filter(&command, previous: sent, measured: readFailed ? sent : state.positions, dt: period)
+            do {
+                try robot.write(targets: command)
+                for index in 0..<motors { sent[index] = command[index] }
+            } catch {
+                busErrors += 1
+                if fault == nil { fault = "bus fault on \(robot.location): \(error)" }
+            }
+
+            var done = false
+            if stopStartedNs != 0 && now - stopStartedNs >= torqueOffNs {
+                try? robot.setTorque(false)
+                phase = fault.map { .faulted("\($0); the loop held the last command for \(configuration.torqueOffDelay.seconds) s and then asked for torque off. Check the cable, the adapter and the servos' power, then start again") }
+                    ?? .stopped(reason: stopReason)
+                done = true
+            }
+            if done || clock.ticks % publishEvery == 0 {
+                let p50 = Double(histogram.valueAtPercentile(50)) / 1000, p99 = Double(histogram.valueAtPercentile(99)) / 1000
+                let maximum = Double(histogram.maxRecorded) / 1000
+                let overruns = clock.overruns, cycles = clock.ticks, counters = safety.counters
+                let currentPhase = phase
+                published.withLock { status in
+                    status.phase = currentPhase
+                    for index in 0..<motors {
+                        status.state.positions[index] = state.positions[index]
+                        status.state.velocities[index] = state.velocities[index]
+                        status.sent[index] = sent[index]
+                    }
+                    status.state.timestampNs = state.timestampNs
+                    status.safety = counters
+                    status.cycles = cycles
+                    status.overruns = overruns
+                    status.watchdogTrips = watchdogTrips
+                    status.busErrors = busErrors
+                    status.jitterP50Us = p50
+                    status.jitterP99Us = p99
+                    status.jitterMaxUs = maximum
+                }
+            }
+            if done { break }
+        }
+        finalHistogram.withLock { $0 = histogram }
+    }
+
+    /// Asks for SCHED_FIFO on this thread and locks the process's memory (pages locked as they are
+    /// touched, so large learner buffers are not faulted in all at once).
+    static func enterRealtime(priority: Int32) -> RealtimeSetup {
+        var setup = RealtimeSetup()
+        var parameters = sched_param()
+        parameters.sched_priority = priority
+        let scheduling = pthread_setschedparam(pthread_self(), Int32(SCHED_FIFO), &parameters)
+        if scheduling == 0 {
+            setup.fifoScheduling = true
+        } else {
+            setup.notes.append("SCHED_FIFO refused (\(String(cString: strerror(scheduling)))): running with normal scheduling, so expect more jitter under load; allow it with `ulimit -r 99` or `setcap cap_sys_nice+ep $(which reins)`")
+        }
+        let onFault: Int32 = 4  // MCL_ONFAULT (Linux 4.4)
+        if mlockall(Int32(MCL_CURRENT) | Int32(MCL_FUTURE) | onFault) == 0 {
+            setup.memoryLocked = true
+        } else {
+            setup.notes.append("mlockall refused (\(String(cString: strerror(errno)))): memory may be paged out; raise `ulimit -l` or run with CAP_IPC_LOCK")
+        }
+        return setup
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import ReinsCore
+
+extension ControlLoop {
+    /// Moves the arm slowly to `pose` (radians, motor order): targets along a straight line in
+    /// joint space, paced so no joint goes faster than `speed` rad/s, sent at the policy rate; then
+    /// holds `pose` until every joint is within `tolerance` or `timeout` passes. Returns the
+    /// largest remaining joint error. Blocks the calling thread (not the loop).
+    @discardableResult
+    public func move(to pose: [Double], speed: Double = 0.5, tolerance: Double = 0.02, timeout: Duration = .seconds(15)) -> Double {
+        let start = status.sent
+        let distance = zip(start, pose).map { abs($0 - $1) }.max() ?? 0
+        let period = 1 / configuration.policyHz
+        let steps = max(1, Int((distance / speed / period).rounded(.up)))
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        for step in 1...steps {
+            guard !status.phase.isFinished, Date() < deadline else { break }
+            let fraction = Double(step) / Double(steps)
+            command(zip(start, pose).map { $0 + fraction * ($1 - $0) })
+            Thread.sleep(forTimeInterval: period)
+        }
+        var error = Double.infinity
+        while Date() < deadline && !status.phase.isFinished {
+            command(pose)
+            error = zip(status.state.positions, pose).map { abs($0 - $1) }.max() ?? 0
+            if error <= tolerance { break }
+            Thread.sleep(forTimeInterval: period)
+        }
+        return zip(status.state.positions, pose).map { abs($0 - $1) }.max() ?? error
+    }
+}

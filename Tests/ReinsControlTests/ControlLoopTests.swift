@@ -1,0 +1,92 @@
+import Foundation
+import ReinsControl
+import ReinsCore
+import ReinsSim
+import Testing
+
+/// These run the real loop against servos emulated on a pty with the twin's physics, so each
+/// takes a few seconds of wall time; they check outcomes, never durations.
+@Suite("Control loop on an emulated bus", .serialized)
+struct ControlLoopTests {
+    @Test("the loop moves the arm to a commanded pose and holds it", arguments: ["so101", "omx"])
+    func reachesPose(robot name: String) throws {
+        let rig = try TwinRig(name)
+        let loop = rig.loop()
+        try loop.start()
+        var pose = rig.robot.definition.homePoseRad
+        pose[0] += 0.4
+        pose[1] += 0.2
+        let error = loop.move(to: pose, speed: 1.0, tolerance: 0.03, timeout: .seconds(10))
+        #expect(error < 0.05, "joints still \(error) rad from the pose")
+        let status = loop.status
+        #expect(status.phase == .running)
+        #expect(status.cycles > 20)
+        #expect(status.busErrors == 0)
+        loop.stop(reason: "test over")
+        loop.wait()
+        #expect(loop.status.phase == .stopped(reason: "test over"))
+        let histogram = try #require(loop.jitterHistogram)
+        #expect(histogram.totalCount > 100)
+    }
+
+    @Test("the watchdog holds the arm when commands stop, and a new command resumes it")
+    func watchdogHolds() throws {
+        let rig = try TwinRig("so101")
+        let loop = rig.loop { $0.watchdogTimeout = .milliseconds(300) }
+        try loop.start()
+        var pose = rig.robot.definition.homePoseRad
+        pose[0] += 0.3
+        loop.move(to: pose, speed: 1.0, tolerance: 0.03, timeout: .seconds(8))
+        // No more commands: the loop notices within the timeout and holds.
+        #expect(eventually(within: 3) { loop.status.phase == .holding })
+        #expect(loop.status.watchdogTrips == 1)
+        let held = loop.status.sent
+        usleep(400_000)
+        let later = loop.status
+        #expect(later.sent == held, "the command moved while holding")
+        #expect(zip(later.state.positions, held).allSatisfy { abs($0 - $1) < 0.05 }, "the arm drifted while holding")
+        // A fresh command takes it out of holding.
+        loop.command(held)
+        #expect(eventually(within: 2) { loop.status.phase == .running })
+        loop.stop(reason: "test over")
+        loop.wait()
+    }
+
+    @Test("a pty that closes mid-run stops the loop with an error naming the device")
+    func hangUpFaults() throws {
+        let rig = try TwinRig("so101")
+        let loop = rig.loop { $0.torqueOffDelay = .milliseconds(200) }
+        try loop.start()
+        loop.command(rig.robot.definition.homePoseRad)
+        usleep(200_000)
+        #expect(loop.status.phase == .running)
+        rig.emulator.hangUp()
+        #expect(eventually(within: 5) { loop.status.phase.isFinished })
+        loop.wait()
+        guard case .faulted(let message) = loop.status.phase else {
+            Issue.record("expected a fault, got \(loop.status.phase)")
+            return
+        }
+        #expect(message.contains("bus fault on \(rig.emulator.devicePath)"))
+        #expect(message.contains("Check the cable"))
+        #expect(loop.status.busErrors > 0)
+    }
+
+    @Test("an operator stop holds, then switches torque off: the arm goes limp and sags")
+    func stopGoesLimp() throws {
+        let rig = try TwinRig("so101")
+        let loop = rig.loop { $0.torqueOffDelay = .milliseconds(300) }
+        try loop.start()
+        var pose = rig.robot.definition.homePoseRad
+        pose[1] = 0.0  // shoulder lifted so gravity pulls it once limp
+        pose[2] = 0.0
+        loop.move(to: pose, speed: 1.0, tolerance: 0.05, timeout: .seconds(8))
+        let before = try #require(rig.emulator.twinJointPositions)
+        loop.stop(reason: "operator stop")
+        loop.wait()
+        #expect(loop.status.phase == .stopped(reason: "operator stop"))
+        usleep(500_000)
+        let after = try #require(rig.emulator.twinJointPositions)
+        #expect(abs(after[1] - before[1]) > 0.05 || abs(after[2] - before[2]) > 0.05, "torque still on: \(before) → \(after)")
+    }
+}
