@@ -62,6 +62,9 @@ public struct LoopStatus: Sendable {
     public var sent: [Double]
     public var safety = SafetyCounters()
     public var cycles = 0
+    /// CLOCK_MONOTONIC nanoseconds when the loop's schedule started, and of this snapshot.
+    public var startedNs: Int64 = 0
+    public var publishedNs: Int64 = 0
     public var overruns = 0
     public var watchdogTrips = 0
     public var busErrors = 0
@@ -99,6 +102,7 @@ public final class ControlLoop: @unchecked Sendable {
         var sequence = 0
         var receivedNs: Int64 = 0
         var stopReason: String?
+        var keepTorque = false
     }
 
     public init(robot: any Robot, safety: SafetyLayer, configuration: LoopConfiguration) {
@@ -151,9 +155,13 @@ public final class ControlLoop: @unchecked Sendable {
     }
 
     /// Asks the loop to stop: it holds, then switches the torque off after the configured delay.
-    public func stop(reason: String) {
+    /// With `keepTorque` the motors keep holding the last command after the loop ends (as after
+    /// `reins robot home`, so the arm stays where it was put).
+    public func stop(reason: String, keepTorque: Bool = false) {
         inbox.withLock { inbox in
-            if inbox.stopReason == nil { inbox.stopReason = reason }
+            guard inbox.stopReason == nil else { return }
+            inbox.stopReason = reason
+            inbox.keepTorque = keepTorque
         }
     }
 
@@ -164,6 +172,12 @@ public final class ControlLoop: @unchecked Sendable {
     }
 
     public var status: LoopStatus { published.withLock { $0 } }
+
+    /// Cycles per second since the loop started, as of the latest snapshot.
+    public var achievedRate: Double {
+        let status = self.status
+        return status.publishedNs > status.startedNs ? Double(status.cycles) / (Double(status.publishedNs - status.startedNs) * 1e-9) : 0
+    }
 
     /// The whole jitter histogram (wake-up lateness in nanoseconds), once the loop has ended.
     public var jitterHistogram: Histogram<UInt64>? { finalHistogram.withLock { $0 } }
@@ -191,10 +205,11 @@ public final class ControlLoop: @unchecked Sendable {
         var interpolationStartNs: Int64 = 0
         var lastCommandNs = LoopClock.nowNs()
         var holding = false, watchdogTrips = 0, busErrors = 0
-        var stopStartedNs: Int64 = 0, stopReason = "", fault: String?
+        var stopStartedNs: Int64 = 0, stopReason = "", fault: String?, keepTorque = false
         var phase = LoopPhase.running
 
         clock.start()
+        let startedNs = LoopClock.nowNs()
         while true {
             if clock.waitForNextTick() { _ = histogram.record(UInt64(max(0, clock.lastLatenessNs))) }
             let now = LoopClock.nowNs()
@@ -213,6 +228,7 @@ public final class ControlLoop: @unchecked Sendable {
                 sequence = inbox.sequence
                 receivedNs = inbox.receivedNs
                 requestedStop = inbox.stopReason
+                keepTorque = inbox.keepTorque
                 if sequence != seenSequence { for index in 0..<motors { pending[index] = inbox.target[index] } }
             }
 
@@ -259,8 +275,8 @@ public final class ControlLoop: @unchecked Sendable {
             }
 
             var done = false
-            if stopStartedNs != 0 && now - stopStartedNs >= torqueOffNs {
-                try? robot.setTorque(false)
+            if stopStartedNs != 0 && (now - stopStartedNs >= torqueOffNs || (keepTorque && fault == nil)) {
+                if !keepTorque || fault != nil { try? robot.setTorque(false) }
                 phase = fault.map { .faulted("\($0); the loop held the last command for \(configuration.torqueOffDelay.seconds) s and then asked for torque off. Check the cable, the adapter and the servos' power, then start again") }
                     ?? .stopped(reason: stopReason)
                 done = true
@@ -280,6 +296,8 @@ public final class ControlLoop: @unchecked Sendable {
                     status.state.timestampNs = state.timestampNs
                     status.safety = counters
                     status.cycles = cycles
+                    status.startedNs = startedNs
+                    status.publishedNs = now
                     status.overruns = overruns
                     status.watchdogTrips = watchdogTrips
                     status.busErrors = busErrors

@@ -61,17 +61,27 @@ public final class ServoRobot: Robot {
         definition.motors.map { BusMotor(name: $0.name, id: UInt8($0.id)) }
     }
 
-    public func connect() throws(RobotConnectionError) {
-        do {
-            for spec in definition.motors {
-                guard let identity = try bus.ping(id: UInt8(spec.id)) else {
-                    throw RobotConnectionError.missingMotor(motor: spec.name, id: spec.id, location: location, robot: definition.name)
-                }
-                guard identity.modelNumber == spec.model.modelNumber else {
-                    throw RobotConnectionError.wrongModel(motor: spec.name, id: spec.id, found: identity.modelNumber, expected: spec.model,
-                                                          robot: definition.name)
-                }
+    /// Checks that every motor of the robot file answers, with the model the file names.
+    public static func verifyMotors(_ definition: RobotDefinition, bus: any MotorBus, location: String) throws(RobotConnectionError) {
+        for spec in definition.motors {
+            let identity: MotorIdentity?
+            do {
+                identity = try bus.ping(id: UInt8(spec.id))
+            } catch {
+                throw .bus(error, location: location)
             }
+            guard let identity else {
+                throw .missingMotor(motor: spec.name, id: spec.id, location: location, robot: definition.name)
+            }
+            guard identity.modelNumber == spec.model.modelNumber else {
+                throw .wrongModel(motor: spec.name, id: spec.id, found: identity.modelNumber, expected: spec.model, robot: definition.name)
+            }
+        }
+    }
+
+    public func connect() throws(RobotConnectionError) {
+        try Self.verifyMotors(definition, bus: bus, location: location)
+        do {
             var offsets = [Int32](repeating: 0, count: mappings.count)
             try bus.syncRead(bus.registers.homingOffset, into: &offsets)
             let wanted = calibration.motors.map { Int32($0.homingOffset) }
@@ -82,12 +92,8 @@ public final class ServoRobot: Robot {
                     offsetsWritten += 1
                 }
             }
-        } catch let error as RobotConnectionError {
-            throw error
-        } catch let error as MotorBusError {
-            throw .bus(error, location: location)
         } catch {
-            throw .bus(.port("\(error)"), location: location)
+            throw .bus(error, location: location)
         }
     }
 

@@ -50,6 +50,13 @@ public struct Calibration: Sendable, Equatable {
     public var cameras: [CameraIntrinsics]
 
     public func motor(named name: String) -> MotorCalibration? { motors.first { $0.name == name } }
+
+    public init(robot: String, file: URL, motors: [MotorCalibration], cameras: [CameraIntrinsics] = []) {
+        self.robot = robot
+        self.file = file
+        self.motors = motors
+        self.cameras = cameras
+    }
 }
 
 extension Calibration {
@@ -124,5 +131,35 @@ extension Calibration {
             }
         }
         self.cameras = cameras
+    }
+}
+
+extension Calibration {
+    /// The file's text, in the format `init(contentsOf:for:)` reads.
+    public var yaml: String {
+        var text = "# Written by `reins calibrate`: homing offsets (written into the motors) and the travel\n"
+        text += "# recorded in present-position ticks. Safe to edit by hand; `reins robot state` checks it.\n"
+        text += "robot: \(robot)\nmotors:\n"
+        for motor in motors {
+            text += "  \(motor.name): {id: \(motor.id), drive_mode: \(motor.driveMode), homing_offset: \(motor.homingOffset), range_min: \(motor.rangeMin), range_max: \(motor.rangeMax)}\n"
+        }
+        if !cameras.isEmpty {
+            text += "cameras:\n"
+            for camera in cameras {
+                text += "  \(camera.name): {fx: \(camera.fx), fy: \(camera.fy), cx: \(camera.cx), cy: \(camera.cy), distortion: [\(camera.distortion.map { "\($0)" }.joined(separator: ", "))]}\n"
+            }
+        }
+        return text
+    }
+
+    /// Writes the file under a temporary name, then renames it over `file`, so an interrupted
+    /// write never leaves half a calibration.
+    public func save() throws {
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temporary = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).tmp")
+        try Data(yaml.utf8).write(to: temporary)
+        if rename(temporary.path, file.path) != 0 {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
+        }
     }
 }

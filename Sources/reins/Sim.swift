@@ -28,7 +28,7 @@ struct Sim: ParsableCommand {
             """)
 
         @Option(help: "A robot (a name under Robots/ or a robot.yaml path): render its twin.") var robot: String?
-        @Option(help: "The arm's pose with --robot: home or random.") var pose: TwinPose = .home
+        @Option(help: "The arm's pose with --robot: home, middle (the calibration pose) or random.") var pose: TwinPose = .home
         @Option(help: "Seed for --pose random.") var seed: UInt64 = 0
         @Option(help: "An MJCF scene file (default: the built-in demo scene).") var scene: String?
         @Option(help: "A camera of the scene (default: a free camera framing the whole scene).") var camera: String?
@@ -66,7 +66,12 @@ struct Sim: ParsableCommand {
             if let robot {
                 let twin = try RobotTwin(robot: try RobotCatalog.locate().robot(robot))
                 var generator = SplitMix64(seed: seed)
-                simulation = twin.simulation(at: pose == .home ? twin.robot.homePoseRad : twin.randomPose(using: &generator))
+                let angles = switch pose {
+                case .home: twin.robot.homePoseRad
+                case .middle: twin.robot.motors.map { ($0.limitsRad.lowerBound + $0.limitsRad.upperBound) / 2 }
+                case .random: twin.randomPose(using: &generator)
+                }
+                simulation = twin.simulation(at: angles)
                 model = twin.model
                 camera = camera ?? twin.robot.cameras.first?.name
             } else {
@@ -101,5 +106,7 @@ extension TaskKind: ExpressibleByArgument {}
 
 /// The arm's pose in a rendered twin.
 enum TwinPose: String, ExpressibleByArgument, CaseIterable {
-    case home, random
+    /// home: the robot file's home pose; middle: every joint halfway between its limits (the
+    /// calibration pose); random: drawn within the limits.
+    case home, middle, random
 }

@@ -23,7 +23,7 @@ struct Result {
 /// when several tests spawned at once; output goes to files, not pipes, since a daemon the program
 /// starts (tmux's server) inherits the descriptors and a pipe would never reach end-of-file.
 func run(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:],
-         in directory: URL = repositoryRoot) throws -> Result {
+         in directory: URL = repositoryRoot, input: String? = nil) throws -> Result {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reins-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
@@ -32,7 +32,12 @@ func run(_ executable: String, _ arguments: [String], environment extra: [String
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    var inPath = "/dev/null"
+    if let input {
+        inPath = folder.appendingPathComponent("stdin").path
+        try input.write(toFile: inPath, atomically: false, encoding: .utf8)
+    }
+    posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
 

@@ -1,0 +1,151 @@
+import Foundation
+import ReinsCore
+import ReinsSim
+
+/// How far one policy step may move the end effector: an action of 1 is this much.
+public struct ActionScale: Sendable, Equatable {
+    /// Metres per step along each of the end effector's axes.
+    public var linearM = 0.02
+    /// Radians per step about each axis.
+    public var angularRad = 0.1
+
+    public init(linearM: Double = 0.02, angularRad: Double = 0.1) {
+        self.linearM = linearM
+        self.angularRad = angularRad
+    }
+}
+
+/// What the robot looked like after a step.
+public struct EpisodeObservation: Sendable {
+    /// Radians, motor order (the gripper as an angle too).
+    public var joints: [Double]
+    public var endEffector: Pose
+    /// 0 closed … 1 open, or nil without a gripper.
+    public var gripper: Double?
+    /// RGB frames by camera name, each the camera's width × height × 3.
+    public var images: [String: [UInt8]]
+    /// CLOCK_MONOTONIC nanoseconds of the joint reading.
+    public var timestampNs: Int64
+}
+
+/// Chooses actions: a policy, the operator's device, a script. An action is 7 numbers in [−1, 1]:
+/// an end-effector twist in its own frame (x, y, z, then a rotation vector) and the gripper's
+/// opening (−1 closed … 1 open). nil means "nothing from me this step" (an idle operator).
+public protocol ActionSource: AnyObject {
+    func action(for observation: EpisodeObservation) -> [Double]?
+}
+
+/// One step as it happened.
+public struct EpisodeStep: Sendable {
+    /// The action applied (the operator's when they intervened), clipped to [−1, 1].
+    public var action: [Double]
+    public var intervention: Bool
+    public var reward: Double
+    public var done: Bool
+    public var success: Bool
+    /// The observation after the step.
+    public var observation: EpisodeObservation
+}
+
+/// Runs episodes on a robot through its control loop: reset moves slowly to the home pose; each
+/// step takes an action from the policy, or from the operator whenever they give one (that step is
+/// flagged as an intervention), turns it into joint targets by inverse kinematics, sends them,
+/// waits for the next policy tick (absolute deadlines), and observes. Rewards and success come
+/// from `reward` (a task check in the twin, a classifier, or the operator's key).
+public final class EpisodeRunner {
+    public let loop: ControlLoop
+    public let kinematics: ArmKinematics
+    public let cameras: [any Camera]
+    public var scale = ActionScale()
+    public var maxSteps = 100
+    /// Frames older than this fail the step (a stalled camera is not an observation).
+    public var maxFrameAge: Duration = .milliseconds(200)
+    public let reward: (EpisodeObservation) -> (reward: Double, success: Bool)
+    public private(set) var steps = 0
+    private var clock: LoopClock
+    private var images: [String: [UInt8]] = [:]
+
+    public init(loop: ControlLoop, kinematics: ArmKinematics, cameras: [any Camera] = [],
+                reward: @escaping (EpisodeObservation) -> (reward: Double, success: Bool)) {
+        self.loop = loop
+        self.kinematics = kinematics
+        self.cameras = cameras
+        self.reward = reward
+        clock = LoopClock(rateHz: loop.configuration.policyHz)
+    }
+
+    /// Moves slowly to the home pose and returns the first observation.
+    public func reset(speed: Double = 0.5) throws -> EpisodeObservation {
+        steps = 0
+        loop.move(to: loop.robot.definition.homePoseRad, speed: speed, tolerance: 0.02, timeout: .seconds(20))
+        if case .faulted(let message) = loop.status.phase { throw EpisodeError.loop(message) }
+        clock.start()
+        return try observe()
+    }
+
+    /// One policy step: the operator's action wins when they give one.
+    public func step(from observation: EpisodeObservation, policy: ActionSource, operator: ActionSource? = nil) throws -> EpisodeStep {
+        let operatorAction = `operator`?.action(for: observation)
+        let chosen = operatorAction ?? policy.action(for: observation) ?? [Double](repeating: 0, count: 7)
+        guard chosen.count == 7 else { throw EpisodeError.badAction(count: chosen.count) }
+        let action = chosen.map { $0.isFinite ? min(max($0, -1), 1) : 0 }
+        loop.command(targets(for: action, at: observation))
+        clock.waitForNextTick()
+        steps += 1
+        let next = try observe()
+        let (value, success) = reward(next)
+        let finished = loop.status.phase.isFinished
+        return EpisodeStep(action: action, intervention: operatorAction != nil, reward: value,
+                           done: success || steps >= maxSteps || finished, success: success, observation: next)
+    }
+
+    /// A whole episode from reset to success, the step limit, or a stopped loop.
+    public func run(policy: ActionSource, operator: ActionSource? = nil) throws -> [EpisodeStep] {
+        var observation = try reset()
+        var record: [EpisodeStep] = []
+        while true {
+            let step = try step(from: observation, policy: policy, operator: `operator`)
+            record.append(step)
+            observation = step.observation
+            if step.done { break }
+        }
+        return record
+    }
+
+    /// Joint targets for an action from the measured joints: the twist scaled, followed by IK as
+    /// far as the arm can, the gripper set to the asked opening.
+    func targets(for action: [Double], at observation: EpisodeObservation) -> [Double] {
+        let linear = Vector3(action[0], action[1], action[2]) * scale.linearM
+        let angular = Vector3(action[3], action[4], action[5]) * scale.angularRad
+        var targets = kinematics.follow(linear: linear, angular: angular, from: observation.joints).joints
+        if let angle = loop.robot.gripperAngle(opening: (action[6] + 1) / 2), let index = loop.robot.gripperIndex {
+            targets[index] = angle
+        }
+        return targets
+    }
+
+    private func observe() throws -> EpisodeObservation {
+        let status = loop.status
+        if case .faulted(let message) = status.phase { throw EpisodeError.loop(message) }
+        for camera in cameras {
+            var frame = images[camera.name] ?? []
+            _ = try camera.read(into: &frame, maxAge: maxFrameAge)
+            images[camera.name] = frame
+        }
+        let joints = status.state.positions
+        return EpisodeObservation(joints: joints, endEffector: kinematics.pose(joints), gripper: loop.robot.gripperOpening(joints),
+                                  images: images, timestampNs: status.state.timestampNs)
+    }
+}
+
+public enum EpisodeError: Error, Equatable, CustomStringConvertible {
+    case loop(String)
+    case badAction(count: Int)
+
+    public var description: String {
+        switch self {
+        case .loop(let message): "the control loop stopped: \(message)"
+        case .badAction(let count): "an action has 7 values (twist x, y, z, rotation x, y, z, gripper), got \(count)"
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import ReinsControl
+import ReinsCore
+import ReinsHardware
+import ReinsLearn
+import ReinsNN
+import ReinsSim
+import Synchronization
+
+/// What the benchmarked loop drives.
+enum LoopBus: String, ExpressibleByArgument, CaseIterable {
+    /// The twin's servos emulated on a pty (real driver, real bytes, MuJoCo physics on another thread).
+    case twin
+    /// No bus: targets are echoed back as positions, so only the loop itself is timed.
+    case loopback
+}
+
+enum LoopLoad: String, ExpressibleByArgument, CaseIterable {
+    case none, learner
+}
+
+struct BenchLoop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loop",
+        abstract: "The realtime loop's achieved rate and wake-up jitter (p50/p99/max µs), optionally with the learner busy on another thread.",
+        discussion: """
+        The loop runs at --rate with targets arriving at 10 Hz (interpolated and passed through the
+        safety layer) for --seconds. Jitter is how late each cycle woke after its deadline. With
+        --load learner, SAC image updates (batch 256, one BLAS thread) run flat out meanwhile.
+
+        Example:
+          reins bench loop --rate 500 --seconds 20 --load learner --json
+          reins bench loop --rate 1000 --bus loopback
+        """)
+
+    @Option(help: "Loop rate in Hz.") var rate = 500.0
+    @Option(help: "How long to run.") var seconds = 10.0
+    @Option(help: "none, or learner: SAC updates on another thread.") var load: LoopLoad = .none
+    @Option(help: "twin (emulated servos on a pty) or loopback (no bus).") var bus: LoopBus = .twin
+    @Option(help: "The robot whose twin to drive.") var robot = "so101"
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Output: Encodable {
+        var benchmark = "loop"
+        var bus: String
+        var load: String
+        var rateHz: Double
+        var achievedHz: Double
+        var cycles: Int
+        var overruns: Int
+        var jitterP50Us: Double
+        var jitterP99Us: Double
+        var jitterP999Us: Double
+        var jitterMaxUs: Double
+        var busErrors: Int
+        var learnerUpdates: Int
+        var fifoScheduling: Bool
+        var memoryLocked: Bool
+        var notes: [String]
+    }
+
+    func validate() throws {
+        guard rate > 0 && rate <= 5000 else { throw ValidationError("--rate must be in (0, 5000] Hz") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() throws {
+        let catalog = try RobotCatalog.locate()
+        let definition = try catalog.robot(robot)
+        let calibration = try catalog.calibration(for: definition, instance: "sim")
+        let twin = try RobotTwin(robot: definition)
+        var emulator: ServoBusEmulator?
+        let target: any Robot
+        switch bus {
+        case .twin:
+            let emulated = try ServoBusEmulator(robot: definition)
+            emulated.drive(with: twin)
+            emulated.start()
+            emulator = emulated
+            let line = try SerialLine(path: emulated.devicePath, baud: definition.baud)
+            let servoBus = makeBus(definition.busProtocol, line: line, baud: definition.baud, motors: ServoRobot.busMotors(definition),
+                                   returnDelay: .zero, margin: .milliseconds(5))
+            let servos = try ServoRobot(definition: definition, calibration: calibration, bus: servoBus, location: emulated.devicePath)
+            try servos.connect()
+            target = servos
+        case .loopback:
+            target = try LoopbackRobot(definition: definition, calibration: calibration)
+        }
+        defer { emulator?.stop() }
+
+        var configuration = LoopConfiguration(busHz: rate, policyHz: min(10, rate))
+        configuration.watchdogTimeout = .seconds(1)
+        configuration.torqueOffDelay = .milliseconds(100)
+        let safety = SafetyLayer(limits: SafetyLimits(robot: definition, joints: target.limits), kinematics: try ArmKinematics(twin: twin))
+        let loop = ControlLoop(robot: target, safety: safety, configuration: configuration)
+
+        let learner = load == .learner ? LearnerLoad() : nil
+        learner?.start()
+        try loop.start()
+        let start = LoopClock.nowNs()
+        // Targets at 10 Hz: the home pose with the base swinging ±0.3 rad every 4 s.
+        let home = definition.homePoseRad
+        while Double(LoopClock.nowNs() - start) * 1e-9 < seconds {
+            let t = Double(LoopClock.nowNs() - start) * 1e-9
+            var pose = home
+            pose[0] += 0.3 * sin(2 * .pi * t / 4)
+            loop.command(pose)
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let achieved = loop.achievedRate
+        loop.stop(reason: "benchmark over")
+        loop.wait()
+        let updates = learner?.stop() ?? 0
+        let status = loop.status
+        let histogram = loop.jitterHistogram
+        func microseconds(_ percentile: Double) -> Double { Double(histogram?.valueAtPercentile(percentile) ?? 0) / 1000 }
+        let output = Output(bus: bus.rawValue, load: load.rawValue, rateHz: rate, achievedHz: achieved, cycles: status.cycles,
+                            overruns: status.overruns, jitterP50Us: microseconds(50), jitterP99Us: microseconds(99),
+                            jitterP999Us: microseconds(99.9), jitterMaxUs: Double(histogram?.maxRecorded ?? 0) / 1000,
+                            busErrors: status.busErrors, learnerUpdates: updates, fifoScheduling: status.realtime.fifoScheduling,
+                            memoryLocked: status.realtime.memoryLocked, notes: status.realtime.notes)
+        if json {
+            JSONLines.print(output)
+        } else {
+            print(String(format: "%@ loop at %.0f Hz (%@ load): achieved %.1f Hz, %d cycles, %d overruns", bus.rawValue, rate, load.rawValue,
+                         output.achievedHz, output.cycles, output.overruns))
+            print(String(format: "jitter: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs", output.jitterP50Us, output.jitterP99Us,
+                         output.jitterP999Us, output.jitterMaxUs))
+            if load == .learner { print("learner: \(updates) updates meanwhile") }
+            print("SCHED_FIFO \(output.fifoScheduling ? "on" : "off"), memory \(output.memoryLocked ? "locked" : "not locked")")
+            for note in output.notes { print("note: \(note)") }
+        }
+    }
+}
+
+/// A robot with no bus: what is written is what is read back. Only for timing the loop itself.
+final class LoopbackRobot: Robot {
+    let definition: RobotDefinition
+    let limits: [ClosedRange<Double>]
+    let location = "loopback"
+    private var positions: [Double]
+
+    init(definition: RobotDefinition, calibration: Calibration) throws {
+        self.definition = definition
+        limits = try zip(definition.motors, calibration.motors).map { spec, motor in
+            try JointMapping(spec: spec, calibration: motor, file: calibration.file.path).limitsRad
+        }
+        positions = definition.homePoseRad
+    }
+
+    func read(into state: inout RobotState) throws(MotorBusError) {
+        for index in positions.indices { state.positions[index] = positions[index] }
+        state.timestampNs = LoopClock.nowNs()
+    }
+
+    func write(targets: [Double]) throws(MotorBusError) {
+        for index in positions.indices { positions[index] = targets[index] }
+    }
+
+    func setTorque(_ enabled: Bool) throws(MotorBusError) {}
+}
+
+/// SAC image-config updates on a thread of their own with one BLAS thread: the learner's load on
+/// the other core.
+final class LearnerLoad: @unchecked Sendable {
+    private let running = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    private let updates = Atomic<Int>(0)
+
+    func start() {
+        running.store(true, ordering: .releasing)
+        let thread = Thread { [self] in
+            defer { finished.store(true, ordering: .releasing) }
+            BLAS.setThreadCount(1)
+            let settings = SACConfig.standardImage
+            let agent = SACAgent(config: settings, seed: 1, threads: 1)
+            let (demos, online) = prefilledBuffers(settings, online: 2_000, demos: 500, seed: 2)
+            let batch = TransitionBatch(spec: settings.observation, actionWidth: settings.actionWidth, capacity: settings.batchSize)
+            var generator = SplitMix64(seed: 3)
+            while running.load(ordering: .acquiring) {
+                sampleMixed(demos: demos, online: online, demoFraction: settings.demoFraction, into: batch,
+                            shift: settings.augmentationShift, using: &generator)
+                _ = agent.update(batch)
+                updates.add(1, ordering: .relaxed)
+            }
+        }
+        thread.name = "reins learner load"
+        thread.start()
+    }
+
+    /// Stops after the update in progress; returns the updates done.
+    func stop() -> Int {
+        running.store(false, ordering: .releasing)
+        while !finished.load(ordering: .acquiring) { usleep(1000) }
+        return updates.load(ordering: .relaxed)
+    }
+}

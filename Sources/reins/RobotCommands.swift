@@ -1,0 +1,253 @@
+import ArgumentParser
+import Foundation
+import ReinsControl
+import ReinsCore
+import ReinsHardware
+import ReinsSim
+
+/// How a command reaches a robot: a serial port, or the twin emulated in this process.
+struct RobotConnection: ParsableArguments {
+    @Option(help: "The robot: a name from `reins robots` or a robot.yaml path.") var robot = "so101"
+    @Option(help: "The servo bus's serial device, e.g. /dev/ttyUSB0 or the pty `reins bus emulate` printed.") var port: String?
+    @Flag(help: "Use the robot's twin: its servos emulated in this process on a pty, moved by MuJoCo physics.") var sim = false
+    @Option(name: .customLong("id"), help: "The calibration, Calibration/<robot>/<id>.yaml; without it, the robot's only calibration (`sim` with --sim).")
+    var calibrationID: String?
+    @Option(help: "Milliseconds added to each bus transaction's wire time before it times out (USB adapters need a few).")
+    var marginMs = 10
+
+    func validate() throws {
+        guard sim != (port != nil) else { throw ValidationError("give either --port P (a real or emulated bus) or --sim (the twin)") }
+    }
+
+    /// Opens the bus, loads and checks the calibration, and connects.
+    func open() throws -> RobotSession {
+        let catalog = try RobotCatalog.locate()
+        let definition = try catalog.robot(robot)
+        let calibration = try catalog.calibration(for: definition, instance: calibrationID ?? (sim ? "sim" : nil))
+        let twin = try RobotTwin(robot: definition)
+        var emulator: ServoBusEmulator?
+        let path: String
+        if sim {
+            let emulated = try ServoBusEmulator(robot: definition)
+            emulated.drive(with: twin)
+            emulated.start()
+            emulator = emulated
+            path = emulated.devicePath
+        } else {
+            path = port!
+        }
+        let line = try SerialLine(path: path, baud: definition.baud)
+        if case .unavailable(let reason) = line.requestLowLatency(), !path.hasPrefix("/dev/pts/") {
+            printError("note: \(path): low latency not set: \(reason)")
+        }
+        let bus = makeBus(definition.busProtocol, line: line, baud: definition.baud, motors: ServoRobot.busMotors(definition),
+                          returnDelay: sim ? .zero : .microseconds(500), margin: .milliseconds(marginMs))
+        let servoRobot = try ServoRobot(definition: definition, calibration: calibration, bus: bus, location: path)
+        try servoRobot.connect()
+        if servoRobot.offsetsWritten > 0 {
+            printError("note: wrote \(servoRobot.offsetsWritten) homing offset(s) from \(catalog.displayPath(calibration.file)) into the motors")
+        }
+        return RobotSession(robot: servoRobot, kinematics: try ArmKinematics(twin: twin), emulator: emulator)
+    }
+}
+
+/// A connected robot, its kinematics, and the emulator behind it with --sim.
+final class RobotSession {
+    let robot: ServoRobot
+    let kinematics: ArmKinematics
+    let emulator: ServoBusEmulator?
+
+    init(robot: ServoRobot, kinematics: ArmKinematics, emulator: ServoBusEmulator?) {
+        self.robot = robot
+        self.kinematics = kinematics
+        self.emulator = emulator
+    }
+
+    func loop() -> ControlLoop {
+        let safety = SafetyLayer(limits: SafetyLimits(robot: robot.definition, joints: robot.limits), kinematics: kinematics)
+        return ControlLoop(robot: robot, safety: safety, configuration: LoopConfiguration(rates: robot.definition.rates))
+    }
+}
+
+struct RobotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "robot",
+        abstract: "Read a robot's calibrated state, or move it home.",
+        discussion: """
+        Example:
+          reins robot state --sim
+          reins bus emulate --robot so101 &          # prints a pty path, e.g. /dev/pts/3
+          reins robot home --robot so101 --port /dev/pts/3
+          reins robot state --robot so101 --port /dev/pts/3 --json
+        """,
+        subcommands: [State.self, Home.self])
+
+    struct State: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Calibrated joint positions, the end-effector pose, motor temperatures and loads.",
+            discussion: "Reads once; torque is left as it is.\n\nExample:\n  reins robot state --robot so101 --port /dev/ttyUSB0 --json")
+
+        @OptionGroup var connection: RobotConnection
+        @Flag(help: "Print one JSON object.") var json = false
+
+        struct Output: Encodable {
+            var robot: String
+            var port: String
+            var joints: [String]
+            var jointPosRad: [Double]
+            var limitsRad: [[Double]]
+            var eePosM: [Double]
+            var eeRotvecRad: [Double]
+            var gripperOpening: Double?
+            var temperatureC: [Double]
+            var effort: [Double]
+            var effortUnit: String
+        }
+
+        func run() throws {
+            let session = try connection.open()
+            defer { session.emulator?.stop() }
+            let robot = session.robot
+            var state = RobotState(motors: robot.definition.motors.count)
+            try robot.read(into: &state)
+            let diagnostics = try robot.diagnostics()
+            let pose = session.kinematics.pose(state.positions)
+            let output = Output(robot: robot.definition.name, port: robot.location, joints: robot.definition.motors.map(\.name),
+                                jointPosRad: state.positions, limitsRad: robot.limits.map { [$0.lowerBound, $0.upperBound] },
+                                eePosM: Array(pose.vector[0..<3]), eeRotvecRad: Array(pose.vector[3..<6]),
+                                gripperOpening: robot.gripperOpening(state.positions), temperatureC: diagnostics.temperatures,
+                                effort: diagnostics.efforts, effortUnit: diagnostics.effortUnit)
+            if json {
+                JSONLines.print(output)
+                return
+            }
+            print("\(output.robot) on \(output.port)")
+            print(column("joint", 15) + column("rad", 9) + column("deg", 9) + column("limits rad", 18) + column("temp °C", 9) + "effort (\(output.effortUnit))")
+            for (index, name) in output.joints.enumerated() {
+                let limits = output.limitsRad[index]
+                print(column(name, 15) + column(String(format: "%+.3f", state.positions[index]), 9)
+                      + column(String(format: "%+.1f", state.positions[index] * 180 / .pi), 9)
+                      + column(String(format: "[%+.2f, %+.2f]", limits[0], limits[1]), 18)
+                      + column(String(format: "%.0f", output.temperatureC[index]), 9) + String(format: "%.1f", output.effort[index]))
+            }
+            print(String(format: "end effector: position (%.3f, %.3f, %.3f) m, rotation vector (%+.3f, %+.3f, %+.3f) rad",
+                         output.eePosM[0], output.eePosM[1], output.eePosM[2], output.eeRotvecRad[0], output.eeRotvecRad[1], output.eeRotvecRad[2]))
+            if let opening = output.gripperOpening { print(String(format: "gripper: %.0f %% open", opening * 100)) }
+        }
+    }
+
+    struct Home: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move slowly to the robot file's home pose, under the safety layer, and leave the motors holding it.",
+            discussion: "Ctrl-C stops the move: the arm holds, then its torque goes off.\n\nExample:\n  reins robot home --robot so101 --port /dev/ttyUSB0")
+
+        @OptionGroup var connection: RobotConnection
+        @Option(help: "Top joint speed on the way, rad/s.") var speed = 0.5
+        @Option(help: "Seconds to wait for the arm to arrive.") var timeout = 30.0
+        @Flag(help: "Print one JSON object.") var json = false
+
+        struct Output: Encodable {
+            var robot: String
+            var reached: Bool
+            var maxErrorRad: Double
+            var realtime: RealtimeSetup
+            var safetyClamps: SafetyCounters
+        }
+
+        func validate() throws {
+            guard speed > 0 && speed <= 3 else { throw ValidationError("--speed must be in (0, 3] rad/s") }
+        }
+
+        func run() throws {
+            let session = try connection.open()
+            let loop = session.loop()
+            let signals = StopSignals { signal in loop.stop(reason: "signal \(signal)") }
+            defer {
+                signals.cancel()
+                session.emulator?.stop()
+            }
+            try loop.start()
+            let home = session.robot.definition.homePoseRad
+            let error = loop.move(to: home, speed: speed, tolerance: 0.02, timeout: .seconds(timeout))
+            let reached = error <= 0.05
+            loop.stop(reason: reached ? "home" : "did not arrive", keepTorque: reached)
+            loop.wait()
+            let status = loop.status
+            if json {
+                JSONLines.print(Output(robot: session.robot.definition.name, reached: reached, maxErrorRad: error,
+                                       realtime: status.realtime, safetyClamps: status.safety))
+            } else {
+                for note in status.realtime.notes { printError("note: \(note)") }
+                print(reached ? String(format: "home: every joint within %.3f rad; the motors hold it", error)
+                              : String(format: "not home: a joint is still %.3f rad away (%@)", error, "\(status.phase)"))
+            }
+            if case .faulted(let message) = status.phase { throw CommandError(message) }
+            if !reached { throw ExitCode.failure }
+        }
+    }
+}
+
+struct Calibrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record a robot's calibration: homing offsets and each joint's travel, into Calibration/<robot>/<id>.yaml.",
+        discussion: """
+        Torque goes off. Put the arm at the middle of its range (every joint halfway between its
+        ends, as `reins sim render --pose middle` shows) and press Enter: the homing offsets are
+        written into the motors. Then move every joint slowly through its whole range while the
+        screen shows the travel recorded, and press Enter again to save.
+
+        Example:
+          reins calibrate --robot so101 --port /dev/ttyUSB0 --id left_arm
+        """)
+
+    @Option(help: "The robot: a name from `reins robots` or a robot.yaml path.") var robot: String
+    @Option(help: "The servo bus's serial device.") var port: String
+    @Option(name: .customLong("id"), help: "This arm's name; the file is Calibration/<robot>/<id>.yaml.") var calibrationID = "main"
+    @Option(help: "Milliseconds added to each bus transaction's wire time before it times out.") var marginMs = 10
+
+    func validate() throws {
+        guard !calibrationID.isEmpty, calibrationID.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw ValidationError("--id takes letters, digits, \"_\" and \"-\"")
+        }
+    }
+
+    func run() throws {
+        let catalog = try RobotCatalog.locate()
+        let definition = try catalog.robot(robot)
+        let line = try SerialLine(path: port, baud: definition.baud)
+        _ = line.requestLowLatency()
+        let bus = makeBus(definition.busProtocol, line: line, baud: definition.baud, motors: ServoRobot.busMotors(definition),
+                          margin: .milliseconds(marginMs))
+        let calibrator = Calibrator(definition: definition, bus: bus)
+        try calibrator.release()
+        print("Torque is off. Put the arm at the middle of its range, every joint halfway between its ends, then press Enter.")
+        fflush(nil)
+        guard readLine() != nil else { throw CommandError("standard input closed before the middle pose was confirmed; nothing was saved") }
+        try calibrator.captureMiddle()
+        print("Offsets written. Now move every joint slowly through its whole range, end to end; press Enter when done.")
+        let names = definition.motors.map(\.name)
+        var drawn = false
+        while !Self.enterPressed(within: 100) {
+            let reading = try calibrator.sample()
+            if drawn { print("\u{1B}[\(names.count)A", terminator: "") }
+            for (index, name) in names.enumerated() {
+                print("\u{1B}[2K" + column(name, 15) + "now \(column(String(reading[index]), 6)) min \(column(String(calibrator.minimum[index]), 6)) max \(calibrator.maximum[index])")
+            }
+            drawn = true
+            fflush(nil)
+        }
+        try calibrator.sample()
+        let file = catalog.calibrationDirectory.appendingPathComponent(definition.name).appendingPathComponent("\(calibrationID).yaml")
+        let calibration = try calibrator.calibration(file: file)
+        try calibration.save()
+        print("saved \(catalog.displayPath(file)); check it with `reins robot state --robot \(definition.name) --port \(port) --id \(calibrationID)`")
+    }
+
+    /// Waits up to `milliseconds` for a line on standard input; end of input counts as Enter.
+    static func enterPressed(within milliseconds: Int32) -> Bool {
+        var entry = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+        guard poll(&entry, 1, milliseconds) > 0 else { return false }
+        _ = readLine()
+        return true
+    }
+}
