@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5"),
         .systemLibrary(name: "CSerialPort", path: "Sources/CSerialPort"),
+        .systemLibrary(name: "CVideo4Linux", path: "Sources/CVideo4Linux"),
         .target(
             name: "CMuJoCo",
             linkerSettings: [.linkedLibrary("mujoco")]
@@ -38,7 +39,7 @@ let package = Package(
 
         // Swift modules; DESIGN.md says who may import whom. Each depends on what it uses today.
         .target(name: "ReinsCore", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "ReinsHardware", dependencies: ["ReinsCore", "CSerialPort", "COpenCV"]),
+        .target(name: "ReinsHardware", dependencies: ["ReinsCore", "CSerialPort", "CVideo4Linux", "COpenCV"]),
         .target(name: "ReinsSim", dependencies: ["ReinsCore", "ReinsHardware", "CMuJoCo", "CGLOffscreen"]),
         .target(name: "ReinsControl", dependencies: [
             "ReinsCore", "ReinsSim", .product(name: "Histogram", package: "hdrhistogram-swift"),

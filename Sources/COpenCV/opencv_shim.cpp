@@ -6,7 +6,9 @@
 #include <opencv2/videoio.hpp>
 #include <opencv2/videoio/registry.hpp>
 
+#include <algorithm>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -193,14 +195,38 @@ void reins_cv_video_writer_close(reins_cv_video_writer *video) {
 }
 
 reins_cv_video_reader *reins_cv_video_reader_open(const char *source) {
+    return reins_cv_video_reader_open_stream(source, 0, 0);
+}
+
+reins_cv_video_reader *reins_cv_video_reader_open_stream(const char *source, int open_timeout_ms, int read_timeout_ms) {
     return guarded<reins_cv_video_reader *>(nullptr, [&]() -> reins_cv_video_reader * {
-        auto *video = new reins_cv_video_reader;
-        if (!video->capture.open(source, cv::CAP_FFMPEG)) {
-            delete video;
+        std::vector<int> params;
+        if (open_timeout_ms > 0) params.insert(params.end(), {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, open_timeout_ms});
+        if (read_timeout_ms > 0) params.insert(params.end(), {cv::CAP_PROP_READ_TIMEOUT_MSEC, read_timeout_ms});
+        auto video = std::make_unique<reins_cv_video_reader>();
+        if (!video->capture.open(source, cv::CAP_FFMPEG, params)) {
             fail(std::string("could not open ") + source + " (missing file, unsupported codec or unreachable URL)");
             return nullptr;
         }
-        return video;
+        return video.release();
+    });
+}
+
+reins_cv_video_reader *reins_cv_video_reader_open_device(const char *device, int width, int height, double fps) {
+    return guarded<reins_cv_video_reader *>(nullptr, [&]() -> reins_cv_video_reader * {
+        std::string name(device);
+        bool index = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+        auto video = std::make_unique<reins_cv_video_reader>();
+        bool opened = index ? video->capture.open(std::stoi(name), cv::CAP_V4L2) : video->capture.open(name, cv::CAP_V4L2);
+        if (!opened) {
+            fail("could not open camera " + name +
+                 " (check it is plugged in, `reins cameras` lists it, your user is in the video group, and no other program holds it)");
+            return nullptr;
+        }
+        if (width > 0) video->capture.set(cv::CAP_PROP_FRAME_WIDTH, width);
+        if (height > 0) video->capture.set(cv::CAP_PROP_FRAME_HEIGHT, height);
+        if (fps > 0) video->capture.set(cv::CAP_PROP_FPS, fps);
+        return video.release();
     });
 }
 
@@ -216,13 +242,23 @@ void reins_cv_video_reader_info(reins_cv_video_reader *video, int *width, int *h
 }
 
 int reins_cv_video_reader_read(reins_cv_video_reader *video, uint8_t *rgb, size_t capacity) {
+    int width = 0, height = 0;
+    int status = reins_cv_video_reader_next(video, rgb, capacity, &width, &height);
+    return status == -2 ? -1 : status;
+}
+
+int reins_cv_video_reader_next(reins_cv_video_reader *video, uint8_t *rgb, size_t capacity, int *width, int *height) {
     return guarded(-1, [&] {
+        *width = 0;
+        *height = 0;
         if (!video->capture.read(video->bgr) || video->bgr.empty()) return 0;
+        *width = video->bgr.cols;
+        *height = video->bgr.rows;
         size_t needed = video->bgr.total() * 3;
         if (capacity < needed) {
             fail("the frame needs " + std::to_string(needed) + " bytes but the buffer holds " +
                  std::to_string(capacity));
-            return -1;
+            return -2;
         }
         // Convert straight into the caller's buffer: no intermediate copy.
         cv::Mat out(video->bgr.rows, video->bgr.cols, CV_8UC3, rgb);
@@ -231,6 +267,42 @@ int reins_cv_video_reader_read(reins_cv_video_reader *video, uint8_t *rgb, size_
     });
 }
 
+int reins_cv_video_reader_rewind(reins_cv_video_reader *video) {
+    return guarded(-1, [&] {
+        if (!video->capture.set(cv::CAP_PROP_POS_FRAMES, 0)) {
+            fail("this source cannot seek back to its start");
+            return -1;
+        }
+        return 0;
+    });
+}
+
 void reins_cv_video_reader_close(reins_cv_video_reader *video) { delete video; }
+
+int reins_cv_crop_resize(const uint8_t *rgb, int width, int height, int x, int y, int crop_width, int crop_height,
+                         uint8_t *out, int out_width, int out_height) {
+    return guarded(-1, [&] {
+        if (x < 0 || y < 0 || crop_width <= 0 || crop_height <= 0 || x + crop_width > width || y + crop_height > height) {
+            fail("the crop x " + std::to_string(x) + ", y " + std::to_string(y) + ", " + std::to_string(crop_width) + "x" +
+                 std::to_string(crop_height) + " leaves the " + std::to_string(width) + "x" + std::to_string(height) + " frame");
+            return -1;
+        }
+        if (out_width <= 0 || out_height <= 0) {
+            fail("an output size needs a positive width and height, not " + std::to_string(out_width) + "x" +
+                 std::to_string(out_height));
+            return -1;
+        }
+        cv::Mat frame(height, width, CV_8UC3, const_cast<uint8_t *>(rgb));
+        cv::Mat region = frame(cv::Rect(x, y, crop_width, crop_height));
+        // A header over the caller's buffer: resize and copyTo write into it, since size and type match.
+        cv::Mat resized(out_height, out_width, CV_8UC3, out);
+        if (region.size() == resized.size()) {
+            region.copyTo(resized);
+        } else {
+            cv::resize(region, resized, resized.size(), 0, 0, cv::INTER_AREA);
+        }
+        return 0;
+    });
+}
 
 }  // extern "C"

@@ -211,7 +211,9 @@ public final class ControlLoop: @unchecked Sendable {
         clock.start()
         let startedNs = LoopClock.nowNs()
         while true {
-            if clock.waitForNextTick() { _ = histogram.record(UInt64(max(0, clock.lastLatenessNs))) }
+            clock.waitForNextTick()
+            // Overruns count too: their lateness is the tail a user needs to see.
+            _ = histogram.record(UInt64(max(0, clock.lastLatenessNs)))
             let now = LoopClock.nowNs()
 
             var readFailed = false

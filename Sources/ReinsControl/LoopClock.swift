@@ -14,7 +14,8 @@ public struct LoopClock: Sendable {
     public private(set) var ticks = 0
     /// Deadlines that had already passed when the loop asked for them.
     public private(set) var overruns = 0
-    /// How long after its deadline the latest tick woke, in nanoseconds (0 after an overrun).
+    /// How long after its deadline the latest tick woke, in nanoseconds; after an overrun, how late
+    /// the missed deadline was by the time the loop asked for it.
     public private(set) var lastLatenessNs: Int64 = 0
 
     public init(rateHz: Double) {
@@ -45,7 +46,7 @@ public struct LoopClock: Sendable {
         let now = Self.nowNs()
         if now - deadlineNs > periodNs {
             overruns += 1
-            lastLatenessNs = 0
+            lastLatenessNs = now - deadlineNs
             deadlineNs = now + periodNs
             return false
         }

@@ -66,7 +66,9 @@ public final class SafetyLayer {
         precondition(command.count == limits.joints.count && previous.count == command.count && measured.count == command.count,
                      "one value per motor")
         counters.commands += 1
-        if command.contains(where: { !$0.isFinite }) {
+        var finite = true
+        for value in command where !value.isFinite { finite = false }
+        if !finite {
             counters.invalid += 1
             for index in command.indices { command[index] = previous[index] }
             return

@@ -20,8 +20,8 @@ public protocol Camera: AnyObject, Sendable {
 public struct FrameStamp: Sendable, Equatable {
     /// Capture time on CLOCK_MONOTONIC, in nanoseconds (the clock of `FrameStamp.now()`).
     public var timestampNs: UInt64
-    /// 1 for the first frame since the camera started, then counting up: a repeat means the same
-    /// frame was read twice, a jump means frames were dropped.
+    /// Counts the camera's frames from 1: a repeat means the same frame was read twice, a jump
+    /// means frames were captured but not read.
     public var sequence: UInt64
 
     public init(timestampNs: UInt64, sequence: UInt64) {

@@ -13,6 +13,6 @@ struct Reins: ParsableCommand {
           reins robots show so101
           reins sim render --out frame.png
         """,
-        subcommands: [Doctor.self, Robots.self, Ports.self, Bus.self, Bench.self, Sim.self, Console.self]
+        subcommands: [Doctor.self, Robots.self, Ports.self, Cameras.self, Bus.self, RobotCommand.self, Calibrate.self, Bench.self, Sim.self, Console.self]
     )
 }

@@ -67,6 +67,8 @@ struct CommandTests {
         ["bus", "--help"], ["bus", "emulate", "--help"], ["bus", "scan", "--help"], ["bus", "read", "--help"], ["bus", "write", "--help"],
         ["bench", "--help"], ["bench", "bus", "--help"], ["bench", "learner", "--help"], ["bench", "inference", "--help"],
         ["bench", "sac-pendulum", "--help"], ["bench", "sim", "--help"], ["sim", "run", "--help"],
+        ["bench", "loop", "--help"], ["robot", "--help"], ["robot", "state", "--help"], ["robot", "home", "--help"],
+        ["calibrate", "--help"], ["cameras", "--help"],
     ])
     func help(arguments: [String]) throws {
         let result = try run(reinsExecutable, arguments)

@@ -47,12 +47,33 @@ void reins_cv_video_writer_close(reins_cv_video_writer *writer);
 typedef struct reins_cv_video_reader reins_cv_video_reader;
 /// Opens a video file or stream URL for reading.
 reins_cv_video_reader *reins_cv_video_reader_open(const char *source);
+/// Opens a video file or stream URL (http MJPEG, rtsp) through FFmpeg, giving up on connecting
+/// after `open_timeout_ms` and on each frame after `read_timeout_ms` (0 keeps OpenCV's 30 s), so
+/// a stalled stream fails instead of hanging its reader.
+reins_cv_video_reader *reins_cv_video_reader_open_stream(const char *source, int open_timeout_ms, int read_timeout_ms);
+/// Opens a V4L2 capture device by index ("0") or node path ("/dev/video2"), asking it for
+/// width × height at fps where those are positive (the device may pick the nearest it has;
+/// reins_cv_video_reader_info says what it chose).
+reins_cv_video_reader *reins_cv_video_reader_open_device(const char *device, int width, int height, double fps);
 /// The stream's frame size, rate and frame count (the count is 0 when the container does not say).
 void reins_cv_video_reader_info(reins_cv_video_reader *reader, int *width, int *height, double *fps, int *frames);
 /// Decodes the next frame into `rgb` (width × height × 3 bytes). Returns 1 for a frame, 0 at the
 /// end of the stream, negative on error.
 int reins_cv_video_reader_read(reins_cv_video_reader *reader, uint8_t *rgb, size_t capacity);
+/// Decodes the next frame into `rgb` and says its size in `width` and `height`, so a source whose
+/// size changed is noticed. Returns 1 for a frame, 0 at the end of the stream, -2 when `capacity`
+/// is too small for it (nothing copied; grow the buffer to width × height × 3), -1 on error.
+int reins_cv_video_reader_next(reins_cv_video_reader *reader, uint8_t *rgb, size_t capacity, int *width, int *height);
+/// Seeks a file back to its first frame; returns 0, or -1 when the source cannot seek.
+int reins_cv_video_reader_rewind(reins_cv_video_reader *reader);
 void reins_cv_video_reader_close(reins_cv_video_reader *reader);
+
+/// Crops the rectangle (x, y, crop_width, crop_height) out of an RGB frame of width × height,
+/// then resizes it with area averaging (INTER_AREA, which does not alias when shrinking) into
+/// `out`, RGB, out_width × out_height. Writes straight into `out`: nothing is allocated besides
+/// OpenCV's internal buffers. Returns 0, or -1 when the rectangle leaves the frame.
+int reins_cv_crop_resize(const uint8_t *rgb, int width, int height, int x, int y, int crop_width, int crop_height,
+                         uint8_t *out, int out_width, int out_height);
 
 #ifdef __cplusplus
 }
