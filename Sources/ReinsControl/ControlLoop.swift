@@ -13,7 +13,7 @@ public struct LoopConfiguration: Sendable, Equatable {
     public var watchdogTimeout: Duration = .milliseconds(500)
     /// How long a stop holds position before it switches the torque off.
     public var torqueOffDelay: Duration = .seconds(1)
-    /// SCHED_FIFO priority asked for (1…99).
+    /// SCHED_FIFO priority asked for (1…99); 0 runs with normal scheduling (for comparisons).
     public var realtimePriority: Int32 = 80
 
     public init(busHz: Double, policyHz: Double) {
@@ -319,8 +319,10 @@ public final class ControlLoop: @unchecked Sendable {
         var setup = RealtimeSetup()
         var parameters = sched_param()
         parameters.sched_priority = priority
-        let scheduling = pthread_setschedparam(pthread_self(), Int32(SCHED_FIFO), &parameters)
-        if scheduling == 0 {
+        let scheduling = priority > 0 ? pthread_setschedparam(pthread_self(), Int32(SCHED_FIFO), &parameters) : 0
+        if priority == 0 {
+            setup.notes.append("SCHED_FIFO not requested: running with normal scheduling")
+        } else if scheduling == 0 {
             setup.fifoScheduling = true
         } else {
             setup.notes.append("SCHED_FIFO refused (\(String(cString: strerror(scheduling)))): running with normal scheduling, so expect more jitter under load; allow it with `ulimit -r 99` or `setcap cap_sys_nice+ep $(which reins)`")

@@ -67,6 +67,9 @@ public final class OffscreenRenderer {
         }
         if rgb.count != width * height * 3 { rgb = [UInt8](repeating: 0, count: width * height * 3) }
         context.makeCurrent()
+        // Bind this renderer's framebuffer every time: renderers sharing a GL context would otherwise
+        // draw into whichever framebuffer was bound last and read back another camera's frame.
+        mjr_setBuffer(Int32(mjFB_OFFSCREEN.rawValue), renderContext)
         let viewport = mjrRect(left: 0, bottom: 0, width: Int32(width), height: Int32(height))
         mjv_updateScene(model.pointer, simulation.data, options, nil, camera, Int32(mjCAT_ALL.rawValue), scene)
         mjr_render(viewport, scene, renderContext)

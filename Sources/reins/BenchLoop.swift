@@ -39,6 +39,7 @@ struct BenchLoop: ParsableCommand {
     @Option(help: "none, or learner: SAC updates on another thread.") var load: LoopLoad = .none
     @Option(help: "twin (emulated servos on a pty) or loopback (no bus).") var bus: LoopBus = .twin
     @Option(help: "The robot whose twin to drive.") var robot = "so101"
+    @Flag(help: "Do not ask for SCHED_FIFO, to see what it buys.") var normalScheduling = false
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Output: Encodable {
@@ -92,6 +93,7 @@ struct BenchLoop: ParsableCommand {
         var configuration = LoopConfiguration(busHz: rate, policyHz: min(10, rate))
         configuration.watchdogTimeout = .seconds(1)
         configuration.torqueOffDelay = .milliseconds(100)
+        if normalScheduling { configuration.realtimePriority = 0 }
         let safety = SafetyLayer(limits: SafetyLimits(robot: definition, joints: target.limits), kinematics: try ArmKinematics(twin: twin))
         let loop = ControlLoop(robot: target, safety: safety, configuration: configuration)
 

@@ -92,6 +92,25 @@ struct MuJoCoTests {
         }
     }
 
+    @Test("two renderers sharing a GL context each read back their own camera")
+    func sharedContext() throws {
+        let twin = try RobotTwin(robot: try catalog.robot("so101"))
+        let simulation = twin.simulation(at: twin.robot.homePoseRad)
+        let context = try OffscreenContext(backend: .osmesa, width: 96, height: 64)
+        let front = try OffscreenRenderer(model: twin.model, width: 96, height: 64, context: context)
+        let wrist = try OffscreenRenderer(model: twin.model, width: 96, height: 64, context: context)
+        let first = try front.render(simulation, camera: "front")
+        let wristFrame = try wrist.render(simulation, camera: "wrist")
+        let second = try front.render(simulation, camera: "front")
+        // Compared as Bools, so a failure does not print 18,432 bytes.
+        let sameFront = first == second, distinct = first != wristFrame
+        #expect(sameFront, "the front renderer read back another camera's frame")
+        #expect(distinct)
+        let alone = try OffscreenRenderer(model: twin.model, width: 96, height: 64, context: context)
+        let sameWrist = try alone.render(simulation, camera: "wrist") == wristFrame
+        #expect(sameWrist, "a renderer of its own sees a different wrist frame")
+    }
+
     @Test("a frame larger than the offscreen buffer is refused")
     func tooLarge() throws {
         let model = try MuJoCoModel(xml: pendulumXML)
