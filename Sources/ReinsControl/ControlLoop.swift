@@ -27,7 +27,7 @@ public struct LoopConfiguration: Sendable, Equatable {
 }
 
 /// Where the loop is in its life.
-public enum LoopPhase: Sendable, Equatable {
+public enum LoopPhase: Sendable, Equatable, CustomStringConvertible {
     case idle
     case running
     /// The watchdog fired: no command arrived in time, so the arm holds until one does.
@@ -37,6 +37,17 @@ public enum LoopPhase: Sendable, Equatable {
     case stopped(reason: String)
     /// The bus failed; the message says what happened and what to check.
     case faulted(String)
+
+    public var description: String {
+        switch self {
+        case .idle: "idle"
+        case .running: "running"
+        case .holding: "holding (no command within the watchdog timeout)"
+        case .stopping(let reason): "stopping: \(reason)"
+        case .stopped(let reason): "stopped: \(reason)"
+        case .faulted(let message): "faulted: \(message)"
+        }
+    }
 
     public var isFinished: Bool {
         switch self {

@@ -161,7 +161,7 @@ struct RobotCommand: ParsableCommand {
         func run() throws {
             let session = try connection.open()
             let loop = session.loop()
-            let signals = StopSignals { signal in loop.stop(reason: "signal \(signal)") }
+            let signals = StopSignals { signal in loop.stop(reason: signal == SIGINT ? "interrupted (Ctrl-C)" : "terminated (SIGTERM)") }
             defer {
                 signals.cancel()
                 session.emulator?.stop()

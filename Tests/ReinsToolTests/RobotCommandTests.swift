@@ -37,6 +37,24 @@ struct RobotCommandTests {
         }
     }
 
+    @Test("Ctrl-C during `reins robot home` stops the move: hold, then torque off, and a non-zero exit", arguments: [SIGINT, SIGTERM])
+    func interruptedHome(signal: Int32) throws {
+        let emulator = try BackgroundReins(["bus", "emulate", "--robot", "so101"])
+        defer { _ = emulator.stop() }
+        let port = try #require(emulator.firstLine())
+        usleep(500_000)  // let the arm sag, so the slow move has far to go
+        let home = try BackgroundReins(["robot", "home", "--robot", "so101", "--port", port, "--speed", "0.02"])
+        usleep(1_500_000)
+        let status = home.stop(signal: signal)
+        #expect(status == 1)
+        #expect(home.output.contains(signal == SIGINT ? "stopped: interrupted (Ctrl-C)" : "stopped: terminated (SIGTERM)"), "\(home.output)")
+        // Torque is off again: the arm sags away from where the move left it.
+        let stoppedAt = try positions(port)
+        usleep(700_000)
+        let later = try positions(port)
+        #expect(zip(stoppedAt, later).contains { abs($0 - $1) > 0.02 } || later[1] < -1.1, "the arm is still held: \(stoppedAt) → \(later)")
+    }
+
     @Test("a missing calibration names the command that makes one")
     func missingCalibration() throws {
         let result = try run(reinsExecutable, ["robot", "state", "--robot", "so101", "--sim", "--id", "left_arm"])
