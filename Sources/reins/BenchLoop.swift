@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import ReinsControl
 import ReinsCore
-import ReinsHardware
 import ReinsLearn
 import ReinsNN
 import ReinsSim
@@ -67,34 +66,27 @@ struct BenchLoop: ParsableCommand {
     }
 
     func run() throws {
-        let catalog = try RobotCatalog.locate()
-        let definition = try catalog.robot(robot)
-        let calibration = try catalog.calibration(for: definition, instance: "sim")
-        let twin = try RobotTwin(robot: definition)
-        var emulator: ServoBusEmulator?
         let target: any Robot
+        let kinematics: ArmKinematics
+        var emulator: ServoBusEmulator?
         switch bus {
         case .twin:
-            let emulated = try ServoBusEmulator(robot: definition)
-            emulated.drive(with: twin)
-            emulated.start()
-            emulator = emulated
-            let line = try SerialLine(path: emulated.devicePath, baud: definition.baud)
-            let servoBus = makeBus(definition.busProtocol, line: line, baud: definition.baud, motors: ServoRobot.busMotors(definition),
-                                   returnDelay: .zero, margin: .milliseconds(5))
-            let servos = try ServoRobot(definition: definition, calibration: calibration, bus: servoBus, location: emulated.devicePath)
-            try servos.connect()
-            target = servos
+            let session = try RobotConnection.parse(["--robot", robot, "--sim", "--margin-ms", "5"]).open()
+            (target, kinematics, emulator) = (session.robot, session.kinematics, session.emulator)
         case .loopback:
-            target = try LoopbackRobot(definition: definition, calibration: calibration)
+            let catalog = try RobotCatalog.locate()
+            let definition = try catalog.robot(robot)
+            target = try LoopbackRobot(definition: definition, calibration: try catalog.calibration(for: definition, instance: "sim"))
+            kinematics = try ArmKinematics(twin: try RobotTwin(robot: definition))
         }
         defer { emulator?.stop() }
+        let definition = target.definition
 
         var configuration = LoopConfiguration(busHz: rate, policyHz: min(10, rate))
         configuration.watchdogTimeout = .seconds(1)
         configuration.torqueOffDelay = .milliseconds(100)
         if normalScheduling { configuration.realtimePriority = 0 }
-        let safety = SafetyLayer(limits: SafetyLimits(robot: definition, joints: target.limits), kinematics: try ArmKinematics(twin: twin))
+        let safety = SafetyLayer(limits: SafetyLimits(robot: definition, joints: target.limits), kinematics: kinematics)
         let loop = ControlLoop(robot: target, safety: safety, configuration: configuration)
 
         let learner = load == .learner ? LearnerLoad() : nil
