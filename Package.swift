@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "ReinsCoreTests", dependencies: ["ReinsCore"]),
         .testTarget(name: "ReinsHardwareTests", dependencies: ["ReinsHardware", "ReinsCore"]),
         .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim", "ReinsHardware", "ReinsCore", "ReinsData"]),
-        .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl", "ReinsCore", "ReinsSim", "ReinsHardware"]),
+        .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl", "ReinsCore", "ReinsSim", "ReinsHardware", "ReinsData"]),
         .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsLearnTests", dependencies: ["ReinsLearn", "ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),

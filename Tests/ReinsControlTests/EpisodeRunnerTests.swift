@@ -66,4 +66,36 @@ struct EpisodeRunnerTests {
         // After the operator's steps closed it, the policy opened the gripper again.
         #expect((last.observation.gripper ?? 0) > 0.8)
     }
+
+    @Test("observations carry every camera's latest frame, cropped and resized; a stalled stream fails the step as stale")
+    func camerasInObservations() throws {
+        let rig = try TwinRig("so101", cameraSize: 64)
+        let loop = rig.loop()
+        try loop.start()
+        defer {
+            loop.stop(reason: "test over")
+            loop.wait()
+            rig.cameras.forEach { $0.stop() }
+        }
+        for camera in rig.cameras { try camera.start() }
+        #expect(eventually(within: 20) { rig.cameras.allSatisfy { $0.framesCaptured > 0 } })
+        let runner = EpisodeRunner(loop: loop, kinematics: rig.kinematics, cameras: rig.cameras) { _ in (0, false) }
+        runner.maxFrameAge = .milliseconds(500)
+        let first = try runner.reset(speed: 1)
+        #expect(Set(first.images.keys) == ["front", "wrist"])
+        for (name, frame) in first.images {
+            #expect(frame.count == 64 * 64 * 3, "\(name)")
+            #expect(Set(frame).count > 20, "\(name) is flat")
+        }
+        // The wrist camera looks at the jaws; the front camera at the whole scene: different images.
+        let differ = first.images["front"] != first.images["wrist"]
+        #expect(differ)
+        let policy = GoalSeeker(goal: first.endEffector.position, scale: runner.scale)
+        _ = try runner.step(from: first, policy: policy)
+
+        // The streams stop: within the maximum age the step fails rather than reusing an old frame.
+        rig.streams?.stop()
+        usleep(700_000)
+        #expect(throws: CameraError.self) { _ = try runner.step(from: first, policy: policy) }
+    }
 }

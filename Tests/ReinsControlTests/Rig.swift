@@ -1,6 +1,7 @@
 import Foundation
 import ReinsControl
 import ReinsCore
+import ReinsData
 import ReinsHardware
 import ReinsSim
 
@@ -8,17 +9,37 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 let catalog = RobotCatalog(root: repositoryRoot)
 
 /// A robot's servos emulated on a pty with its twin's physics, and a `ServoRobot` connected to
-/// them through a real driver and its simulated calibration.
+/// them through a real driver and its simulated calibration. With `cameras`, the twin's cameras
+/// stream as MJPEG, as `reins bus emulate` serves them, and `cameras` reads them through OpenCV.
 struct TwinRig {
     let emulator: ServoBusEmulator
     let robot: ServoRobot
     let kinematics: ArmKinematics
+    let streams: MJPEGServer?
+    let cameras: [OpenCVCamera]
 
-    init(_ name: String) throws {
+    init(_ name: String, cameraSize: Int? = nil) throws {
         let definition = try catalog.robot(name)
         emulator = try ServoBusEmulator(robot: definition, seed: 9)
         let twin = try RobotTwin(robot: definition)
-        emulator.drive(with: twin)
+        if let cameraSize {
+            let server = try MJPEGServer(cameras: definition.cameras.map(\.name))
+            emulator.drive(with: twin, cameras: CameraFeed { camera, width, height, rgb in
+                if let jpeg = try? Image(width: width, height: height, channels: 3, pixels: rgb).jpeg(quality: 90) {
+                    server.publish(camera, jpeg: jpeg)
+                }
+            })
+            streams = server
+            cameras = try definition.cameras.map { spec in
+                var streamed = spec
+                streamed.source = server.url(for: spec.name)
+                return try OpenCVCamera(spec: streamed, width: cameraSize, height: cameraSize)
+            }
+        } else {
+            emulator.drive(with: twin)
+            streams = nil
+            cameras = []
+        }
         emulator.start()
         let line = try SerialLine(path: emulator.devicePath, baud: definition.baud)
         let motors = ServoRobot.busMotors(definition)
