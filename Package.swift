@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "ReinsNN", dependencies: ["CBLAS"]),
         .target(name: "ReinsLearn", dependencies: ["ReinsCore", "ReinsNN"]),
         .target(name: "ReinsData", dependencies: ["CHDF5", "COpenCV"]),
-        .target(name: "ReinsConsole", dependencies: ["CNcurses"]),
+        .target(name: "ReinsConsole", dependencies: ["CNcurses", "ReinsCore", "ReinsControl"]),
         .executableTarget(
             name: "reins",
             dependencies: [

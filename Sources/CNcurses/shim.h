@@ -3,12 +3,17 @@
 // concurrency: each one it needs is wrapped in a static inline function.
 #define NCURSES_WIDECHAR 1
 #include <locale.h>
+#include <langinfo.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <curses.h>
 
 static inline WINDOW *reins_stdscr(void) { return stdscr; }
 static inline int reins_getmaxy(WINDOW *w) { int y, x; getmaxyx(w, y, x); (void)x; return y; }
 static inline int reins_getmaxx(WINDOW *w) { int y, x; getmaxyx(w, y, x); (void)y; return x; }
 static inline attr_t reins_a_bold(void) { return A_BOLD; }
+static inline attr_t reins_a_reverse(void) { return A_REVERSE; }
 static inline attr_t reins_color_pair(short pair) { return COLOR_PAIR(pair); }
 static inline int reins_key_resize(void) { return KEY_RESIZE; }
 static inline int reins_err(void) { return ERR; }
@@ -31,4 +36,33 @@ static inline int reins_terminfo_exists(const char *name) {
     set_curterm(saved);
     del_curterm(loaded);
     return 1;
+}
+
+static inline int reins_colors(void) { return COLORS; }
+static inline int reins_color_pairs(void) { return COLOR_PAIRS; }
+static inline int reins_alloc_pair(int fg, int bg) { return alloc_pair(fg, bg); }
+static inline int reins_attr_on_pair(int pair) { return attr_on((attr_t)0, (void *)&pair); }
+static inline int reins_attr_off_pair(int pair) { return attr_off((attr_t)0, (void *)&pair); }
+static inline int reins_color_set(int pair) { return color_set((short)(pair > 32767 ? 0 : pair), (void *)&pair); }
+static inline int reins_key_backspace(void) { return KEY_BACKSPACE; }
+static inline int reins_key_up(void) { return KEY_UP; }
+static inline int reins_key_down(void) { return KEY_DOWN; }
+static inline int reins_key_left(void) { return KEY_LEFT; }
+static inline int reins_key_right(void) { return KEY_RIGHT; }
+static inline int reins_utf8_locale(void) { const char *set = nl_langinfo(CODESET); return set && strcmp(set, "UTF-8") == 0; }
+
+/// Gives the terminal back if the process dies of a fatal signal (a crash, an abort, a Swift
+/// trap), then dies of it as it would have.
+static void reins_restore_terminal_and_reraise(int signal_number) {
+    endwin();
+    signal(signal_number, SIG_DFL);
+    raise(signal_number);
+}
+static inline void reins_restore_terminal_on_crash(void) {
+    int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGHUP };
+    for (unsigned i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], reins_restore_terminal_and_reraise);
+}
+static inline void reins_default_crash_handling(void) {
+    int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGHUP };
+    for (unsigned i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], SIG_DFL);
 }

@@ -8,12 +8,14 @@ import Glibc
 public final class Screen {
     private var isOpen = true
 
-    /// Takes over the terminal. Fails when standard input and output are not a terminal.
-    public init() throws(ConsoleError) {
+    /// Takes over the terminal. Fails when standard input and output are not a terminal. With
+    /// `raw`, Ctrl-C arrives as a key (code 3) instead of a signal, so the console can ask first.
+    public init(raw: Bool = false) throws(ConsoleError) {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw .notATerminal }
         setlocale(LC_ALL, "")
         guard initscr() != nil else { throw .notATerminal }
-        cbreak()
+        reins_restore_terminal_on_crash()
+        if raw { _ = CNcurses.raw() } else { cbreak() }
         noecho()
         keypad(reins_stdscr(), true)
         // Escape alone must not stall the console for ncurses' default second.
@@ -23,6 +25,7 @@ public final class Screen {
             start_color()
             use_default_colors()
             init_pair(1, Int16(COLOR_GREEN), -1)
+            init_pair(2, Int16(COLOR_YELLOW), -1)
         }
     }
 
@@ -35,13 +38,33 @@ public final class Screen {
         guard isOpen else { return }
         isOpen = false
         endwin()
+        reins_default_crash_handling()
+    }
+
+    /// Whether the terminal shows 256 colours (else 8).
+    public var has256Colours: Bool { has_colors() && reins_colors() >= 256 }
+
+    /// Whether the locale can show the half-block character (UTF-8).
+    public var canDrawHalfBlocks: Bool { reins_utf8_locale() != 0 }
+
+    /// Draws text in a foreground and background colour (terminal colour indices).
+    public func draw(_ text: String, row: Int, column: Int, foreground: Int, background: Int) {
+        guard row >= 0, row < rows, column >= 0, column < columns else { return }
+        let pair = reins_alloc_pair(Int32(foreground), Int32(background))
+        guard pair >= 0 else {
+            draw(text, row: row, column: column)
+            return
+        }
+        _ = reins_color_set(pair)
+        _ = reins_mvaddstr(Int32(row), Int32(column), String(text.prefix(columns - column)))
+        _ = reins_color_set(0)
     }
 
     public var rows: Int { Int(reins_getmaxy(reins_stdscr())) }
     public var columns: Int { Int(reins_getmaxx(reins_stdscr())) }
 
     public enum Style: Sendable {
-        case plain, bold, good
+        case plain, bold, good, warning, inverse
     }
 
     public func clear() {
@@ -80,6 +103,8 @@ public final class Screen {
         case .plain: 0
         case .bold: reins_a_bold()
         case .good: reins_color_pair(1)
+        case .warning: reins_color_pair(2) | reins_a_bold()
+        case .inverse: reins_a_reverse()
         }
     }
 }
@@ -103,6 +128,9 @@ public struct Key: Equatable, Sendable {
         if let name = keyname(code) { return String(cString: name) }
         return "code \(code)"
     }
+
+    /// The terminal was resized (ncurses has already updated its size).
+    public var isResize: Bool { code == reins_key_resize() }
 
     public var character: Character? {
         guard code >= 32 && code < 127, let scalar = Unicode.Scalar(UInt32(code)) else { return nil }

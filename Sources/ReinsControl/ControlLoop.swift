@@ -184,6 +184,19 @@ public final class ControlLoop: @unchecked Sendable {
 
     public var status: LoopStatus { published.withLock { $0 } }
 
+    /// Loop cycles in one policy step.
+    public var cyclesPerPolicyStep: Int { max(1, Int((configuration.busHz / configuration.policyHz).rounded())) }
+
+    /// Blocks the caller until the loop has finished cycle `cycle` (or has ended): policy steps
+    /// counted in loop cycles see the arm at the same phase of the loop every time.
+    public func wait(untilCycle cycle: Int) {
+        while true {
+            let (cycles, finished) = published.withLock { ($0.cycles, $0.phase.isFinished) }
+            if cycles >= cycle || finished { return }
+            usleep(200)
+        }
+    }
+
     /// Cycles per second since the loop started, as of the latest snapshot.
     public var achievedRate: Double {
         let status = self.status
@@ -211,7 +224,7 @@ public final class ControlLoop: @unchecked Sendable {
         let policyPeriodNs = 1e9 / configuration.policyHz
         let watchdogNs = Int64(configuration.watchdogTimeout.seconds * 1e9)
         let torqueOffNs = Int64(configuration.torqueOffDelay.seconds * 1e9)
-        let publishEvery = max(1, Int(configuration.busHz / 50))
+        let percentilesEvery = max(1, Int(configuration.busHz / 50))
         var seenSequence = -1
         var interpolationStartNs: Int64 = 0
         var lastCommandNs = LoopClock.nowNs()
@@ -294,30 +307,34 @@ public final class ControlLoop: @unchecked Sendable {
                     ?? .stopped(reason: stopReason)
                 done = true
             }
-            if done || clock.ticks % publishEvery == 0 {
-                let p50 = Double(histogram.valueAtPercentile(50)) / 1000, p99 = Double(histogram.valueAtPercentile(99)) / 1000
-                let maximum = Double(histogram.maxRecorded) / 1000
-                let overruns = clock.overruns, cycles = clock.ticks, counters = safety.counters
-                let currentPhase = phase
-                published.withLock { status in
-                    status.phase = currentPhase
-                    for index in 0..<motors {
-                        status.state.positions[index] = state.positions[index]
-                        status.state.velocities[index] = state.velocities[index]
-                        status.sent[index] = sent[index]
-                    }
-                    status.state.timestampNs = state.timestampNs
-                    status.safety = counters
-                    status.cycles = cycles
-                    status.startedNs = startedNs
-                    status.publishedNs = now
-                    status.overruns = overruns
-                    status.watchdogTrips = watchdogTrips
-                    status.busErrors = busErrors
+            // State every cycle (readers act on it); jitter percentiles, which walk the
+            // histogram, every 20 ms.
+            let percentiles = done || clock.ticks % percentilesEvery == 0
+            let p50 = percentiles ? Double(histogram.valueAtPercentile(50)) / 1000 : 0
+            let p99 = percentiles ? Double(histogram.valueAtPercentile(99)) / 1000 : 0
+            let maximum = Double(histogram.maxRecorded) / 1000
+            let overruns = clock.overruns, cycles = clock.ticks, counters = safety.counters
+            let currentPhase = phase
+            published.withLock { status in
+                status.phase = currentPhase
+                for index in 0..<motors {
+                    status.state.positions[index] = state.positions[index]
+                    status.state.velocities[index] = state.velocities[index]
+                    status.sent[index] = sent[index]
+                }
+                status.state.timestampNs = state.timestampNs
+                status.safety = counters
+                status.cycles = cycles
+                status.startedNs = startedNs
+                status.publishedNs = now
+                status.overruns = overruns
+                status.watchdogTrips = watchdogTrips
+                status.busErrors = busErrors
+                if percentiles {
                     status.jitterP50Us = p50
                     status.jitterP99Us = p99
-                    status.jitterMaxUs = maximum
                 }
+                status.jitterMaxUs = maximum
             }
             if done { break }
         }

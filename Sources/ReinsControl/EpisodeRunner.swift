@@ -39,6 +39,8 @@ public protocol ActionSource: AnyObject {
 public struct EpisodeStep: Sendable {
     /// The action applied (the operator's when they intervened), clipped to [−1, 1].
     public var action: [Double]
+    /// The joint targets the action became (radians, motor order), before the safety layer.
+    public var jointTargets: [Double]
     public var intervention: Bool
     public var reward: Double
     public var done: Bool
@@ -49,8 +51,10 @@ public struct EpisodeStep: Sendable {
 
 /// Runs episodes on a robot through its control loop: reset moves slowly to the home pose; each
 /// step takes an action from the policy, or from the operator whenever they give one (that step is
-/// flagged as an intervention), turns it into joint targets by inverse kinematics, sends them,
-/// waits for the next policy tick (absolute deadlines), and observes. Rewards and success come
+/// flagged as an intervention), turns it into joint targets by inverse kinematics from the previous
+/// targets (the twist is relative to the commanded pose, in the measured pose's frame), sends them,
+/// waits one policy period counted in loop cycles (so every observation is taken at the same phase
+/// of the loop), and observes. Rewards and success come
 /// from `reward` (a task check in the twin, a classifier, or the operator's key).
 public final class EpisodeRunner {
     public let loop: ControlLoop
@@ -62,8 +66,12 @@ public final class EpisodeRunner {
     public var maxFrameAge: Duration = .milliseconds(200)
     public let reward: (EpisodeObservation) -> (reward: Double, success: Bool)
     public private(set) var steps = 0
-    private var clock: LoopClock
+    /// The joint targets the episode started from (the home pose after `reset`).
+    public var startTargets: [Double] { loop.robot.definition.homePoseRad }
     private var images: [String: [UInt8]] = [:]
+    /// The joint targets of the last step: the next step's twist starts from them, not from the
+    /// measured joints, so a servo's steady-state error under gravity does not make the arm creep.
+    private var lastTargets: [Double] = []
 
     public init(loop: ControlLoop, kinematics: ArmKinematics, cameras: [any Camera] = [],
                 reward: @escaping (EpisodeObservation) -> (reward: Double, success: Bool)) {
@@ -71,15 +79,15 @@ public final class EpisodeRunner {
         self.kinematics = kinematics
         self.cameras = cameras
         self.reward = reward
-        clock = LoopClock(rateHz: loop.configuration.policyHz)
     }
 
     /// Moves slowly to the home pose and returns the first observation.
     public func reset(speed: Double = 0.5) throws -> EpisodeObservation {
         steps = 0
         loop.move(to: loop.robot.definition.homePoseRad, speed: speed, tolerance: 0.02, timeout: .seconds(20))
+        loop.settle()
         if case .faulted(let message) = loop.status.phase { throw EpisodeError.loop(message) }
-        clock.start()
+        lastTargets = loop.robot.definition.homePoseRad
         return try observe()
     }
 
@@ -89,13 +97,16 @@ public final class EpisodeRunner {
         let chosen = operatorAction ?? policy.action(for: observation) ?? [Double](repeating: 0, count: 7)
         guard chosen.count == 7 else { throw EpisodeError.badAction(count: chosen.count) }
         let action = chosen.map { $0.isFinite ? min(max($0, -1), 1) : 0 }
-        loop.command(targets(for: action, at: observation))
-        clock.waitForNextTick()
+        let jointTargets = targets(for: action, from: lastTargets.isEmpty ? observation.joints : lastTargets)
+        lastTargets = jointTargets
+        let cycle = loop.status.cycles
+        loop.command(jointTargets)
+        loop.wait(untilCycle: cycle + loop.cyclesPerPolicyStep)
         steps += 1
         let next = try observe()
         let (value, success) = reward(next)
         let finished = loop.status.phase.isFinished
-        return EpisodeStep(action: action, intervention: operatorAction != nil, reward: value,
+        return EpisodeStep(action: action, jointTargets: jointTargets, intervention: operatorAction != nil, reward: value,
                            done: success || steps >= maxSteps || finished, success: success, observation: next)
     }
 
@@ -112,12 +123,12 @@ public final class EpisodeRunner {
         return record
     }
 
-    /// Joint targets for an action from the measured joints: the twist scaled, followed by IK as
+    /// Joint targets for an action from the previous targets: the twist scaled, followed by IK as
     /// far as the arm can, the gripper set to the asked opening.
-    func targets(for action: [Double], at observation: EpisodeObservation) -> [Double] {
+    func targets(for action: [Double], from joints: [Double]) -> [Double] {
         let linear = Vector3(action[0], action[1], action[2]) * scale.linearM
         let angular = Vector3(action[3], action[4], action[5]) * scale.angularRad
-        var targets = kinematics.follow(linear: linear, angular: angular, from: observation.joints).joints
+        var targets = kinematics.follow(linear: linear, angular: angular, from: joints).joints
         if let angle = loop.robot.gripperAngle(opening: (action[6] + 1) / 2), let index = loop.robot.gripperIndex {
             targets[index] = angle
         }

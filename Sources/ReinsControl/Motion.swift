@@ -28,4 +28,17 @@ extension ControlLoop {
         }
         return zip(status.state.positions, pose).map { abs($0 - $1) }.max() ?? error
     }
+
+    /// Waits until every joint moves slower than `speed` rad/s (or `timeout` passes): a move ends
+    /// within its tolerance while the arm may still be swinging in.
+    public func settle(below speed: Double = 0.02, timeout: Duration = .seconds(2)) {
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        var calm = 0
+        while Date() < deadline && !status.phase.isFinished {
+            let fastest = status.state.velocities.map(abs).max() ?? 0
+            calm = fastest < speed ? calm + 1 : 0
+            if calm >= 5 { return }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+    }
 }

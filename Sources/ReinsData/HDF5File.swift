@@ -79,6 +79,15 @@ public final class HDF5File {
         }.get()
     }
 
+    /// Writes a Double dataset of the given shape.
+    public func write(_ values: [Double], shape: [Int], to datasetPath: String) throws(DataError) {
+        try values.withUnsafeBytes { raw in
+            Result { () throws(DataError) in
+                try write(raw, type: reins_h5t_native_double(), shape: shape, chunk: nil, gzipLevel: nil, to: datasetPath)
+            }
+        }.get()
+    }
+
     /// Writes a UInt8 dataset, optionally chunked and gzip-compressed (images: chunk one frame).
     public func write(_ values: [UInt8], shape: [Int], chunk: [Int]? = nil, gzipLevel: Int? = nil,
                       to datasetPath: String) throws(DataError) {
@@ -136,6 +145,44 @@ public final class HDF5File {
 
     public func readFloats(_ datasetPath: String) throws(DataError) -> (values: [Float], shape: [Int]) {
         try read(datasetPath, type: reins_h5t_native_float(), typeClass: H5T_FLOAT, as: Float.self)
+    }
+
+    /// Reads a floating-point dataset (float32 or float64) as Doubles.
+    public func readDoubles(_ datasetPath: String) throws(DataError) -> (values: [Double], shape: [Int]) {
+        try read(datasetPath, type: reins_h5t_native_double(), typeClass: H5T_FLOAT, as: Double.self)
+    }
+
+    /// The stored element type as numpy names it: float32, float64, uint8, int64, …
+    public func elementType(of datasetPath: String) throws(DataError) -> String {
+        let dataset = try openDataset(datasetPath)
+        defer { H5Dclose(dataset) }
+        let stored = H5Dget_type(dataset)
+        defer { H5Tclose(stored) }
+        let bits = H5Tget_size(stored) * 8
+        switch H5Tget_class(stored) {
+        case H5T_FLOAT: return "float\(bits)"
+        case H5T_INTEGER: return H5Tget_sign(stored) == H5T_SGN_NONE ? "uint\(bits)" : "int\(bits)"
+        case H5T_STRING: return "string"
+        default: return "other"
+        }
+    }
+
+    /// The names of a group's members, sorted.
+    public func members(of groupPath: String) throws(DataError) -> [String] {
+        let group = H5Gopen2(id, groupPath, reins_h5p_default())
+        guard group >= 0 else { throw .hdf5(file: path, object: groupPath, operation: "opening the group") }
+        defer { H5Gclose(group) }
+        var info = H5G_info_t()
+        guard H5Gget_info(group, &info) >= 0 else { throw .hdf5(file: path, object: groupPath, operation: "listing the group") }
+        var names: [String] = []
+        for index in 0..<info.nlinks {
+            let length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, reins_h5p_default())
+            guard length >= 0 else { continue }
+            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+            H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, reins_h5p_default())
+            names.append(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        }
+        return names.sorted()
     }
 
     public func readBytes(_ datasetPath: String) throws(DataError) -> (values: [UInt8], shape: [Int]) {

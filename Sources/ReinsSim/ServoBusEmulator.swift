@@ -154,6 +154,14 @@ public final class ServoBusEmulator: @unchecked Sendable {
     /// The twin's joint positions in radians (motor order), while it drives the servos.
     public var twinJointPositions: [Double]? { physics?.jointPositions }
 
+    /// The twin's cube (base frame, metres), while it drives the servos and its scene has one.
+    public var twinCubePosition: SIMD3<Double>? { physics?.cubePosition }
+
+    /// Puts the twin's cube at `position`, at rest (a task's reset).
+    public func placeTwinCube(at position: SIMD3<Double>) {
+        physics?.placeCube(at: position)
+    }
+
     /// Replies dropped and corrupted so far.
     public var injectedFaults: (dropped: Int, corrupted: Int) {
         state.withLock { ($0.dropped, $0.corrupted) }

@@ -27,6 +27,10 @@ final class TwinPhysics: @unchecked Sendable {
     private let running = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
     private let latest: Mutex<[Double]>
+    /// The cube's free joint and body, when the scene has one.
+    private let cube: (joint: Int, body: Int)?
+    private let cubePlacement = Mutex<SIMD3<Double>?>(nil)
+    private let latestCube = Mutex<SIMD3<Double>?>(nil)
 
     init(twin: RobotTwin, ids: [UInt8], cameras: CameraFeed?) {
         self.twin = twin
@@ -35,6 +39,20 @@ final class TwinPhysics: @unchecked Sendable {
         simulation = twin.simulation(at: twin.robot.homePoseRad)
         stiffness = ids.indices.map { twin.model.positionGain(actuator: $0) }
         latest = Mutex(twin.robot.homePoseRad)
+        if let joint = twin.model.jointID("cube"), let body = twin.model.bodyID("cube") {
+            cube = (joint, body)
+            latestCube.withLock { $0 = simulation.bodyPosition(body) }
+        } else {
+            cube = nil
+        }
+    }
+
+    /// Where the cube is (nil without one).
+    var cubePosition: SIMD3<Double>? { latestCube.withLock { $0 } }
+
+    /// Puts the cube at `position`, at rest, on the physics thread's next step.
+    func placeCube(at position: SIMD3<Double>) {
+        cubePlacement.withLock { $0 = position }
     }
 
     static func ticks(radians: Double) -> Double { 2048 + radians * 4096 / (2 * Double.pi) }
@@ -88,6 +106,10 @@ final class TwinPhysics: @unchecked Sendable {
                 twin.model.setPositionGain(actuator: index, torque[index] ? stiffness[index] : 0)
             }
             simulation.controls = controls
+            if let cube, let placement = cubePlacement.withLock({ request in defer { request = nil }; return request }) {
+                simulation.placeFreeBody(joint: cube.joint, at: placement)
+                latestCube.withLock { $0 = placement }
+            }
             // Catch up with the wall clock, at most 50 ms at a time.
             let wall = (clock.now - start).seconds
             let steps = min(25, Int((wall - simulated) / timestep))
@@ -105,6 +127,7 @@ final class TwinPhysics: @unchecked Sendable {
                                  loadFraction: stall > 0 ? forces[index] / stall : 0)
             }
             latest.withLock { $0 = positions }
+            if let cube { latestCube.withLock { $0 = simulation.bodyPosition(cube.body) } }
             for index in renderers.indices where simulated >= renderers[index].next {
                 let spec = renderers[index].spec
                 renderers[index].next = simulated + 1 / spec.fps
@@ -112,7 +135,7 @@ final class TwinPhysics: @unchecked Sendable {
                     cameras?.sink(spec.name, spec.width, spec.height, frame)
                 }
             }
-            usleep(5000)
+            usleep(1000)
         }
     }
 }

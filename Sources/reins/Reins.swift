@@ -1,5 +1,8 @@
 import ArgumentParser
 
+/// The version written into episode files and printed by `reins --version`.
+let reinsVersion = "0.7.0"
+
 @main
 struct Reins: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,6 +16,7 @@ struct Reins: ParsableCommand {
           reins robots show so101
           reins sim render --out frame.png
         """,
-        subcommands: [Doctor.self, Robots.self, Ports.self, Cameras.self, Bus.self, RobotCommand.self, Calibrate.self, Bench.self, Sim.self, Console.self]
+        version: reinsVersion,
+        subcommands: [Doctor.self, Robots.self, Ports.self, Cameras.self, Bus.self, RobotCommand.self, Calibrate.self, Teleop.self, Record.self, Replay.self, Dataset.self, Bench.self, Sim.self, Console.self]
     )
 }

@@ -19,17 +19,33 @@ struct RobotConnection: ParsableArguments {
         guard sim != (port != nil) else { throw ValidationError("give either --port P (a real or emulated bus) or --sim (the twin)") }
     }
 
-    /// Opens the bus, loads and checks the calibration, and connects.
-    func open() throws -> RobotSession {
+    /// Opens the bus, loads and checks the calibration, and connects. With `cameraSize`, the
+    /// robot's cameras too, delivering N×N frames: the twin's rendered in process (at most 15 fps,
+    /// to spare the CPU), or the robot file's sources through OpenCV.
+    func open(cameraSize: Int? = nil) throws -> RobotSession {
         let catalog = try RobotCatalog.locate()
-        let definition = try catalog.robot(robot)
+        var definition = try catalog.robot(robot)
         let calibration = try catalog.calibration(for: definition, instance: calibrationID ?? (sim ? "sim" : nil))
+        if sim && cameraSize != nil {
+            definition.cameras = definition.cameras.map { camera in
+                var camera = camera
+                camera.fps = min(camera.fps, 15)
+                return camera
+            }
+        }
         let twin = try RobotTwin(robot: definition)
         var emulator: ServoBusEmulator?
+        var cameras: [any Camera] = []
         let path: String
         if sim {
             let emulated = try ServoBusEmulator(robot: definition)
-            emulated.drive(with: twin)
+            if let cameraSize {
+                let twinCameras = TwinCameras(robot: definition, width: cameraSize, height: cameraSize)
+                emulated.drive(with: twin, cameras: twinCameras.feed())
+                cameras = twinCameras.cameras
+            } else {
+                emulated.drive(with: twin)
+            }
             emulated.start()
             emulator = emulated
             path = emulated.devicePath
@@ -47,7 +63,15 @@ struct RobotConnection: ParsableArguments {
         if servoRobot.offsetsWritten > 0 {
             printError("note: wrote \(servoRobot.offsetsWritten) homing offset(s) from \(catalog.displayPath(calibration.file)) into the motors")
         }
-        return RobotSession(robot: servoRobot, kinematics: try ArmKinematics(twin: twin), emulator: emulator)
+        if !sim, let cameraSize {
+            for spec in definition.cameras {
+                let camera = try OpenCVCamera(spec: spec, width: cameraSize, height: cameraSize)
+                try camera.start()
+                cameras.append(camera)
+            }
+        }
+        return RobotSession(robot: servoRobot, kinematics: try ArmKinematics(twin: twin), emulator: emulator, cameras: cameras,
+                            calibrationID: calibration.file.deletingPathExtension().lastPathComponent)
     }
 }
 
@@ -56,11 +80,21 @@ final class RobotSession {
     let robot: ServoRobot
     let kinematics: ArmKinematics
     let emulator: ServoBusEmulator?
+    let cameras: [any Camera]
+    let calibrationID: String
 
-    init(robot: ServoRobot, kinematics: ArmKinematics, emulator: ServoBusEmulator?) {
+    init(robot: ServoRobot, kinematics: ArmKinematics, emulator: ServoBusEmulator?, cameras: [any Camera] = [], calibrationID: String) {
         self.robot = robot
         self.kinematics = kinematics
         self.emulator = emulator
+        self.cameras = cameras
+        self.calibrationID = calibrationID
+    }
+
+    /// Stops the cameras and the emulator.
+    func close() {
+        for case let camera as OpenCVCamera in cameras { camera.stop() }
+        emulator?.stop()
     }
 
     func loop() -> ControlLoop {

@@ -1,0 +1,415 @@
+import ArgumentParser
+import Foundation
+import ReinsConsole
+import ReinsControl
+import ReinsCore
+import ReinsData
+import ReinsSim
+import Synchronization
+
+enum OperatorKind: String, ExpressibleByArgument, CaseIterable {
+    case keyboard, scripted
+}
+
+/// The options teleop and record share about episodes.
+struct EpisodeOptions: ParsableArguments {
+    @Option(help: "reach or pick: the success check in the twin (on hardware the operator's y/n keys decide).")
+    var task: TaskKind = .reach
+    @Option(help: "Steps per episode before it ends as a failure.") var maxSteps = 100
+    @Option(help: "Camera frames are N×N, as recorded, previewed and seen by policies.") var imageSize = 128
+    @Option(help: "Seed for the cube's places and the scripted operator's noise.") var seed: UInt64 = 0
+    @Flag(help: "No console: progress lines instead (the scripted operator only).") var noConsole = false
+
+    func validate() throws {
+        guard maxSteps > 0 else { throw ValidationError("--max-steps must be positive") }
+        guard (16...512).contains(imageSize) else { throw ValidationError("--image-size must be from 16 to 512") }
+    }
+}
+
+/// How an episode ended.
+enum EpisodeEnd: Equatable {
+    case success, failure(String), discarded, quit, stopped(String)
+}
+
+/// The robot, its control loop and cameras, an episode runner, the console (or progress lines)
+/// and who acts: what `reins teleop` and `reins record` have in common.
+final class OperatorStation {
+    let session: RobotSession
+    let loop: ControlLoop
+    let runner: EpisodeRunner
+    let console: OperatorConsole?
+    let keyboard: KeyboardOperator?
+    let operatorSource: ActionSource?
+    let policy: ActionSource
+    let options: EpisodeOptions
+    let commandName: String
+    private let signalled = SignalFlag()
+    private var signals: StopSignals?
+    private var generator: SplitMix64
+    /// The cube's height when the episode started (the pick task's reference).
+    private let cubeStart = CubeStart()
+    private var quitAsked = false
+    private var paused = false
+    private(set) var isStopped = false
+    private var lastClamps = SafetyCounters()
+
+    init(connection: RobotConnection, options: EpisodeOptions, operatorKind: OperatorKind, commandName: String) throws {
+        guard operatorKind == .scripted || !options.noConsole else {
+            throw CommandError("the keyboard operator needs the console; drop --no-console or use --operator scripted")
+        }
+        guard operatorKind == .keyboard || connection.sim else {
+            throw CommandError("the scripted operator needs the twin (--sim): only there is the cube's position known")
+        }
+        if !options.noConsole {
+            do {
+                console = try OperatorConsole()
+            } catch {
+                throw CommandError("\(error); or run with --no-console and --operator scripted")
+            }
+        } else {
+            console = nil
+        }
+        self.options = options
+        self.commandName = commandName
+        session = try connection.open(cameraSize: options.imageSize)
+        loop = session.loop()
+        generator = SplitMix64(seed: options.seed)
+        let emulator = session.emulator
+        let task = options.task
+        let kinematics = session.kinematics
+        let cubeStart = cubeStart
+        runner = EpisodeRunner(loop: loop, kinematics: kinematics, cameras: session.cameras) { observation in
+            guard let cube = emulator?.twinCubePosition else { return (0, false) }
+            let success = switch task {
+            case .reach: length(cube - observation.endEffector.position) <= 0.02
+            case .pick: cube.z - cubeStart.height >= 0.05
+            }
+            return (success ? 1 : 0, success)
+        }
+        runner.maxSteps = options.maxSteps
+        policy = HoldPolicy()
+        switch operatorKind {
+        case .keyboard:
+            let keyboard = KeyboardOperator(inControl: true)
+            self.keyboard = keyboard
+            operatorSource = keyboard
+        case .scripted:
+            keyboard = nil
+            operatorSource = ScriptedReacher(scale: runner.scale, seed: options.seed &+ 1) { emulator?.twinCubePosition }
+        }
+        let flag = signalled
+        signals = StopSignals { _ in flag.raised.store(true, ordering: .releasing) }
+        try loop.start()
+        try console?.start()
+        console?.update { model in
+            model.command = commandName
+            model.robot = session.robot.definition.name
+            model.task = session.emulator == nil ? "\(task.rawValue) (y/n decides)" : task.rawValue
+            model.maxSteps = options.maxSteps
+            model.mode = keyboard?.inControl == false ? .policy : .operator
+        }
+        for note in loop.status.realtime.notes { log(note) }
+    }
+
+    /// Gives the terminal back, stops the loop (hold, torque off) and the emulator.
+    func close() {
+        console?.close()
+        signals?.cancel()
+        loop.stop(reason: "\(commandName) ended")
+        loop.wait()
+        session.close()
+    }
+
+    func log(_ event: String) {
+        if let console { console.log(event) } else { printError(event) }
+    }
+
+    var quitRequested: Bool { signalled.raised.load(ordering: .acquiring) }
+
+    /// Puts the twin's cube somewhere new (seeded) and waits until the physics has it.
+    private func placeCube() {
+        guard let emulator = session.emulator else { return }
+        let region = TaskEnvironment.cubeRegion
+        let position = SIMD3(Double.random(in: region.x, using: &generator), Double.random(in: region.y, using: &generator),
+                             TaskEnvironment.cubeHalfSize)
+        emulator.placeTwinCube(at: position)
+        for _ in 0..<100 {
+            if let cube = emulator.twinCubePosition, length(cube - position) < 0.005 { break }
+            usleep(10_000)
+        }
+        cubeStart.height = emulator.twinCubePosition?.z ?? 0
+    }
+
+    /// Runs one episode; the record is returned whatever the ending, with the steps taken.
+    func runEpisode(index: Int) throws -> (Episode, EpisodeEnd) {
+        defer { reportClamps() }
+        let definition = session.robot.definition
+        let metadata = Episode.Metadata(robot: definition.name, task: options.task.rawValue, busHz: loop.configuration.busHz,
+                                        policyHz: loop.configuration.policyHz, calibrationID: session.calibrationID, success: false,
+                                        softwareVersion: reinsVersion, jointNames: definition.motors.map(\.name),
+                                        startedUnixSeconds: Date().timeIntervalSince1970)
+        var episode = Episode(metadata: metadata, actionWidth: 7,
+                              cameras: session.cameras.map { Episode.CameraFrames(name: $0.name, width: $0.width, height: $0.height) },
+                              recordsCube: session.emulator != nil)
+        console?.update { model in
+            model.episode = index
+            model.step = 0
+            model.reward = 0
+            model.episodeReturn = 0
+        }
+        log("episode \(index): moving home")
+        placeCube()
+        var observation = try runner.reset()
+        episode.startJointTargets = runner.startTargets
+        let startNs = observation.timestampNs
+        var episodeReturn = 0.0, wasIntervening = keyboard?.inControl == true
+        show(observation, step: 0, reward: 0, episodeReturn: 0)
+        log("episode \(index): go")
+        while true {
+            if quitRequested { return (episode, .quit) }
+            if let end = handleKeys() {
+                if case .stopped = end { isStopped = true }
+                return (episode, end)
+            }
+            if case .faulted(let message) = loop.status.phase {
+                isStopped = true
+                return (episode, .stopped(message))
+            }
+            if paused {
+                usleep(100_000)
+                continue
+            }
+            let cube = session.emulator?.twinCubePosition
+            let step = try runner.step(from: observation, policy: policy, operator: operatorSource)
+            episodeReturn += step.reward
+            episode.append(jointPositions: observation.joints, endEffector: observation.endEffector.vector,
+                           gripper: observation.gripper ?? 0, cubePosition: cube.map { [$0.x, $0.y, $0.z] },
+                           images: session.cameras.map { observation.images[$0.name] ?? [] }, action: step.action,
+                           jointTargets: step.jointTargets, reward: step.reward, done: step.done, intervention: step.intervention,
+                           timestamp: Double(observation.timestampNs - startNs) * 1e-9)
+            if step.intervention != wasIntervening, keyboard != nil {
+                log(step.intervention ? "operator took over at step \(runner.steps)" : "policy back at step \(runner.steps)")
+                wasIntervening = step.intervention
+            }
+            observation = step.observation
+            show(observation, step: runner.steps, reward: step.reward, episodeReturn: episodeReturn)
+            if step.done {
+                if step.success { return (episode, .success) }
+                return (episode, runner.steps >= options.maxSteps ? .failure("time limit") : .failure("the loop stopped"))
+            }
+        }
+    }
+
+    /// Waits, with the console up, until the operator quits (after a stop or a fault).
+    func waitForQuit() {
+        guard console != nil else { return }
+        console?.update { $0.prompt = "stopped: Q quits" }
+        while !quitRequested {
+            if let end = handleKeys(), end == .quit { return }
+            usleep(50_000)
+        }
+    }
+
+    /// Applies the keys pressed since the last step; returns how the episode ends if a key ends it.
+    private func handleKeys() -> EpisodeEnd? {
+        guard let console else { return nil }
+        while let code = console.nextKey() {
+            let command = KeyMap.command(for: code)
+            if quitAsked {
+                quitAsked = false
+                console.update { $0.prompt = nil }
+                if command == .markSuccess { return .quit }
+                continue
+            }
+            guard let command else { continue }
+            if keyboard?.handle(command) == true {
+                if command == .toggleControl {
+                    let inControl = keyboard?.inControl == true
+                    console.update { $0.mode = inControl ? .operator : .policy }
+                    log(inControl ? "operator has control" : "policy has control")
+                }
+                if command == .faster || command == .slower {
+                    let speed = keyboard?.speed ?? 0.5
+                    console.update { $0.speed = speed }
+                }
+                continue
+            }
+            switch command {
+            case .markSuccess: return .success
+            case .markFailure: return .failure("marked by the operator")
+            case .discard: return .discarded
+            case .pause:
+                paused.toggle()
+                let inControl = keyboard?.inControl != false
+                console.update { $0.mode = self.paused ? .paused : (inControl ? .operator : .policy) }
+                log(paused ? "paused: the arm holds" : "resumed")
+            case .stop:
+                loop.stop(reason: "operator stop")
+                console.update { $0.mode = .stopped }
+                log("STOP: holding, then torque off")
+                return .stopped("operator stop")
+            case .help:
+                console.update { $0.showHelp.toggle() }
+            case .quit:
+                quitAsked = true
+                console.update { $0.prompt = "Quit? The episode in progress is not kept. y quits, any other key goes on" }
+            default:
+                break
+            }
+        }
+        return nil
+    }
+
+    /// Logs how many commands the safety layer changed since the last report, by rule.
+    func reportClamps() {
+        let counters = loop.status.safety
+        guard counters.clamps > lastClamps.clamps else { return }
+        log("safety clamped \(counters.clamps - lastClamps.clamps) command(s): joint limits \(counters.jointLimit - lastClamps.jointLimit), "
+            + "step \(counters.step - lastClamps.step), lead \(counters.lead - lastClamps.lead), box \(counters.workspace - lastClamps.workspace)")
+        lastClamps = counters
+    }
+
+    private func show(_ observation: EpisodeObservation, step: Int, reward: Double, episodeReturn: Double) {
+        let status = loop.status
+        let clamps = status.safety.clamps
+        guard let console else { return }
+        let definition = session.robot.definition
+        let limits = session.robot.limits
+        let rate = loop.achievedRate
+        console.update { model in
+            model.step = step
+            model.reward = reward
+            model.episodeReturn = episodeReturn
+            model.loopHz = rate
+            model.jitterP99Us = status.jitterP99Us
+            model.safetyClamps = clamps
+            model.joints = definition.motors.indices.map { index in
+                ConsoleModel.Joint(name: definition.motors[index].name, position: status.state.positions[index],
+                                   target: status.sent[index], limits: limits[index])
+            }
+            model.endEffector = observation.endEffector.vector
+            model.gripper = observation.gripper
+            model.previews = session.cameras.compactMap { camera in
+                observation.images[camera.name].map { ConsoleModel.Preview(name: camera.name, width: camera.width, height: camera.height, rgb: $0) }
+            }
+        }
+    }
+}
+
+struct Teleop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drive the robot from the operator console: end-effector moves, gripper, episodes, the safety stop.",
+        discussion: """
+        The operator has control from the start (space hands it to the policy, here one that holds
+        still). Keys: w/s a/d r/f move, arrows and q/e turn, o/c grip, +/- speed, y/n end an episode,
+        p pauses, x or Esc stops (hold, then torque off), ? shows every key, Q or Ctrl-C quits.
+        In the twin, an episode also ends when the task succeeds; the cube moves for the next one.
+
+        Example:
+          reins teleop --robot so101 --sim
+          reins teleop --robot so101 --port /dev/ttyUSB0
+        """)
+
+    @OptionGroup var connection: RobotConnection
+    @OptionGroup var episodes: EpisodeOptions
+
+    func run() throws {
+        let station = try OperatorStation(connection: connection, options: episodes, operatorKind: .keyboard, commandName: "teleop")
+        defer { station.close() }
+        var index = 0
+        while !station.quitRequested {
+            let (episode, end) = try station.runEpisode(index: index)
+            station.log("episode \(index) ended after \(episode.steps) steps: \(describe(end))")
+            if end == .quit { break }
+            if case .stopped = end {
+                station.waitForQuit()
+                break
+            }
+            index += 1
+        }
+    }
+}
+
+func describe(_ end: EpisodeEnd) -> String {
+    switch end {
+    case .success: "success"
+    case .failure(let reason): "failure (\(reason))"
+    case .discarded: "discarded"
+    case .quit: "quit"
+    case .stopped(let reason): "stopped (\(reason))"
+    }
+}
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record episodes (demonstrations) to HDF5 files in robomimic's layout, one file per episode.",
+        discussion: """
+        Each episode is written as DIR/episode_NNNNNN.h5 under a temporary name and renamed when
+        complete, so a crash loses at most the episode in progress; a leftover temporary file is
+        reported and removed on the next start. Backspace discards an episode; --only-success
+        keeps successes only. `reins dataset info DIR` summarises what was recorded.
+
+        Example:
+          reins record --robot so101 --task reach --episodes 20 --out demos --sim
+          reins record --robot so101 --task reach --episodes 10 --out demos --sim --operator scripted --no-console
+        """)
+
+    @OptionGroup var connection: RobotConnection
+    @OptionGroup var episodeOptions: EpisodeOptions
+    @Option(help: "Episodes to keep.") var episodes: Int
+    @Option(help: "The folder for the episode files.") var out: String
+    @Option(help: "keyboard (the console) or scripted (the twin's expert).") var `operator`: OperatorKind = .keyboard
+    @Flag(help: "Keep successful episodes only.") var onlySuccess = false
+
+    func validate() throws {
+        guard episodes > 0 else { throw ValidationError("--episodes must be positive") }
+    }
+
+    func run() throws {
+        let writer = try EpisodeWriter(directory: URL(fileURLWithPath: out))
+        let station = try OperatorStation(connection: connection, options: episodeOptions, operatorKind: `operator`, commandName: "record")
+        var closed = false
+        defer { if !closed { station.close() } }
+        for name in writer.removedLeftovers { station.log("removed \(name), an episode a previous run did not finish") }
+        var kept = 0, successes = 0, attempt = 0
+        while kept < episodes && !station.quitRequested {
+            let (episode, end) = try station.runEpisode(index: attempt)
+            attempt += 1
+            var finished = episode
+            finished.metadata.success = end == .success
+            let keep: Bool
+            switch end {
+            case .success: keep = true
+            case .failure: keep = !onlySuccess
+            case .stopped: keep = !onlySuccess && episode.steps > 0
+            case .discarded, .quit: keep = false
+            }
+            if keep {
+                let url = try writer.write(finished)
+                kept += 1
+                if end == .success { successes += 1 }
+                station.log("episode \(attempt - 1): \(describe(end)) in \(episode.steps) steps → \(url.lastPathComponent) (\(kept)/\(episodes))")
+            } else {
+                station.log("episode \(attempt - 1): \(describe(end)) after \(episode.steps) steps, not kept")
+            }
+            if end == .quit { break }
+            if case .stopped = end {
+                station.waitForQuit()
+                break
+            }
+        }
+        station.close()
+        closed = true
+        print("recorded \(kept) episode(s), \(successes) successful, in \(out)")
+    }
+}
+
+/// The cube's starting height, shared by the station and its reward check (both on the main thread).
+final class CubeStart {
+    var height = 0.0
+}
+
+/// Set from a signal handler's queue, read by the episode loop.
+final class SignalFlag: Sendable {
+    let raised = Atomic<Bool>(false)
+}

@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import ReinsControl
+import ReinsCore
+import ReinsData
+import ReinsSim
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay a recorded episode in the twin or on the robot, and report how closely the joints followed.",
+        discussion: """
+        The arm first moves slowly to the recorded start; then the recorded joint targets are sent
+        at the recorded rate through the control loop and its safety layer. In the twin the cube is
+        put where it was. The tracking error compares each joint after every step with the
+        recorded state after the same step (RMS and max, radians). --video writes the recorded
+        camera beside the twin's view, frame by frame. Ctrl-C (or Esc in a terminal) stops: hold,
+        then torque off.
+
+        Example:
+          reins replay demos/episode_000000.h5 --sim --video replay.mp4
+          reins replay demos/episode_000000.h5 --robot so101 --port /dev/ttyUSB0
+        """)
+
+    @Argument(help: "The episode file (HDF5, as `reins record` writes).") var episode: String
+    @Flag(help: "Replay in the twin (its servos emulated in this process).") var sim = false
+    @Option(help: "The robot (default: the one the episode was recorded on).") var robot: String?
+    @Option(help: "The servo bus's serial device.") var port: String?
+    @Option(name: .customLong("id"), help: "The calibration (default: the robot's only one, `sim` with --sim).") var calibrationID: String?
+    @Option(help: "Write the recorded camera beside the twin's view to this .mp4 (with --sim).") var video: String?
+    @Option(help: "Top joint speed of the move to the start, rad/s.") var speed = 0.5
+    @Flag(help: "Print one JSON object.") var json = false
+
+    struct Output: Encodable {
+        var episode: String
+        var robot: String
+        var steps: Int
+        var joints: [String]
+        var trackingRmsRad: [Double]
+        var trackingMaxRad: [Double]
+        var worstRmsRad: Double
+        var completed: Bool
+    }
+
+    func validate() throws {
+        guard sim != (port != nil) else { throw ValidationError("give either --sim (the twin) or --port P (the robot)") }
+        guard video == nil || sim else { throw ValidationError("--video needs --sim: it shows the twin's view beside the recording") }
+    }
+
+    func run() throws {
+        let url = URL(fileURLWithPath: episode)
+        let recorded: Episode
+        do {
+            recorded = try EpisodeFile.read(url)
+        } catch {
+            throw CommandError("\(episode) is not a readable episode: \(error)")
+        }
+        guard recorded.steps > 1 else { throw CommandError("\(episode) has \(recorded.steps) step(s): nothing to replay") }
+        var arguments = ["--robot", robot ?? recorded.metadata.robot]
+        arguments += sim ? ["--sim"] : ["--port", port!]
+        if let calibrationID { arguments += ["--id", calibrationID] }
+        let connection = try RobotConnection.parse(arguments)
+        let camera = recorded.cameras.first
+        let session = try connection.open(cameraSize: video != nil ? camera?.width : nil)
+        defer { session.close() }
+        guard session.robot.definition.motors.map(\.name) == recorded.metadata.jointNames else {
+            throw CommandError("\(episode) was recorded with joints \(recorded.metadata.jointNames.joined(separator: ", ")), but \(session.robot.definition.name) has \(session.robot.definition.motors.map(\.name).joined(separator: ", "))")
+        }
+        if let cube = recorded.cubePositions, cube.count >= 3 {
+            session.emulator?.placeTwinCube(at: SIMD3(cube[0], cube[1], cube[2]))
+        }
+        var configuration = LoopConfiguration(rates: session.robot.definition.rates)
+        configuration.policyHz = recorded.metadata.policyHz
+        let loop = ControlLoop(robot: session.robot,
+                               safety: SafetyLayer(limits: SafetyLimits(robot: session.robot.definition, joints: session.robot.limits),
+                                                   kinematics: session.kinematics),
+                               configuration: configuration)
+        let signals = StopSignals { _ in loop.stop(reason: "interrupted") }
+        let escape = EscapeWatcher()
+        defer {
+            escape.restore()
+            signals.cancel()
+            loop.stop(reason: "replay over")
+            loop.wait()
+        }
+        try loop.start()
+        let joints = recorded.jointCount
+        // Hold what the recording held when it started, so the arm rests where it rested then.
+        let start = recorded.startJointTargets.count == joints ? recorded.startJointTargets : Array(recorded.jointPositions(at: 0))
+        loop.move(to: start, speed: speed, tolerance: 0.02, timeout: .seconds(30))
+        loop.settle()
+
+        var writer: VideoWriter?
+        if let video, let camera {
+            writer = try VideoWriter(path: video, codec: "mp4v", fps: recorded.metadata.policyHz, width: camera.width * 2, height: camera.height)
+        }
+        let twinCamera = session.cameras.first { $0.name == camera?.name }
+        var squared = [Double](repeating: 0, count: joints), worst = [Double](repeating: 0, count: joints)
+        var compared = 0
+        var twinFrame: [UInt8] = []
+        for step in 0..<recorded.steps {
+            if escape.pressed { loop.stop(reason: "Esc") }
+            if loop.status.phase.isFinished || (loop.status.phase != .running && loop.status.phase != .holding) { break }
+            if let writer, let camera, let twinCamera, (try? twinCamera.read(into: &twinFrame, maxAge: .seconds(1))) != nil {
+                try writer.write(sideBySide(recordedFrame(camera, step), twinFrame, width: camera.width, height: camera.height))
+            }
+            let cycle = loop.status.cycles
+            loop.command(Array(recorded.jointTargets(at: step)))
+            loop.wait(untilCycle: cycle + loop.cyclesPerPolicyStep)
+            guard step + 1 < recorded.steps else { continue }
+            let now = loop.status.state.positions
+            let then = recorded.jointPositions(at: step + 1)
+            for index in 0..<joints {
+                let error = abs(now[index] - then[then.startIndex + index])
+                squared[index] += error * error
+                worst[index] = max(worst[index], error)
+            }
+            compared += 1
+        }
+        writer?.close()
+        let rms = squared.map { compared > 0 ? ($0 / Double(compared)).squareRoot() : 0 }
+        let output = Output(episode: url.lastPathComponent, robot: session.robot.definition.name, steps: compared + 1,
+                            joints: recorded.metadata.jointNames, trackingRmsRad: rms, trackingMaxRad: worst,
+                            worstRmsRad: rms.max() ?? 0, completed: compared + 1 == recorded.steps)
+        if json {
+            JSONLines.print(output)
+        } else {
+            print("replayed \(output.steps) of \(recorded.steps) steps of \(output.episode) on \(sim ? "the twin" : session.robot.location)")
+            print(column("joint", 15) + column("rms rad", 10) + "max rad")
+            for (index, name) in output.joints.enumerated() {
+                print(column(name, 15) + column(String(format: "%.4f", rms[index]), 10) + String(format: "%.4f", worst[index]))
+            }
+            if let video { print("wrote \(video): recorded \(camera?.name ?? "") on the left, the twin on the right") }
+        }
+        if !output.completed { throw CommandError("the replay stopped early: \(loop.status.phase)") }
+    }
+
+    private func recordedFrame(_ camera: Episode.CameraFrames, _ step: Int) -> ArraySlice<UInt8> {
+        let size = camera.width * camera.height * 3
+        return camera.pixels[(step * size)..<((step + 1) * size)]
+    }
+
+    private func sideBySide(_ left: ArraySlice<UInt8>, _ right: [UInt8], width: Int, height: Int) -> [UInt8] {
+        var frame = [UInt8](repeating: 0, count: width * 2 * height * 3)
+        let row = width * 3
+        for y in 0..<height {
+            let target = y * row * 2
+            frame[target..<(target + row)] = left[(left.startIndex + y * row)..<(left.startIndex + (y + 1) * row)]
+            frame[(target + row)..<(target + 2 * row)] = right[(y * row)..<((y + 1) * row)]
+        }
+        return frame
+    }
+}
+
+/// Watches a terminal's standard input for Esc without waiting for Enter; does nothing when
+/// standard input is not a terminal. `restore()` gives the terminal its settings back.
+final class EscapeWatcher {
+    private var saved: termios?
+
+    init() {
+        guard isatty(STDIN_FILENO) == 1 else { return }
+        var settings = termios()
+        tcgetattr(STDIN_FILENO, &settings)
+        saved = settings
+        settings.c_lflag &= ~tcflag_t(ICANON | ECHO)
+        tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+    }
+
+    var pressed: Bool {
+        guard saved != nil else { return false }
+        var entry = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+        guard poll(&entry, 1, 0) > 0 else { return false }
+        var byte: UInt8 = 0
+        return read(STDIN_FILENO, &byte, 1) == 1 && byte == 27
+    }
+
+    func restore() {
+        guard var settings = saved else { return }
+        tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+        saved = nil
+    }
+}
