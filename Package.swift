@@ -32,6 +32,7 @@ let package = Package(
             linkerSettings: ["opencv_core", "opencv_imgproc", "opencv_imgcodecs", "opencv_videoio"]
                 .map { .linkedLibrary($0) }
         ),
+        .target(name: "CTerminal"),
         .target(
             name: "CGLOffscreen",
             linkerSettings: [.linkedLibrary("dl")]
@@ -47,7 +48,7 @@ let package = Package(
         .target(name: "ReinsNN", dependencies: ["CBLAS"]),
         .target(name: "ReinsLearn", dependencies: ["ReinsCore", "ReinsNN"]),
         .target(name: "ReinsData", dependencies: ["CHDF5", "COpenCV"]),
-        .target(name: "ReinsConsole", dependencies: ["CNcurses", "ReinsCore", "ReinsControl"]),
+        .target(name: "ReinsConsole", dependencies: ["CNcurses", "CTerminal", "ReinsCore", "ReinsControl"]),
         .executableTarget(
             name: "reins",
             dependencies: [

@@ -5,6 +5,7 @@
 #include <locale.h>
 #include <langinfo.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <curses.h>
@@ -51,18 +52,13 @@ static inline int reins_key_left(void) { return KEY_LEFT; }
 static inline int reins_key_right(void) { return KEY_RIGHT; }
 static inline int reins_utf8_locale(void) { const char *set = nl_langinfo(CODESET); return set && strcmp(set, "UTF-8") == 0; }
 
-/// Gives the terminal back if the process dies of a fatal signal (a crash, an abort, a Swift
-/// trap), then dies of it as it would have.
-static void reins_restore_terminal_and_reraise(int signal_number) {
-    endwin();
-    signal(signal_number, SIG_DFL);
-    raise(signal_number);
-}
-static inline void reins_restore_terminal_on_crash(void) {
-    int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGHUP };
-    for (unsigned i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], reins_restore_terminal_and_reraise);
-}
-static inline void reins_default_crash_handling(void) {
-    int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGHUP };
-    for (unsigned i = 0; i < sizeof fatal / sizeof fatal[0]; i++) signal(fatal[i], SIG_DFL);
+
+/// ncurses follows resizes only if SIGWINCH has its default handling when it starts; a parent
+/// (a test runner, a supervisor) may have left it ignored or blocked, and children inherit both.
+static inline void reins_prepare_resize_signal(void) {
+    signal(SIGWINCH, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGWINCH);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }

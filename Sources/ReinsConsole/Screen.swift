@@ -1,4 +1,5 @@
 import CNcurses
+import CTerminal
 import Glibc
 
 /// The terminal under ncurses: started in cbreak mode with keypad keys decoded, ended on `close`
@@ -13,8 +14,12 @@ public final class Screen {
     public init(raw: Bool = false) throws(ConsoleError) {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw .notATerminal }
         setlocale(LC_ALL, "")
+        // The terminal's own size, even when LINES and COLUMNS are in the environment (a parent
+        // process may have exported stale ones), so a resize is followed.
+        use_tioctl(true)
+        reins_prepare_resize_signal()
+        reins_terminal_guard_install()
         guard initscr() != nil else { throw .notATerminal }
-        reins_restore_terminal_on_crash()
         if raw { _ = CNcurses.raw() } else { cbreak() }
         noecho()
         keypad(reins_stdscr(), true)
@@ -38,7 +43,7 @@ public final class Screen {
         guard isOpen else { return }
         isOpen = false
         endwin()
-        reins_default_crash_handling()
+        reins_terminal_guard_remove()
     }
 
     /// Whether the terminal shows 256 colours (else 8).

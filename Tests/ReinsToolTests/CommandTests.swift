@@ -68,7 +68,8 @@ struct CommandTests {
         ["bench", "--help"], ["bench", "bus", "--help"], ["bench", "learner", "--help"], ["bench", "inference", "--help"],
         ["bench", "sac-pendulum", "--help"], ["bench", "sim", "--help"], ["sim", "run", "--help"],
         ["bench", "loop", "--help"], ["robot", "--help"], ["robot", "state", "--help"], ["robot", "home", "--help"],
-        ["calibrate", "--help"], ["cameras", "--help"],
+        ["calibrate", "--help"], ["cameras", "--help"], ["teleop", "--help"], ["record", "--help"], ["replay", "--help"],
+        ["dataset", "--help"], ["dataset", "info", "--help"],
     ])
     func help(arguments: [String]) throws {
         let result = try run(reinsExecutable, arguments)

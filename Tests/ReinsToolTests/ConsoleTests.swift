@@ -3,8 +3,13 @@ import Testing
 
 /// A tmux server of this test's own, driving `reins console keys` in a real terminal.
 struct Tmux {
-    let socket = "reins-test-\(getpid())"
-    let session = "keys"
+    let session: String
+    let socket: String
+
+    init(session: String = "keys") {
+        self.session = session
+        socket = "reins-test-\(getpid())-\(session)"
+    }
 
     static var path: String? {
         ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) }
