@@ -50,7 +50,6 @@ final class OperatorStation {
     private let cubeStart = CubeStart()
     private var quitAsked = false
     private var paused = false
-    private(set) var isStopped = false
     private var lastClamps = SafetyCounters()
 
     init(connection: RobotConnection, options: EpisodeOptions, operatorKind: OperatorKind, commandName: String) throws {
@@ -167,14 +166,8 @@ final class OperatorStation {
         log("episode \(index): go")
         while true {
             if quitRequested { return (episode, .quit) }
-            if let end = handleKeys() {
-                if case .stopped = end { isStopped = true }
-                return (episode, end)
-            }
-            if case .faulted(let message) = loop.status.phase {
-                isStopped = true
-                return (episode, .stopped(message))
-            }
+            if let end = handleKeys() { return (episode, end) }
+            if case .faulted(let message) = loop.status.phase { return (episode, .stopped(message)) }
             if paused {
                 usleep(100_000)
                 continue
