@@ -19,6 +19,7 @@ struct EpisodeOptions: ParsableArguments {
     @Option(help: "Camera frames are N×N, as recorded, previewed and seen by policies.") var imageSize = 128
     @Option(help: "Seed for the cube's places and the scripted operator's noise.") var seed: UInt64 = 0
     @Flag(help: "No console: progress lines instead (the scripted operator only).") var noConsole = false
+    @Flag(help: "Leave the robot's cameras out (none opened, previewed or recorded).") var noCameras = false
 
     func validate() throws {
         guard maxSteps > 0 else { throw ValidationError("--max-steps must be positive") }
@@ -70,7 +71,7 @@ final class OperatorStation {
         }
         self.options = options
         self.commandName = commandName
-        session = try connection.open(cameraSize: options.imageSize)
+        session = try connection.open(cameraSize: options.noCameras ? nil : options.imageSize)
         loop = session.loop()
         generator = SplitMix64(seed: options.seed)
         let emulator = session.emulator
