@@ -3,7 +3,8 @@ import Foundation
 /// SplitMix64: a small, fast, seeded generator. Everything random in Reins takes a seed, so a run
 /// or a test repeats exactly.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    /// The whole generator: `SplitMix64(seed: state)` continues the same sequence (checkpoints save it).
+    public private(set) var state: UInt64
 
     public init(seed: UInt64) {
         state = seed
