@@ -13,6 +13,9 @@ public struct LoopConfiguration: Sendable, Equatable {
     public var watchdogTimeout: Duration = .milliseconds(500)
     /// How long a stop holds position before it switches the torque off.
     public var torqueOffDelay: Duration = .seconds(1)
+    /// Bus cycles in a row that may fail (after the driver's own retries) before the loop stops
+    /// as faulted; in between, the last reading and command stand.
+    public var toleratedBusFailures = 3
     /// SCHED_FIFO priority asked for (1…99); 0 runs with normal scheduling (for comparisons).
     public var realtimePriority: Int32 = 80
 
@@ -228,7 +231,7 @@ public final class ControlLoop: @unchecked Sendable {
         var seenSequence = -1
         var interpolationStartNs: Int64 = 0
         var lastCommandNs = LoopClock.nowNs()
-        var holding = false, watchdogTrips = 0, busErrors = 0
+        var holding = false, watchdogTrips = 0, busErrors = 0, failuresInARow = 0
         var stopStartedNs: Int64 = 0, stopReason = "", fault: String?, keepTorque = false
         var phase = LoopPhase.running
 
@@ -240,13 +243,13 @@ public final class ControlLoop: @unchecked Sendable {
             _ = histogram.record(UInt64(max(0, clock.lastLatenessNs)))
             let now = LoopClock.nowNs()
 
-            var readFailed = false
+            var readFailed = false, cycleFailure: MotorBusError?
             do {
                 try robot.read(into: &state)
             } catch {
                 busErrors += 1
                 readFailed = true
-                if fault == nil { fault = "bus fault on \(robot.location): \(error)" }
+                cycleFailure = error
             }
 
             var sequence = 0, receivedNs: Int64 = 0, requestedStop: String?
@@ -297,7 +300,15 @@ public final class ControlLoop: @unchecked Sendable {
                 for index in 0..<motors { sent[index] = command[index] }
             } catch {
                 busErrors += 1
-                if fault == nil { fault = "bus fault on \(robot.location): \(error)" }
+                cycleFailure = error
+            }
+            if let cycleFailure {
+                failuresInARow += 1
+                if failuresInARow > configuration.toleratedBusFailures, fault == nil {
+                    fault = "bus fault on \(robot.location): \(cycleFailure) (\(failuresInARow) cycles in a row)"
+                }
+            } else {
+                failuresInARow = 0
             }
 
             var done = false

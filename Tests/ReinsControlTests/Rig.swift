@@ -44,8 +44,8 @@ struct TwinRig {
         let line = try SerialLine(path: emulator.devicePath, baud: definition.baud)
         let motors = ServoRobot.busMotors(definition)
         let bus: any MotorBus = definition.busProtocol == .dynamixel
-            ? DynamixelBus(line: line, baud: definition.baud, motors: motors, returnDelay: .zero, margin: .milliseconds(5), maxRetries: 1)
-            : FeetechBus(line: line, baud: definition.baud, motors: motors, margin: .milliseconds(5), maxRetries: 1)
+            ? DynamixelBus(line: line, baud: definition.baud, motors: motors, returnDelay: .zero, margin: .milliseconds(10), maxRetries: 2)
+            : FeetechBus(line: line, baud: definition.baud, motors: motors, margin: .milliseconds(10), maxRetries: 2)
         robot = try ServoRobot(definition: definition, calibration: try catalog.calibration(for: definition, instance: "sim"),
                                bus: bus, location: emulator.devicePath)
         try robot.connect()
