@@ -306,3 +306,22 @@ int reins_cv_crop_resize(const uint8_t *rgb, int width, int height, int x, int y
 }
 
 }  // extern "C"
+
+int reins_cv_draw_polyline(uint8_t *rgb, int width, int height, const int *points, int count, int red, int green, int blue, int thickness) {
+    return guarded(-1, [&] {
+        cv::Mat image(height, width, CV_8UC3, rgb);
+        std::vector<cv::Point> line;
+        line.reserve(count);
+        for (int index = 0; index < count; index++) line.emplace_back(points[2 * index], points[2 * index + 1]);
+        cv::polylines(image, line, false, cv::Scalar(red, green, blue), thickness, cv::LINE_AA);
+        return 0;
+    });
+}
+
+int reins_cv_draw_text(uint8_t *rgb, int width, int height, const char *text, int x, int y, double scale, int red, int green, int blue, int thickness) {
+    return guarded(-1, [&] {
+        cv::Mat image(height, width, CV_8UC3, rgb);
+        cv::putText(image, text, cv::Point(x, y), cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(red, green, blue), thickness, cv::LINE_AA);
+        return 0;
+    });
+}

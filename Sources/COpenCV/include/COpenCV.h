@@ -75,7 +75,14 @@ void reins_cv_video_reader_close(reins_cv_video_reader *reader);
 int reins_cv_crop_resize(const uint8_t *rgb, int width, int height, int x, int y, int crop_width, int crop_height,
                          uint8_t *out, int out_width, int out_height);
 
+// Drawing on an RGB image in place (height × width × 3), for plots. Colours are RGB.
+// A polyline through `count` points given as x0, y0, x1, y1, …; antialiased.
+int reins_cv_draw_polyline(uint8_t *rgb, int width, int height, const int *points, int count, int red, int green, int blue, int thickness);
+// Text with its baseline's left end at (x, y), in OpenCV's Hershey simplex font.
+int reins_cv_draw_text(uint8_t *rgb, int width, int height, const char *text, int x, int y, double scale, int red, int green, int blue, int thickness);
+
 #ifdef __cplusplus
 }
 #endif
 #endif
+
