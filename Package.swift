@@ -48,11 +48,12 @@ let package = Package(
         .target(name: "ReinsNN", dependencies: ["CBLAS"]),
         .target(name: "ReinsLearn", dependencies: ["ReinsCore", "ReinsNN"]),
         .target(name: "ReinsData", dependencies: ["CHDF5", "COpenCV"]),
+        .target(name: "ReinsTraining", dependencies: ["ReinsCore", "ReinsControl", "ReinsLearn", "ReinsNN", "ReinsData"]),
         .target(name: "ReinsConsole", dependencies: ["CNcurses", "CTerminal", "ReinsCore", "ReinsControl"]),
         .executableTarget(
             name: "reins",
             dependencies: [
-                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsLearn", "ReinsData", "ReinsConsole", "ReinsControl", "CNcurses",
+                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsLearn", "ReinsData", "ReinsConsole", "ReinsControl", "ReinsTraining", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,6 +65,7 @@ let package = Package(
         .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsLearnTests", dependencies: ["ReinsLearn", "ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),
+        .testTarget(name: "ReinsTrainingTests", dependencies: ["ReinsTraining", "ReinsLearn", "ReinsData", "ReinsControl", "ReinsCore"]),
         .testTarget(name: "ReinsToolTests", dependencies: ["reins", "ReinsData"]),
     ],
     swiftLanguageModes: [.v6]

@@ -33,6 +33,12 @@ public struct EpisodeObservation: Sendable {
 /// opening (−1 closed … 1 open). nil means "nothing from me this step" (an idle operator).
 public protocol ActionSource: AnyObject {
     func action(for observation: EpisodeObservation) -> [Double]?
+    /// A new episode begins (sources with memory of the last one forget it).
+    func episodeStarted()
+}
+
+extension ActionSource {
+    public func episodeStarted() {}
 }
 
 /// One step as it happened.
@@ -113,6 +119,8 @@ public final class EpisodeRunner {
     /// A whole episode from reset to success, the step limit, or a stopped loop.
     public func run(policy: ActionSource, operator: ActionSource? = nil) throws -> [EpisodeStep] {
         var observation = try reset()
+        policy.episodeStarted()
+        `operator`?.episodeStarted()
         var record: [EpisodeStep] = []
         while true {
             let step = try step(from: observation, policy: policy, operator: `operator`)

@@ -140,3 +140,53 @@ public final class ScriptedReacher: ActionSource {
         }
     }
 }
+
+/// The scripted reacher as a person supervising a policy: it watches the tip's distance to the
+/// goal and takes over when the policy has moved the tip away for `patience` steps in a row, or
+/// has not got closer for `stallSteps`; it then drives for `takeoverSteps` and hands back.
+/// Human-in-the-loop training can so be run and tested without a person.
+public final class InterveningReacher: ActionSource {
+    public let expert: ScriptedReacher
+    public var patience = 3
+    public var stallSteps = 15
+    public var takeoverSteps = 10
+    /// Distance changes below this (metres) count as holding still.
+    public var tolerance = 0.002
+    private let goal: () -> Vector3?
+    private var awaySteps = 0, stalled = 0, controlLeft = 0
+    private var lastDistance: Double?, bestDistance = Double.infinity
+
+    public init(expert: ScriptedReacher, goal: @escaping () -> Vector3?) {
+        self.expert = expert
+        self.goal = goal
+    }
+
+    public func episodeStarted() {
+        awaySteps = 0
+        stalled = 0
+        controlLeft = 0
+        lastDistance = nil
+        bestDistance = .infinity
+    }
+
+    public func action(for observation: EpisodeObservation) -> [Double]? {
+        guard let cube = goal() else { return nil }
+        let distance = length(cube - observation.endEffector.position)
+        if let last = lastDistance, distance > last + tolerance { awaySteps += 1 } else { awaySteps = 0 }
+        if distance < bestDistance - tolerance {
+            bestDistance = distance
+            stalled = 0
+        } else {
+            stalled += 1
+        }
+        lastDistance = distance
+        if controlLeft == 0 && (awaySteps >= patience || stalled >= stallSteps) {
+            controlLeft = takeoverSteps
+            awaySteps = 0
+            stalled = 0
+        }
+        guard controlLeft > 0 else { return nil }
+        controlLeft -= 1
+        return expert.action(for: observation)
+    }
+}

@@ -169,6 +169,12 @@ public final class ServoBusEmulator: @unchecked Sendable {
 
     private func serve() {
         defer { finished.store(true, ordering: .releasing) }
+        // Real servos answer whatever the host is busy with: when allowed, answer at a realtime
+        // priority (below the control loop's 80), so a learner saturating the cores in the same
+        // process does not make the emulated bus time out.
+        var parameters = sched_param()
+        parameters.sched_priority = 70
+        _ = pthread_setschedparam(pthread_self(), Int32(SCHED_FIFO), &parameters)
         var input = [UInt8](repeating: 0, count: 4096)
         while running.load(ordering: .acquiring) {
             var entry = pollfd(fd: pty.controller, events: Int16(POLLIN), revents: 0)

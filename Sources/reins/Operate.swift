@@ -8,7 +8,13 @@ import ReinsSim
 import Synchronization
 
 enum OperatorKind: String, ExpressibleByArgument, CaseIterable {
-    case keyboard, scripted
+    /// The console's keys.
+    case keyboard
+    /// The twin's expert: in `record` it drives every step; in `train` it supervises the policy
+    /// and takes over when the tip moves away (keyboard takeover stays live in the console).
+    case scripted
+    /// Nobody: the policy alone (training's ablation, evaluation).
+    case none
 }
 
 /// The options teleop and record share about episodes.
@@ -16,7 +22,7 @@ struct EpisodeOptions: ParsableArguments {
     @Option(help: "reach or pick: the success check in the twin (on hardware the operator's y/n keys decide).")
     var task: TaskKind = .reach
     @Option(help: "Steps per episode before it ends as a failure.") var maxSteps = 100
-    @Option(help: "Camera frames are N×N, as recorded, previewed and seen by policies.") var imageSize = 128
+    @Option(help: "Camera frames are N×N, as recorded, previewed and seen by policies (64 keeps training within two CPU cores).") var imageSize = 64
     @Option(help: "Seed for the cube's places and the scripted operator's noise.") var seed: UInt64 = 0
     @Flag(help: "No console: progress lines instead (the scripted operator only).") var noConsole = false
     @Flag(help: "Leave the robot's cameras out (none opened, previewed or recorded).") var noCameras = false
@@ -53,11 +59,14 @@ final class OperatorStation {
     private var paused = false
     private var lastClamps = SafetyCounters()
 
-    init(connection: RobotConnection, options: EpisodeOptions, operatorKind: OperatorKind, commandName: String) throws {
-        guard operatorKind == .scripted || !options.noConsole else {
+    /// `supervising`: the scripted operator watches a policy and takes over when needed (training),
+    /// instead of driving every step (recording demonstrations).
+    init(connection: RobotConnection, options: EpisodeOptions, operatorKind: OperatorKind, commandName: String,
+         policy: ActionSource = HoldPolicy(), supervising: Bool = false) throws {
+        guard operatorKind != .keyboard || !options.noConsole else {
             throw CommandError("the keyboard operator needs the console; drop --no-console or use --operator scripted")
         }
-        guard operatorKind == .keyboard || connection.sim else {
+        guard operatorKind != .scripted || connection.sim else {
             throw CommandError("the scripted operator needs the twin (--sim): only there is the cube's position known")
         }
         if !options.noConsole {
@@ -87,16 +96,17 @@ final class OperatorStation {
             return (success ? 1 : 0, success)
         }
         runner.maxSteps = options.maxSteps
-        policy = HoldPolicy()
-        switch operatorKind {
-        case .keyboard:
-            let keyboard = KeyboardOperator(inControl: true)
-            self.keyboard = keyboard
-            operatorSource = keyboard
-        case .scripted:
-            keyboard = nil
-            operatorSource = ScriptedReacher(scale: runner.scale, seed: options.seed &+ 1) { emulator?.twinCubePosition }
+        self.policy = policy
+        // With a console the keys can always take over; the operator starts in control only
+        // when there is no policy to watch.
+        let keyboard = options.noConsole ? nil : KeyboardOperator(inControl: !supervising && operatorKind == .keyboard)
+        self.keyboard = keyboard
+        let reacher = ScriptedReacher(scale: runner.scale, seed: options.seed &+ 1) { emulator?.twinCubePosition }
+        let scripted: ActionSource? = switch operatorKind {
+        case .scripted: supervising ? InterveningReacher(expert: reacher) { emulator?.twinCubePosition } : reacher
+        case .keyboard, .none: nil
         }
+        operatorSource = FirstAction([keyboard, scripted].compactMap { $0 })
         let flag = signalled
         signals = StopSignals { _ in flag.raised.store(true, ordering: .releasing) }
         try loop.start()
@@ -141,7 +151,8 @@ final class OperatorStation {
     }
 
     /// Runs one episode; the record is returned whatever the ending, with the steps taken.
-    func runEpisode(index: Int) throws -> (Episode, EpisodeEnd) {
+    /// `onStep` sees each step with the observation it was taken from (training stores them).
+    func runEpisode(index: Int, onStep: (EpisodeObservation, EpisodeStep) -> Void = { _, _ in }) throws -> (Episode, EpisodeEnd) {
         defer { reportClamps() }
         let definition = session.robot.definition
         let metadata = Episode.Metadata(robot: definition.name, task: options.task.rawValue, busHz: loop.configuration.busHz,
@@ -161,6 +172,8 @@ final class OperatorStation {
         placeCube()
         var observation = try runner.reset()
         episode.startJointTargets = runner.startTargets
+        policy.episodeStarted()
+        operatorSource?.episodeStarted()
         let startNs = observation.timestampNs
         var episodeReturn = 0.0, wasIntervening = keyboard?.inControl == true
         show(observation, step: 0, reward: 0, episodeReturn: 0)
@@ -181,6 +194,7 @@ final class OperatorStation {
                            images: session.cameras.map { observation.images[$0.name] ?? [] }, action: step.action,
                            jointTargets: step.jointTargets, reward: step.reward, done: step.done, intervention: step.intervention,
                            timestamp: Double(observation.timestampNs - startNs) * 1e-9)
+            onStep(observation, step)
             if step.intervention != wasIntervening, keyboard != nil {
                 log(step.intervention ? "operator took over at step \(runner.steps)" : "policy back at step \(runner.steps)")
                 wasIntervening = step.intervention
@@ -406,4 +420,24 @@ final class CubeStart {
 /// Set from a signal handler's queue, read by the episode loop.
 final class SignalFlag: Sendable {
     let raised = Atomic<Bool>(false)
+}
+
+/// Several operators at once (the keyboard and the scripted supervisor): the first that acts, acts.
+final class FirstAction: ActionSource {
+    let sources: [ActionSource]
+
+    init(_ sources: [ActionSource]) {
+        self.sources = sources
+    }
+
+    func action(for observation: EpisodeObservation) -> [Double]? {
+        for source in sources {
+            if let action = source.action(for: observation) { return action }
+        }
+        return nil
+    }
+
+    func episodeStarted() {
+        for source in sources { source.episodeStarted() }
+    }
 }

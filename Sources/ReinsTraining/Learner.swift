@@ -1,0 +1,194 @@
+import Foundation
+import ReinsCore
+import ReinsLearn
+import ReinsNN
+import Synchronization
+
+/// The learner: a thread that takes transitions from the actor through a bounded queue, stores
+/// every one in the online buffer and the operator's (and demonstrations') in the demo buffer,
+/// and runs SAC updates on 50/50 batches once `learningStarts` transitions are in, pushing the
+/// actor's parameters to the policy every `pushEvery` updates.
+public final class Learner: @unchecked Sendable {
+    public struct Stats: Sendable, Equatable {
+        public var updates = 0
+        public var updatesPerSecond = 0.0
+        public var criticLoss: Float = 0
+        public var actorLoss: Float = 0
+        public var temperature: Float = 0
+        public var meanQ: Float = 0
+        public var onlineTransitions = 0
+        public var demoTransitions = 0
+        public var dropped = 0
+    }
+
+    private enum Message { case transition(Transition), endEpisode }
+
+    public let agent: SACAgent
+    public let online: ReplayBuffer
+    public let demos: ReplayBuffer
+    public let actor: PolicyActor
+    public var learningStarts = 100
+    public var pushEvery = 50
+    /// Transitions the queue holds before the actor's pushes are refused (and counted).
+    public let queueCapacity = 2_000
+    private let inbox = Mutex<[Message]>([])
+    private let published = Mutex(Stats())
+    /// Held for each update, and by a checkpoint while it saves, so neither sees the other half done.
+    private let gate = Mutex<Int>(0)
+    private let running = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(true)
+    private var demoChained = false
+    private var generator: SplitMix64
+    private let batch: TransitionBatch
+
+    public init(config: SACConfig, actor: PolicyActor, onlineCapacity: Int, demoCapacity: Int, seed: UInt64, threads: Int = 1) {
+        agent = SACAgent(config: config, seed: seed, threads: threads)
+        // One core's worth of BLAS per learner thread: the actor, the loop and the twin need the rest.
+        if threads == 1 { BLAS.setThreadCount(1) }
+        online = ReplayBuffer(spec: config.observation, actionWidth: config.actionWidth, capacity: onlineCapacity)
+        demos = ReplayBuffer(spec: config.observation, actionWidth: config.actionWidth, capacity: demoCapacity)
+        self.actor = actor
+        generator = SplitMix64(seed: seed &+ 17)
+        batch = TransitionBatch(spec: config.observation, actionWidth: config.actionWidth, capacity: config.batchSize)
+        actor.update(from: agent)
+    }
+
+    /// Adds a demonstration's transitions to the demo buffer (before training starts).
+    public func addDemonstration(_ transitions: [Transition]) {
+        demos.endEpisode()
+        for t in transitions {
+            demos.add(observation: t.observation, action: t.action, reward: t.reward, nextObservation: t.nextObservation,
+                      terminal: t.terminal, episodeEnded: t.episodeEnded, intervention: t.intervention)
+        }
+        demos.endEpisode()
+        published.withLock { $0.demoTransitions = demos.count }
+    }
+
+    /// Queues one step of experience; false (and counted) when the learner is too far behind.
+    @discardableResult
+    public func submit(_ transition: Transition) -> Bool {
+        let accepted = inbox.withLock { queue in
+            guard queue.count < queueCapacity else { return false }
+            queue.append(.transition(transition))
+            return true
+        }
+        if !accepted { published.withLock { $0.dropped += 1 } }
+        return accepted
+    }
+
+    /// The episode in progress ends without a last step (discarded, quit): the buffers start afresh.
+    public func endEpisode() {
+        inbox.withLock { $0.append(.endEpisode) }
+    }
+
+    public var stats: Stats { published.withLock { $0 } }
+
+    /// Continues the update count of a resumed run.
+    public func resumeCount(updates: Int) {
+        published.withLock { $0.updates = updates }
+    }
+
+    public func start() {
+        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        finished.store(false, ordering: .releasing)
+        let thread = Thread { [self] in run() }
+        thread.name = "reins learner"
+        thread.start()
+    }
+
+    /// Stops after the update in progress, with every queued transition stored.
+    public func stop() {
+        running.store(false, ordering: .releasing)
+        while !finished.load(ordering: .acquiring) { usleep(1000) }
+        drain()
+    }
+
+    /// Runs `body` with the learner between updates and its queue drained into the buffers (for checkpoints).
+    public func whilePaused<T>(_ body: () throws -> T) throws -> T {
+        try gate.withLock { _ throws -> T in
+            drain()
+            return try body()
+        }
+    }
+
+    /// The learner's sampling generator state, saved with checkpoints. Read it inside
+    /// `whilePaused`, set it before `start`.
+    public var samplingState: UInt64 {
+        get { generator.state }
+        set { generator = SplitMix64(seed: newValue) }
+    }
+
+    private func run() {
+        defer { finished.store(true, ordering: .releasing) }
+        let clock = ContinuousClock()
+        var windowStart = clock.now, windowUpdates = 0
+        while running.load(ordering: .acquiring) {
+            let stepped: Bool = gate.withLock { _ in
+                drain()
+                guard online.added + demos.added >= learningStarts, !online.isEmpty else { return false }
+                sampleMixed(demos: demos, online: online, demoFraction: agent.config.demoFraction, into: batch,
+                            shift: agent.config.augmentationShift, using: &generator)
+                let (critic, actorStats) = agent.update(batch)
+                var stats = published.withLock { $0 }
+                stats.updates += 1
+                stats.criticLoss = critic.loss
+                stats.meanQ = critic.meanQ
+                stats.actorLoss = actorStats.loss
+                stats.temperature = actorStats.temperature
+                stats.onlineTransitions = online.count
+                stats.demoTransitions = demos.count
+                if stats.updates % pushEvery == 0 { actor.update(from: agent) }
+                let updated = stats
+                published.withLock { $0 = updated }
+                return true
+            }
+            if stepped {
+                windowUpdates += 1
+                let elapsed = (clock.now - windowStart).seconds
+                if elapsed >= 2 {
+                    let rate = Double(windowUpdates) / elapsed
+                    published.withLock { $0.updatesPerSecond = rate }
+                    windowStart = clock.now
+                    windowUpdates = 0
+                }
+            } else {
+                usleep(10_000)
+            }
+        }
+    }
+
+    /// Moves queued transitions into the buffers (call with the gate held).
+    private func drain() {
+        let messages = inbox.withLock { queue in
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        for message in messages {
+            switch message {
+            case .endEpisode:
+                online.endEpisode()
+                demos.endEpisode()
+                demoChained = false
+            case .transition(let t):
+                online.add(observation: t.observation, action: t.action, reward: t.reward, nextObservation: t.nextObservation,
+                           terminal: t.terminal, episodeEnded: t.episodeEnded, intervention: t.intervention)
+                if t.intervention {
+                    // Consecutive interventions share observations in the demo buffer; an isolated one stands alone.
+                    if !demoChained { demos.endEpisode() }
+                    demos.add(observation: t.observation, action: t.action, reward: t.reward, nextObservation: t.nextObservation,
+                              terminal: t.terminal, episodeEnded: t.episodeEnded, intervention: true)
+                    demoChained = !t.episodeEnded
+                } else {
+                    demoChained = false
+                }
+            }
+        }
+        if !messages.isEmpty {
+            let (onlineCount, demoCount) = (online.count, demos.count)
+            published.withLock { stats in
+                stats.onlineTransitions = onlineCount
+                stats.demoTransitions = demoCount
+            }
+        }
+    }
+}

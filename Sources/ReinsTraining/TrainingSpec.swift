@@ -1,0 +1,104 @@
+import Foundation
+import ReinsControl
+import ReinsCore
+import ReinsData
+import ReinsLearn
+
+/// What a policy sees and does on a robot: one camera at N×N, proprio = the joint angles and the
+/// end effector's position, actions = the 7 values of an end-effector step (twist + gripper).
+/// The cube's position is not in it: the policy has to see it.
+public struct TrainingSpec: Sendable, Equatable {
+    public var camera: String
+    public var imageSize: Int
+    public var joints: Int
+
+    public init(camera: String, imageSize: Int, joints: Int) {
+        self.camera = camera
+        self.imageSize = imageSize
+        self.joints = joints
+    }
+
+    public var observation: ObservationSpec {
+        ObservationSpec(images: [.init(name: camera, height: imageSize, width: imageSize)], proprioWidth: joints + 3)
+    }
+
+    public static let actionWidth = 7
+
+    /// HIL-SERL's learner settings for this observation and action.
+    public var learnerConfig: SACConfig { SACConfig(observation: observation, actionWidth: Self.actionWidth) }
+
+    /// The policy's input for a live observation; nil when the camera has no frame in it.
+    public func observation(_ live: EpisodeObservation) -> Observation? {
+        guard let image = live.images[camera], image.count == imageSize * imageSize * 3 else { return nil }
+        let p = live.endEffector.position
+        return Observation(images: [image], proprio: live.joints.map(Float.init) + [Float(p.x), Float(p.y), Float(p.z)])
+    }
+
+    /// The policy's input at step `step` of a recorded episode; the error names the file and what differs.
+    public func observation(_ episode: Episode, step: Int, file: String) throws(TrainingError) -> Observation {
+        guard let frames = episode.cameras.first(where: { $0.name == camera }) else {
+            throw .demo(file: file, problem: "it has no camera \(camera) (it has \(episode.cameras.map(\.name).joined(separator: ", ")))")
+        }
+        guard frames.width == imageSize, frames.height == imageSize else {
+            throw .demo(file: file, problem: "its \(camera) frames are \(frames.width)x\(frames.height), training uses \(imageSize)x\(imageSize); record with --image-size \(imageSize)")
+        }
+        guard episode.jointCount == joints, episode.actionWidth == Self.actionWidth else {
+            throw .demo(file: file, problem: "it has \(episode.jointCount) joints and \(episode.actionWidth) action values, training expects \(joints) and \(Self.actionWidth)")
+        }
+        let size = imageSize * imageSize * 3
+        let image = Array(frames.pixels[(step * size)..<((step + 1) * size)])
+        let pose = episode.endEffector[(step * 6)..<(step * 6 + 3)]
+        return Observation(images: [image], proprio: episode.jointPositions(at: step).map(Float.init) + pose.map(Float.init))
+    }
+
+    /// Every transition of a recorded episode, in order, for the demo buffer.
+    public func transitions(of episode: Episode, file: String) throws(TrainingError) -> [Transition] {
+        var transitions: [Transition] = []
+        for step in 0..<episode.steps {
+            let observation = try observation(episode, step: step, file: file)
+            let next = step + 1 < episode.steps ? try self.observation(episode, step: step + 1, file: file) : observation
+            let last = step == episode.steps - 1
+            transitions.append(Transition(
+                observation: observation, action: episode.actions[(step * 7)..<((step + 1) * 7)].map(Float.init),
+                reward: Float(episode.rewards[step]), nextObservation: next,
+                terminal: last && episode.metadata.success, episodeEnded: last, intervention: episode.interventions[step] != 0))
+        }
+        return transitions
+    }
+}
+
+/// One step of experience as the learner stores it.
+public struct Transition: Sendable {
+    public var observation: Observation
+    public var action: [Float]
+    public var reward: Float
+    public var nextObservation: Observation
+    /// Success: nothing to bootstrap past it.
+    public var terminal: Bool
+    /// The episode's last step (success, failure or time limit).
+    public var episodeEnded: Bool
+    public var intervention: Bool
+
+    public init(observation: Observation, action: [Float], reward: Float, nextObservation: Observation, terminal: Bool,
+                episodeEnded: Bool, intervention: Bool) {
+        self.observation = observation
+        self.action = action
+        self.reward = reward
+        self.nextObservation = nextObservation
+        self.terminal = terminal
+        self.episodeEnded = episodeEnded
+        self.intervention = intervention
+    }
+}
+
+public enum TrainingError: Error, Equatable, CustomStringConvertible, Sendable {
+    case demo(file: String, problem: String)
+    case checkpoint(path: String, problem: String)
+
+    public var description: String {
+        switch self {
+        case .demo(let file, let problem): "demo \(file): \(problem)"
+        case .checkpoint(let path, let problem): "checkpoint \(path): \(problem)"
+        }
+    }
+}
