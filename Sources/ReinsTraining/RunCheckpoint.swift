@@ -1,5 +1,6 @@
 import Foundation
 import ReinsLearn
+import ReinsNN
 
 /// The counters and histories a training run carries across a restart.
 public struct RunCounters: Codable, Sendable, Equatable {
@@ -82,6 +83,19 @@ public enum RunCheckpoint {
         let parent = folder(of: run)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
         return names.filter { $0.hasPrefix("step_") }.sorted().map { parent.appendingPathComponent($0, isDirectory: true) }
+    }
+
+    /// The capacities the checkpoint's buffers were made with: a resumed learner must make its
+    /// buffers the same size to load them.
+    public static func bufferCapacities(_ checkpoint: URL) throws -> (online: Int, demos: Int) {
+        func capacity(_ name: String) throws -> Int {
+            let path = checkpoint.appendingPathComponent(name).path
+            guard let value = try SafetensorsFile(path: path).metadata["capacity"].flatMap(Int.init) else {
+                throw TrainingError.checkpoint(path: path, problem: "no buffer capacity in its metadata")
+            }
+            return value
+        }
+        return (try capacity("online.safetensors"), try capacity("demos.safetensors"))
     }
 
     /// Restores the learner (and its buffers) from a checkpoint folder; returns the counters.

@@ -58,16 +58,18 @@ struct Train: ParsableCommand {
         let spec = TrainingSpec(camera: camera, imageSize: episodeOptions.imageSize, joints: definition.motors.count)
         let config = spec.learnerConfig
         let actor = PolicyActor(spec: spec, policy: Policy(config: config), deterministic: false, seed: episodeOptions.seed &+ 5)
-        let demoTransitions = try loadDemonstrations(spec)
-        let learner = Learner(config: config, actor: actor, onlineCapacity: steps + 1_000,
-                              demoCapacity: min(steps, 20_000) + demoTransitions.reduce(0) { $0 + $1.count } * 2 + 100,
+        let demoTransitions = resume ? [] : try loadDemonstrations(spec)
+        let last = RunCheckpoint.all(in: runFolder).last
+        if resume && last == nil { throw CommandError("\(runFolder.path) has no checkpoint to resume from; start without --resume") }
+        // A resumed run keeps its buffers' sizes (a ring overwrites its oldest steps beyond them).
+        let demoSteps = demoTransitions.reduce(0) { $0 + $1.count }
+        var capacities = (online: steps + 1_000, demos: min(steps, 20_000) + 2 * demoSteps + 100)
+        if resume, let last { capacities = try RunCheckpoint.bufferCapacities(last) }
+        let learner = Learner(config: config, actor: actor, onlineCapacity: capacities.online, demoCapacity: capacities.demos,
                               seed: episodeOptions.seed, threads: learnerThreads)
         var counters = RunCounters()
         counters.seed = episodeOptions.seed
-        if resume {
-            guard let last = RunCheckpoint.all(in: runFolder).last else {
-                throw CommandError("\(runFolder.path) has no checkpoint to resume from; start without --resume")
-            }
+        if resume, let last {
             counters = try RunCheckpoint.load(last, into: learner)
             printError("resumed \(last.lastPathComponent): \(counters.environmentSteps) steps, \(counters.episodes) episodes, \(counters.updates) updates, "
                        + "\(learner.online.count) online and \(learner.demos.count) demo transitions")

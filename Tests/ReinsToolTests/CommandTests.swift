@@ -69,7 +69,7 @@ struct CommandTests {
         ["bench", "sac-pendulum", "--help"], ["bench", "sim", "--help"], ["sim", "run", "--help"],
         ["bench", "loop", "--help"], ["robot", "--help"], ["robot", "state", "--help"], ["robot", "home", "--help"],
         ["calibrate", "--help"], ["cameras", "--help"], ["teleop", "--help"], ["record", "--help"], ["replay", "--help"],
-        ["dataset", "--help"], ["dataset", "info", "--help"],
+        ["dataset", "--help"], ["dataset", "info", "--help"], ["train", "--help"], ["eval", "--help"],
     ])
     func help(arguments: [String]) throws {
         let result = try run(reinsExecutable, arguments)
