@@ -107,6 +107,9 @@ final class OperatorStation {
         case .keyboard, .none: nil
         }
         operatorSource = FirstAction([keyboard, scripted].compactMap { $0 })
+        // The twin renders on the CPU it shares with everything else: allow its frames more age.
+        if connection.sim { runner.maxFrameAge = .seconds(1) }
+        try Self.waitForFirstFrames(session.cameras)
         let flag = signalled
         signals = StopSignals { _ in flag.raised.store(true, ordering: .releasing) }
         try loop.start()
@@ -119,6 +122,25 @@ final class OperatorStation {
             model.mode = keyboard?.inControl == false ? .policy : .operator
         }
         for note in loop.status.realtime.notes { log(note) }
+    }
+
+    /// Waits up to 30 s for every camera's first frame (a device opening, the twin's first render).
+    static func waitForFirstFrames(_ cameras: [any Camera]) throws {
+        var frame: [UInt8] = []
+        for camera in cameras {
+            var lastError: CameraError?
+            for _ in 0..<600 {
+                do {
+                    _ = try camera.read(into: &frame, maxAge: .seconds(30))
+                    lastError = nil
+                    break
+                } catch {
+                    lastError = error
+                    usleep(50_000)
+                }
+            }
+            if let lastError { throw CommandError("\(lastError) (waited 30 s for the first frame)") }
+        }
     }
 
     /// Gives the terminal back, stops the loop (hold, torque off) and the emulator.

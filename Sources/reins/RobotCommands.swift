@@ -56,8 +56,11 @@ struct RobotConnection: ParsableArguments {
         if case .unavailable(let reason) = line.requestLowLatency(), !path.hasPrefix("/dev/pts/") {
             printError("note: \(path): low latency not set: \(reason)")
         }
+        // The twin's servos share this machine's CPU with the learner and renderer: give their replies
+        // more time than a USB adapter's.
+        let margin = sim ? max(marginMs, 50) : marginMs
         let bus = makeBus(definition.busProtocol, line: line, baud: definition.baud, motors: ServoRobot.busMotors(definition),
-                          returnDelay: sim ? .zero : .microseconds(500), margin: .milliseconds(marginMs))
+                          returnDelay: sim ? .zero : .microseconds(500), margin: .milliseconds(margin))
         let servoRobot = try ServoRobot(definition: definition, calibration: calibration, bus: bus, location: path)
         try servoRobot.connect()
         if servoRobot.offsetsWritten > 0 {
