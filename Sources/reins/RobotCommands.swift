@@ -56,9 +56,9 @@ struct RobotConnection: ParsableArguments {
         if case .unavailable(let reason) = line.requestLowLatency(), !path.hasPrefix("/dev/pts/") {
             printError("note: \(path): low latency not set: \(reason)")
         }
-        // The twin's servos share this machine's CPU with the learner and renderer: give their replies
-        // more time than a USB adapter's.
-        let margin = sim ? max(marginMs, 50) : marginMs
+        // Emulated servos (the twin, or `reins bus emulate` on a pty) share this machine's CPU with
+        // the learner and renderer: give their replies more time than a USB adapter's.
+        let margin = sim || path.hasPrefix("/dev/pts/") ? max(marginMs, 50) : marginMs
         let bus = makeBus(definition.busProtocol, line: line, baud: definition.baud, motors: ServoRobot.busMotors(definition),
                           returnDelay: sim ? .zero : .microseconds(500), margin: .milliseconds(margin))
         let servoRobot = try ServoRobot(definition: definition, calibration: calibration, bus: bus, location: path)
