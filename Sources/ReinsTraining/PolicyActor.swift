@@ -11,7 +11,6 @@ public final class PolicyActor: ActionSource, @unchecked Sendable {
     public var deterministic: Bool
     private let policy: Mutex<Policy>
     private var generator: SplitMix64
-    private let versions = Atomic<Int>(0)
 
     public init(spec: TrainingSpec, policy: Policy, deterministic: Bool, seed: UInt64) {
         self.spec = spec
@@ -19,9 +18,6 @@ public final class PolicyActor: ActionSource, @unchecked Sendable {
         self.policy = Mutex(policy)
         generator = SplitMix64(seed: seed)
     }
-
-    /// How many times the learner has pushed parameters.
-    public var version: Int { versions.load(ordering: .relaxed) }
 
     /// The generator's state, saved with checkpoints.
     public var generatorState: UInt64 { generator.state }
@@ -40,7 +36,6 @@ public final class PolicyActor: ActionSource, @unchecked Sendable {
     /// Takes the learner's current actor parameters (called on the learner's thread, between updates).
     public func update(from agent: SACAgent) {
         policy.withLock { $0.copyParameters(from: agent) }
-        versions.add(1, ordering: .relaxed)
     }
 
     /// Saves the current policy as a safetensors file `reins eval` and `reins sim run` can load.
