@@ -38,6 +38,8 @@ public final class Learner: @unchecked Sendable {
     private let running = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(true)
     private var demoChained = false
+    /// The queue's contents while they are stored; swapped with the queue so neither reallocates.
+    private var draining: [Message] = []
     private var generator: SplitMix64
     private let batch: TransitionBatch
 
@@ -159,11 +161,9 @@ public final class Learner: @unchecked Sendable {
 
     /// Moves queued transitions into the buffers (call with the gate held).
     private func drain() {
-        let messages = inbox.withLock { queue in
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
-        }
-        for message in messages {
+        inbox.withLock { swap(&$0, &draining) }
+        defer { draining.removeAll(keepingCapacity: true) }
+        for message in draining {
             switch message {
             case .endEpisode:
                 online.endEpisode()
@@ -183,7 +183,7 @@ public final class Learner: @unchecked Sendable {
                 }
             }
         }
-        if !messages.isEmpty {
+        if !draining.isEmpty {
             let (onlineCount, demoCount) = (online.count, demos.count)
             published.withLock { stats in
                 stats.onlineTransitions = onlineCount

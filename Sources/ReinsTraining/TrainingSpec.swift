@@ -59,7 +59,7 @@ public struct TrainingSpec: Sendable, Equatable {
             let next = step + 1 < episode.steps ? try self.observation(episode, step: step + 1, file: file) : observation
             let last = step == episode.steps - 1
             transitions.append(Transition(
-                observation: observation, action: episode.actions[(step * 7)..<((step + 1) * 7)].map(Float.init),
+                observation: observation, action: episode.actions[(step * Self.actionWidth)..<((step + 1) * Self.actionWidth)].map(Float.init),
                 reward: Float(episode.rewards[step]), nextObservation: next,
                 terminal: last && episode.metadata.success, episodeEnded: last, intervention: episode.interventions[step] != 0))
         }

@@ -68,12 +68,7 @@ struct Replay: ParsableCommand {
         if let cube = recorded.cubePositions, cube.count >= 3 {
             session.emulator?.placeTwinCube(at: SIMD3(cube[0], cube[1], cube[2]))
         }
-        var configuration = LoopConfiguration(rates: session.robot.definition.rates)
-        configuration.policyHz = recorded.metadata.policyHz
-        let loop = ControlLoop(robot: session.robot,
-                               safety: SafetyLayer(limits: SafetyLimits(robot: session.robot.definition, joints: session.robot.limits),
-                                                   kinematics: session.kinematics),
-                               configuration: configuration)
+        let loop = session.loop { $0.policyHz = recorded.metadata.policyHz }
         let signals = StopSignals { _ in loop.stop(reason: "interrupted") }
         let escape = EscapeWatcher()
         defer {

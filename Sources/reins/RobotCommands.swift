@@ -100,9 +100,12 @@ final class RobotSession {
         emulator?.stop()
     }
 
-    func loop() -> ControlLoop {
+    /// A control loop for the robot at its file's rates, changed by `configure`, with the safety layer.
+    func loop(_ configure: (inout LoopConfiguration) -> Void = { _ in }) -> ControlLoop {
+        var configuration = LoopConfiguration(rates: robot.definition.rates)
+        configure(&configuration)
         let safety = SafetyLayer(limits: SafetyLimits(robot: robot.definition, joints: robot.limits), kinematics: kinematics)
-        return ControlLoop(robot: robot, safety: safety, configuration: LoopConfiguration(rates: robot.definition.rates))
+        return ControlLoop(robot: robot, safety: safety, configuration: configuration)
     }
 }
 
