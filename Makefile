@@ -22,11 +22,20 @@ setup:
 build: setup
 	$(SWIFT) build -c release
 
-# The main job: check the machine, then render the simulated scene offscreen into out/frame.png.
+# The main job: human-in-the-loop training on the simulated so101's reach task, in the console when
+# there is a terminal (the scripted supervisor takes over when the policy strays; keyboard takeover
+# stays live), with progress lines otherwise. Ten scripted demonstrations are recorded first; a
+# second `make run` resumes the run in out/reach.
+REINS := .build/release/reins
 run: build
 	@mkdir -p out
-	.build/release/reins doctor
-	.build/release/reins sim render --robot so101 --size 256 --out out/frame.png
+	$(REINS) doctor
+	@[ -d out/demos ] || { rm -rf out/demos.partial && \
+		$(REINS) record --robot so101 --task reach --episodes 10 --out out/demos.partial --sim --operator scripted --no-console --seed 7 && \
+		mv out/demos.partial out/demos; }
+	$(REINS) train --robot so101 --task reach --sim --demos out/demos --run out/reach --seed 7 \
+		$$([ -d out/reach/checkpoints ] && echo --resume) $$([ -t 0 ] && [ -t 1 ] || echo --no-console)
+	$(REINS) eval --robot so101 --task reach --checkpoint out/reach --episodes 50 --sim --no-console
 
 test: setup
 	$(SWIFT) test

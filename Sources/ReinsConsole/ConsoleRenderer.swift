@@ -28,6 +28,7 @@ public enum KeyMap {
         case Int32(UInt8(ascii: "n")): .markFailure
         case reins_key_backspace(), 127, 8: .discard
         case Int32(UInt8(ascii: "p")): .pause
+        case Int32(UInt8(ascii: "k")): .checkpoint
         case Int32(UInt8(ascii: "x")), 27: .stop
         case Int32(UInt8(ascii: "?")): .help
         case 3, Int32(UInt8(ascii: "Q")): .quit
@@ -50,6 +51,7 @@ public enum KeyMap {
         "y n          mark success / failure and end the episode",
         "backspace    end the episode and discard it",
         "p            pause (the arm holds)",
+        "k            training: checkpoint and learning curve after this episode",
         "x or Esc     STOP: hold, then torque off",
         "?            this help",
         "Q or Ctrl-C  quit (asks first)",
@@ -191,10 +193,16 @@ final class ConsoleRenderer {
         return 16 + 36 * level(ri) + 6 * level(gi) + level(bi)
     }
 
+    /// Two rows: the first after the label, the second the whole width.
     private func drawLearner(_ lines: [String]?, row: Int, columns: Int) {
         screen.draw("learner", row: row, column: 1, style: .bold)
-        let text = lines?.joined(separator: "   ") ?? "none in this command (reins train shows updates/s, losses, buffers and success rates here)"
-        screen.draw(String(text.prefix(columns - 10)), row: row, column: 9)
+        guard let lines, let first = lines.first else {
+            screen.draw(String("none in this command (reins train shows updates/s, losses, buffers and success rates here)".prefix(columns - 10)),
+                        row: row, column: 9)
+            return
+        }
+        screen.draw(String(first.prefix(columns - 10)), row: row, column: 9)
+        if lines.count > 1 { screen.draw(String(lines[1...].joined(separator: "  ").prefix(columns - 2)), row: row + 1, column: 1) }
     }
 
     private func drawEvents(_ events: [String], from top: Int, to bottom: Int, columns: Int) {

@@ -19,6 +19,8 @@ public enum TeleopCommand: Sendable, Equatable {
     /// End the episode and throw it away.
     case discard
     case pause
+    /// Save a checkpoint and the learning curve (training) once the episode ends.
+    case checkpoint
     /// The safety stop: hold, then torque off.
     case stop
     case help

@@ -36,7 +36,8 @@ public struct LearningCurve: Sendable {
         var pixels = [UInt8](repeating: 255, count: width * height * 3)
         let left = 80, right = width - 30, top = 50, bottom = height - 70
         let maxX = max(series.flatMap { $0.points.map(\.x) }.max() ?? 1, 1)
-        let xStep = Self.niceStep(maxX / 5)
+        // At most six ticks: a run of 10,093 steps ends its axis at 12,000, not 15,000.
+        let xStep = Self.niceStep(maxX / 6)
         let xEnd = (maxX / xStep).rounded(.up) * xStep
         func px(_ x: Double) -> Int { left + Int((x / xEnd) * Double(right - left)) }
         func py(_ y: Double) -> Int {

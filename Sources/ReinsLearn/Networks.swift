@@ -220,20 +220,40 @@ final class Actor {
         }
     }
 
+    /// What the imitation term needs: per row a weight (0 for rows the operator did not act on) and
+    /// the operator's action.
+    struct Imitation {
+        var weights: UnsafePointer<Float>  // (B)
+        var targets: UnsafePointer<Float>  // (B, A)
+    }
+
     /// Backpropagates a loss given dL/da (row stride `actionStride`) and dL/dlogπ (one value for every
     /// row) to the parameters, through the reparameterisation a = tanh(μ + σε), for `rows` of the
-    /// last forward pass on `observation`, into `gradients`. Allocates nothing.
+    /// last forward pass on `observation`, into `gradients`; with `imitation`, plus Σ w‖tanh(μ) − a*‖²
+    /// on the mean alone, whose value it returns. Allocates nothing.
+    @discardableResult
     func backward(_ observation: ObservationBatch, actionGradient: UnsafePointer<Float>, actionStride: Int,
-                  logProbabilityGradient: Float, rows: Range<Int>, gradients: UnsafeMutablePointer<Float>) {
+                  logProbabilityGradient: Float, imitation: Imitation? = nil, rows: Range<Int>,
+                  gradients: UnsafeMutablePointer<Float>) -> Float {
         let width = actionWidth
+        let output = trunk.output
+        var imitationLoss: Float = 0
         for row in rows {
+            let weight = imitation?.weights[row] ?? 0
             for column in 0..<width {
                 let index = row * width + column
                 let action = actions[index]
                 let spread = deviations[index] * noise[index]
                 // ∂a/∂u = 1 − a²; ∂logπ/∂u = 2a; ∂u/∂μ = 1; ∂u/∂logσ = σε; ∂logπ/∂logσ (ε fixed) = −1.
                 let throughU = actionGradient[row * actionStride + column] * (1 - action * action) + logProbabilityGradient * 2 * action
-                trunkGradient[row * 2 * width + column] = throughU
+                var throughMean = throughU
+                if weight != 0, let imitation {
+                    let meanAction = Elementwise.tanh(output[row * 2 * width + column])
+                    let error = meanAction - imitation.targets[index]
+                    imitationLoss += weight * error * error
+                    throughMean += weight * 2 * error * (1 - meanAction * meanAction)
+                }
+                trunkGradient[row * 2 * width + column] = throughMean
                 trunkGradient[row * 2 * width + width + column] = (throughU * spread - logProbabilityGradient) * logStdInRange[index]
             }
         }
@@ -243,6 +263,7 @@ final class Actor {
                         stride: encoder.featureWidth, columns: encoder.featureWidth, rows: rows)
             encoder.backward(observation, rows: rows, gradients: gradients)
         }
+        return imitationLoss
     }
 }
 

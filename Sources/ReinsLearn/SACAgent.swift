@@ -24,9 +24,12 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     public var generator: SplitMix64
     let targets: FloatBuffer  // (B)
     let qGradient: FloatBuffer  // (K, B)
+    /// Each row's weight in the imitation term: the configured weight over the batch's intervention rows, or 0.
+    let imitationWeights: FloatBuffer  // (B)
     private let pool: ShardPool
     private let shardLoss: FloatBuffer  // (shards)
     private let shardSum: FloatBuffer  // (shards): Q for the critic, log π for the actor
+    private let shardImitation: FloatBuffer  // (shards)
 
     private enum Phase { case criticLoss, criticOptimizer, actorLoss, actorOptimizer }
     private var phase = Phase.criticLoss
@@ -43,6 +46,8 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         public var entropy: Float
         public var temperature: Float
         public var temperatureLoss: Float
+        /// Mean over the batch's intervention rows of ‖tanh(μ) − a_operator‖² (0 when none, or with the term off).
+        public var imitationLoss: Float
     }
 
     /// `threads` > 1 also sets OpenBLAS to one thread per call, process-wide.
@@ -63,8 +68,10 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         generator = SplitMix64(seed: seed &+ 3)
         targets = FloatBuffer(count: batch)
         qGradient = FloatBuffer(count: config.criticEnsemble * batch)
+        imitationWeights = FloatBuffer(count: batch)
         shardLoss = FloatBuffer(count: shards)
         shardSum = FloatBuffer(count: shards)
+        shardImitation = FloatBuffer(count: shards)
         if shards > 1 { BLAS.setThreadCount(1) }
         pool = ShardPool(shards: shards)
     }
@@ -88,13 +95,14 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         return CriticStats(loss: shardTotal(shardLoss) * scale, meanQ: shardTotal(shardSum) * scale)
     }
 
-    /// One actor step, L = mean(α·logπ(a|s) − mean_k Q_k(s, a)) with a ~ π(s) reparameterised, then
-    /// one temperature step, L = α·(entropy − target entropy).
+    /// One actor step, L = mean(α·logπ(a|s) − mean_k Q_k(s, a)) with a ~ π(s) reparameterised, plus
+    /// the imitation term when it has a weight, then one temperature step, L = α·(entropy − target entropy).
     @discardableResult
     public func actorStep(_ batch: TransitionBatch) -> ActorStats {
         currentBatch = batch
         currentTemperature = temperatureValue
         drawNoise(rows: batch.count)
+        setImitationWeights(batch)
         phase = .actorLoss
         pool.run(self)
         actorOptimizer.beginStep()
@@ -108,8 +116,9 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         let raw = temperature.values[0]
         temperature.gradients[0] = gap / (1 + exp(-raw))  // d softplus(raw)/d raw = sigmoid(raw)
         temperatureOptimizer.update()
+        let imitationLoss = config.imitationWeight > 0 ? shardTotal(shardImitation) / config.imitationWeight : 0
         return ActorStats(loss: shardTotal(shardLoss) / rows, entropy: entropy, temperature: currentTemperature,
-                          temperatureLoss: currentTemperature * gap)
+                          temperatureLoss: currentTemperature * gap, imitationLoss: imitationLoss)
     }
 
     /// One learner update as the benchmark counts it: a critic step, an actor step and a temperature step.
@@ -133,9 +142,12 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         case .actorLoss:
             actor.forward(batch.observation, rows: rows)
             (shardLoss[shard], shardSum[shard]) = actorLoss(batch, alpha: currentTemperature, rows: rows)
-            actor.backward(batch.observation, actionGradient: critic.actionGradient, actionStride: critic.encoder.featureWidth,
-                           logProbabilityGradient: currentTemperature / Float(batch.count), rows: rows,
-                           gradients: actor.parameters.gradients(shard: shard))
+            let imitation = config.imitationWeight > 0
+                ? Actor.Imitation(weights: imitationWeights.pointer, targets: batch.actions.pointer) : nil
+            shardImitation[shard] = actor.backward(
+                batch.observation, actionGradient: critic.actionGradient, actionStride: critic.encoder.featureWidth,
+                logProbabilityGradient: currentTemperature / Float(batch.count), imitation: imitation, rows: rows,
+                gradients: actor.parameters.gradients(shard: shard))
         case .actorOptimizer:
             optimize(actor.parameters, actorOptimizer, range: ShardPool.range(shard, of: shards, count: actor.parameters.count))
         }
@@ -190,6 +202,13 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
             sumLogProbability += actor.logProbabilities[row]
         }
         return (loss, sumLogProbability)
+    }
+
+    /// The imitation term's weight for each row: the configured weight shared among the batch's intervention rows.
+    func setImitationWeights(_ batch: TransitionBatch) {
+        let interventionRows = (0..<batch.count).reduce(0) { $0 + (batch.interventions[$1] != 0 ? 1 : 0) }
+        let rowWeight = interventionRows > 0 ? config.imitationWeight / Float(interventionRows) : 0
+        for row in 0..<batch.count { imitationWeights[row] = batch.interventions[row] != 0 ? rowWeight : 0 }
     }
 
     /// Sums the shards' gradients over `range`, takes the Adam step there, and zeroes the gradients for the next step.

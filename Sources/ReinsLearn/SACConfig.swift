@@ -23,6 +23,11 @@ public struct SACConfig: Codable, Sendable, Equatable {
     /// Share of each batch drawn from the demo buffer while it has transitions.
     public var demoFraction = 0.5
     public var criticUpdatesPerActorUpdate = 2
+    /// Weight of an imitation term in the actor's loss on the batch's intervention rows (demos and
+    /// the operator's corrections): mean over those rows of ‖tanh(μ) − a_operator‖². 0 is HIL-SERL;
+    /// a positive weight (as ConRFT and IBRL do) lets a vision policy copy its operator long before
+    /// the critic has learned enough to teach it.
+    public var imitationWeight: Float = 0
     /// Random-shift augmentation, in pixels (DrQ's pad 4).
     public var augmentationShift = 4
     /// The actor's standard deviation is clipped to [1e-5, 10] (SERL's bounds), as log-std.

@@ -22,6 +22,22 @@ public final class TwinCameras: Sendable {
     }
 }
 
+extension CameraSpec {
+    /// The camera scaled down by a whole factor (its crop too) while the cropped frame stays at
+    /// least twice `output` on each side: the twin renders on the CPU, and a 640×480 frame that is
+    /// only ever shrunk to 64×64 costs nine times a 213×160 one for nearly the same pixels.
+    public func rendered(forOutput output: Int) -> CameraSpec {
+        let covered = min(crop?.width ?? width, crop?.height ?? height)
+        let factor = max(1, covered / (2 * max(output, 1)))
+        guard factor > 1 else { return self }
+        var scaled = self
+        scaled.width = width / factor
+        scaled.height = height / factor
+        scaled.crop = crop.map { PixelRect(x: $0.x / factor, y: $0.y / factor, width: $0.width / factor, height: $0.height / factor) }
+        return scaled
+    }
+}
+
 /// One of the twin's cameras.
 public final class TwinCamera: Camera, Sendable {
     public let spec: CameraSpec

@@ -7,13 +7,15 @@ import Synchronization
 /// The learner: a thread that takes transitions from the actor through a bounded queue, stores
 /// every one in the online buffer and the operator's (and demonstrations') in the demo buffer,
 /// and runs SAC updates on 50/50 batches once `learningStarts` transitions are in, pushing the
-/// actor's parameters to the policy every `pushEvery` updates.
+/// actor's parameters to the policy every `pushEvery` updates. An update is the configuration's
+/// critic steps, each on a fresh batch, then one actor step on the last of them.
 public final class Learner: @unchecked Sendable {
     public struct Stats: Sendable, Equatable {
         public var updates = 0
         public var updatesPerSecond = 0.0
         public var criticLoss: Float = 0
         public var actorLoss: Float = 0
+        public var imitationLoss: Float = 0
         public var temperature: Float = 0
         public var meanQ: Float = 0
         public var onlineTransitions = 0
@@ -128,14 +130,15 @@ public final class Learner: @unchecked Sendable {
             let stepped: Bool = gate.withLock { _ in
                 drain()
                 guard online.added + demos.added >= learningStarts, !online.isEmpty else { return false }
-                sampleMixed(demos: demos, online: online, demoFraction: agent.config.demoFraction, into: batch,
-                            shift: agent.config.augmentationShift, using: &generator)
-                let (critic, actorStats) = agent.update(batch)
+                var critic = criticStepOnFreshBatch()
+                for _ in 1..<max(agent.config.criticUpdatesPerActorUpdate, 1) { critic = criticStepOnFreshBatch() }
+                let actorStats = agent.actorStep(batch)
                 var stats = published.withLock { $0 }
                 stats.updates += 1
                 stats.criticLoss = critic.loss
                 stats.meanQ = critic.meanQ
                 stats.actorLoss = actorStats.loss
+                stats.imitationLoss = actorStats.imitationLoss
                 stats.temperature = actorStats.temperature
                 stats.onlineTransitions = online.count
                 stats.demoTransitions = demos.count
@@ -157,6 +160,12 @@ public final class Learner: @unchecked Sendable {
                 usleep(10_000)
             }
         }
+    }
+
+    private func criticStepOnFreshBatch() -> SACAgent.CriticStats {
+        sampleMixed(demos: demos, online: online, demoFraction: agent.config.demoFraction, into: batch,
+                    shift: agent.config.augmentationShift, using: &generator)
+        return agent.criticStep(batch)
     }
 
     /// Moves queued transitions into the buffers (call with the gate held).

@@ -42,6 +42,23 @@ public struct RunCounters: Codable, Sendable, Equatable {
         let window = recent(interventionRates)
         return window.isEmpty ? 0 : window.reduce(0, +) / Double(window.count)
     }
+
+    /// Success over the last 20 episodes counting only those the operator never touched: what the
+    /// policy does alone, which the assisted success rate hides.
+    public var recentUnassistedSuccessRate: Double { Self.unassistedRate(successes.suffix(20), interventionRates.suffix(20)) }
+
+    /// `recentUnassistedSuccessRate` as it was at each point of `curve` (one per finished episode).
+    public var unassistedCurve: [(step: Int, rate: Double)] {
+        (0..<min(curve.count, successes.count, interventionRates.count)).map { index in
+            let window = max(0, index - 19)...index
+            return (curve[index].step, Self.unassistedRate(successes[window], interventionRates[window]))
+        }
+    }
+
+    private static func unassistedRate(_ successes: ArraySlice<Bool>, _ interventionRates: ArraySlice<Double>) -> Double {
+        guard !successes.isEmpty else { return 0 }
+        return Double(zip(successes, interventionRates).filter { $0 && $1 == 0 }.count) / Double(successes.count)
+    }
 }
 
 /// Checkpoints of a run: `RUN/checkpoints/step_00001234/` with the learner's state (networks,

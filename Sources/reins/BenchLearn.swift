@@ -62,7 +62,7 @@ func percentile(_ values: [Double], _ fraction: Double) -> Double {
 struct BenchLearner: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "learner",
-        abstract: "Steady-state SAC updates per second (one critic, one actor and one temperature step, batch 256, sampling and augmentation included).",
+        abstract: "Steady-state SAC updates per second (one critic, one actor and one temperature step, sampling and augmentation included).",
         discussion: """
         standard: one 64×64×3 camera + 6-dim proprio, 6-dim action, separate actor and critic encoders.
         state: a 12-dim observation vector, 6-dim action, no encoder.
@@ -70,11 +70,13 @@ struct BenchLearner: ParsableCommand {
 
         Example:
           reins bench learner --config standard --seconds 30 --json
+          reins bench learner --batch 128 --json    # what `reins train` uses
           reins bench learner --config state --native-kernel
         """)
 
     @Option(help: "standard (image) or state.") var config: LearnerConfiguration = .standard
     @Option(help: "How long to time updates, after a warm-up.") var seconds = 10.0
+    @Option(help: "Rows per batch (default 256, HIL-SERL's; `reins train` uses 128).") var batch: Int?
     @Option(help: "Seed for the buffers, networks and sampling.") var seed: UInt64 = 0
     @Option(help: "Learner threads, each taking part of the batch with single-threaded OpenBLAS; 1 leaves threading to OpenBLAS.")
     var threads = 2
@@ -101,23 +103,25 @@ struct BenchLearner: ParsableCommand {
     func validate() throws {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
+        if let batch { guard (2...4096).contains(batch) else { throw ValidationError("--batch must be from 2 to 4096") } }
     }
 
     func run() throws {
         try blas.applyNativeKernel()
-        let settings = config.config
+        var settings = config.config
+        settings.batchSize = batch ?? settings.batchSize
         let agent = SACAgent(config: settings, seed: seed, threads: threads)
         let (demos, online) = prefilledBuffers(settings, online: settings.observation.images.isEmpty ? 20_000 : 4_000,
                                                demos: 1_000, seed: seed &+ 7)
-        let batch = TransitionBatch(spec: settings.observation, actionWidth: settings.actionWidth, capacity: settings.batchSize)
+        let rows = TransitionBatch(spec: settings.observation, actionWidth: settings.actionWidth, capacity: settings.batchSize)
         var generator = SplitMix64(seed: seed &+ 9)
         func sample() {
-            sampleMixed(demos: demos, online: online, demoFraction: settings.demoFraction, into: batch,
+            sampleMixed(demos: demos, online: online, demoFraction: settings.demoFraction, into: rows,
                         shift: settings.augmentationShift, using: &generator)
         }
         for _ in 0..<3 {
             sample()
-            _ = agent.update(batch)
+            _ = agent.update(rows)
         }
         var updateTimes = [Double](repeating: 0, count: 100_000)
         var sampleTimes = [Double](repeating: 0, count: 100_000)
@@ -128,7 +132,7 @@ struct BenchLearner: ParsableCommand {
             let before = clock.now
             sample()
             let sampled = clock.now
-            _ = agent.update(batch)
+            _ = agent.update(rows)
             let done = clock.now
             sampleTimes[count] = (sampled - before).milliseconds
             updateTimes[count] = (done - before).milliseconds

@@ -61,11 +61,20 @@ struct Eval: ParsableCommand {
             throw CommandError("\(path) was trained on a robot with \(spec.joints) joints; \(connection.robot) has \(station.session.robot.definition.motors.count)")
         }
         var successes = 0, stepsToSuccess: [Int] = [], interventions = 0, steps = 0, finished = 0
+        // A fault (a bus that stops answering, a camera gone) ends the evaluation, but the episodes
+        // already finished are still reported before the error.
+        var fault: (any Error)?
         for index in 0..<episodes {
             guard !station.quitRequested else { break }
             var episodeInterventions = 0
-            let (_, end) = try station.runEpisode(index: index) { _, step in
-                if step.intervention { episodeInterventions += 1 }
+            let end: EpisodeEnd
+            do {
+                (_, end) = try station.runEpisode(index: index) { _, step in
+                    if step.intervention { episodeInterventions += 1 }
+                }
+            } catch {
+                fault = error
+                break
             }
             if end == .quit { break }
             if case .stopped = end {
@@ -82,7 +91,9 @@ struct Eval: ParsableCommand {
             }
             let line = "episode \(index): \(describe(end)) in \(station.runner.steps) steps (\(successes)/\(finished) so far)"
             if station.console == nil && !json { print(line) } else { station.log(line) }
+            fflush(nil)
         }
+        if fault == nil, let message = station.loopFault { fault = CommandError(message) }
         station.close()
         closed = true
         let rate = SuccessRate(successes: successes, trials: finished)
@@ -98,6 +109,7 @@ struct Eval: ParsableCommand {
             if let mean = output.meanStepsToSuccess { print(String(format: "mean steps to success %.1f", mean)) }
             if `operator` != .none { print(String(format: "intervention rate %.2f", output.interventionRate)) }
         }
+        if let fault { throw CommandError("evaluation stopped after \(finished) of \(episodes) episodes: \(fault)") }
     }
 
     /// The policy file a checkpoint argument names: the file itself, a folder's policy.safetensors.

@@ -56,6 +56,7 @@ final class OperatorStation {
     /// The cube's height when the episode started (the pick task's reference).
     private let cubeStart = CubeStart()
     private var quitAsked = false
+    private var checkpointAsked = false
     private var paused = false
     private var lastClamps = SafetyCounters()
 
@@ -157,6 +158,18 @@ final class OperatorStation {
     }
 
     var quitRequested: Bool { signalled.raised.load(ordering: .acquiring) }
+
+    /// Why the control loop stopped, when a fault (not the operator) stopped it.
+    var loopFault: String? {
+        if case .faulted(let message) = loop.status.phase { return message }
+        return nil
+    }
+
+    /// Whether the operator asked for a checkpoint (the k key) since the last call.
+    func takeCheckpointRequest() -> Bool {
+        defer { checkpointAsked = false }
+        return checkpointAsked
+    }
 
     /// Puts the twin's cube somewhere new (seeded) and waits until the physics has it.
     private func placeCube() {
@@ -278,6 +291,9 @@ final class OperatorStation {
                 console.update { $0.mode = .stopped }
                 log("STOP: holding, then torque off")
                 return .stopped("operator stop")
+            case .checkpoint:
+                checkpointAsked = true
+                log("checkpoint and learning curve after this episode")
             case .help:
                 console.update { $0.showHelp.toggle() }
             case .quit:

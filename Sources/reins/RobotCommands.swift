@@ -20,15 +20,16 @@ struct RobotConnection: ParsableArguments {
     }
 
     /// Opens the bus, loads and checks the calibration, and connects. With `cameraSize`, the
-    /// robot's cameras too, delivering N×N frames: the twin's rendered in process (at most 15 fps,
-    /// to spare the CPU), or the robot file's sources through OpenCV.
+    /// robot's cameras too, delivering N×N frames: the twin's rendered in process (at most 15 fps
+    /// and no larger than the N×N frames need, to spare the CPU), or the robot file's sources
+    /// through OpenCV.
     func open(cameraSize: Int? = nil) throws -> RobotSession {
         let catalog = try RobotCatalog.locate()
         var definition = try catalog.robot(robot)
         let calibration = try catalog.calibration(for: definition, instance: calibrationID ?? (sim ? "sim" : nil))
-        if sim && cameraSize != nil {
+        if sim, let cameraSize {
             definition.cameras = definition.cameras.map { camera in
-                var camera = camera
+                var camera = camera.rendered(forOutput: cameraSize)
                 camera.fps = min(camera.fps, 15)
                 return camera
             }

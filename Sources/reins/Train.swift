@@ -10,8 +10,9 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Human-in-the-loop training: the policy acts, the operator corrects, the learner trains on both.",
         discussion: """
-        An actor (the control loop and the policy at the policy rate) and a learner (SAC with
-        HIL-SERL's settings) run in one process on their own threads. Demonstrations (--demos, as
+        An actor (the control loop and the policy at the policy rate) and a learner (SAC as
+        HIL-SERL runs it, with batch 128 and an imitation term on the operator's and the demos'
+        steps, --imitation-weight) run in one process on their own threads. Demonstrations (--demos, as
         `reins record` writes them, at the same --image-size) seed the demo buffer; every step goes
         to the online buffer, and steps where the operator acted go to both. Learning starts after
         100 transitions; the policy gets new parameters every 50 updates. In the twin the task's
@@ -38,12 +39,15 @@ struct Train: ParsableCommand {
     @Option(help: "Environment steps to train for.") var steps = 10_000
     @Option(help: "Environment steps between checkpoints.") var checkpointEvery = 1_000
     @Option(help: "Checkpoints kept.") var keep = 3
-    @Option(help: "Learner threads (the actor, the loop and the twin need the rest).") var learnerThreads = 1
+    @Option(help: "Learner threads, each taking part of every batch (the loop and the twin's servos preempt them).") var learnerThreads = 2
+    @Option(help: "Weight of the actor's imitation term on the operator's and the demos' steps; 0 is HIL-SERL's actor loss.")
+    var imitationWeight: Float = 1
     @Flag(help: "Continue the run from its last checkpoint.") var resume = false
 
     func validate() throws {
         guard steps > 0, checkpointEvery > 0, keep > 0 else { throw ValidationError("--steps, --checkpoint-every and --keep must be positive") }
         guard (1...8).contains(learnerThreads) else { throw ValidationError("--learner-threads must be from 1 to 8") }
+        guard imitationWeight >= 0, imitationWeight.isFinite else { throw ValidationError("--imitation-weight must be 0 or more") }
         guard !episodeOptions.noCameras else { throw ValidationError("training learns from a camera; --no-cameras leaves it blind") }
     }
 
@@ -56,7 +60,7 @@ struct Train: ParsableCommand {
             throw CommandError("\(runFolder.path) already has checkpoints; add --resume to continue it, or give another --run")
         }
         let spec = TrainingSpec(camera: camera, imageSize: episodeOptions.imageSize, joints: definition.motors.count)
-        let config = spec.learnerConfig
+        let config = spec.learnerConfig(imitationWeight: imitationWeight)
         let actor = PolicyActor(spec: spec, policy: Policy(config: config), deterministic: false, seed: episodeOptions.seed &+ 5)
         let demoTransitions = resume ? [] : try loadDemonstrations(spec)
         let last = RunCheckpoint.all(in: runFolder).last
@@ -87,18 +91,28 @@ struct Train: ParsableCommand {
         var lastCheckpoint = counters.environmentSteps
         let started = Date()
         station.log("training \(spec.camera) \(spec.imageSize)x\(spec.imageSize) + proprio \(config.observation.proprioWidth) → \(TrainingSpec.actionWidth) actions; run \(runFolder.path)")
+        // A fault (a bus that stops answering, a camera gone) ends training with a checkpoint of
+        // everything learned and stored so far, then the error.
+        var fault: (any Error)?
         while counters.environmentSteps < steps && !station.quitRequested {
             var interventions = 0, episodeReturn = 0.0
-            let (_, end) = try station.runEpisode(index: counters.episodes) { observation, step in
-                counters.environmentSteps += 1
-                episodeReturn += step.reward
-                if step.intervention { interventions += 1 }
-                if let input = spec.observation(observation), let next = spec.observation(step.observation) {
-                    learner.submit(Transition(observation: input, action: step.action.map(Float.init), reward: Float(step.reward),
-                                              nextObservation: next, terminal: step.success, episodeEnded: step.done,
-                                              intervention: step.intervention))
+            let end: EpisodeEnd
+            do {
+                (_, end) = try station.runEpisode(index: counters.episodes) { observation, step in
+                    counters.environmentSteps += 1
+                    episodeReturn += step.reward
+                    if step.intervention { interventions += 1 }
+                    if let input = spec.observation(observation), let next = spec.observation(step.observation) {
+                        learner.submit(Transition(observation: input, action: step.action.map(Float.init), reward: Float(step.reward),
+                                                  nextObservation: next, terminal: step.success, episodeEnded: step.done,
+                                                  intervention: step.intervention))
+                    }
+                    station.console?.update { $0.learner = panel(learner.stats, counters) }
                 }
-                station.console?.update { $0.learner = panel(learner.stats, counters) }
+            } catch {
+                learner.endEpisode()
+                fault = error
+                break
             }
             let taken = station.runner.steps
             switch end {
@@ -118,19 +132,22 @@ struct Train: ParsableCommand {
                 ("episode/return", episodeReturn), ("episode/success", end == .success ? 1 : 0),
                 ("episode/intervention_rate", taken > 0 ? Double(interventions) / Double(taken) : 0),
                 ("rolling20/success_rate", counters.recentSuccessRate), ("rolling20/intervention_rate", counters.recentInterventionRate),
+                ("rolling20/unassisted_success_rate", counters.recentUnassistedSuccessRate),
                 ("learner/critic_loss", Double(stats.criticLoss)), ("learner/actor_loss", Double(stats.actorLoss)),
+                ("learner/imitation_loss", Double(stats.imitationLoss)),
                 ("learner/temperature", Double(stats.temperature)), ("learner/mean_q", Double(stats.meanQ)),
                 ("learner/updates_per_s", stats.updatesPerSecond), ("learner/updates", Double(stats.updates)),
                 ("buffers/online", Double(stats.onlineTransitions)), ("buffers/demo", Double(stats.demoTransitions)),
                 ("loop/jitter_p99_us", station.loop.status.jitterP99Us),
             ], step: counters.environmentSteps)
             board.flush()
-            let line = String(format: "episode %d: %@ in %d steps, return %.2f, interventions %d; steps %d/%d, updates %d (%.1f/s), success %.0f %% and interventions %.0f %% over the last 20",
+            let line = String(format: "episode %d: %@ in %d steps, return %.2f, interventions %d; steps %d/%d, updates %d (%.1f/s), Q %.2f, imitation %.3f; success %.0f %% (%.0f %% by the policy alone) and interventions %.0f %% over the last 20",
                               counters.episodes, describe(end), taken, episodeReturn, interventions, counters.environmentSteps, steps,
-                              stats.updates, stats.updatesPerSecond, counters.recentSuccessRate * 100, counters.recentInterventionRate * 100)
+                              stats.updates, stats.updatesPerSecond, stats.meanQ, stats.imitationLoss,
+                              counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, counters.recentInterventionRate * 100)
             if station.console == nil { print(line) } else { station.log(line) }
             fflush(nil)
-            if counters.environmentSteps - lastCheckpoint >= checkpointEvery {
+            if station.takeCheckpointRequest() || counters.environmentSteps - lastCheckpoint >= checkpointEvery {
                 try checkpoint(learner, actor: actor, counters: counters, run: runFolder, station: station)
                 lastCheckpoint = counters.environmentSteps
             }
@@ -140,15 +157,19 @@ struct Train: ParsableCommand {
                 break
             }
         }
+        if fault == nil, let message = station.loopFault { fault = CommandError(message) }
         learner.stop()
         learnerStopped = true
         counters.updates = learner.stats.updates
         try checkpoint(learner, actor: actor, counters: counters, run: runFolder, station: station)
         station.close()
         closed = true
-        print(String(format: "trained %d steps (%d episodes, %d updates) in %.0f s; success %.0f %% over the last 20 episodes; run %@",
+        if let fault {
+            throw CommandError("training stopped at step \(counters.environmentSteps): \(fault); the run is saved, continue it with --resume")
+        }
+        print(String(format: "trained %d steps (%d episodes, %d updates) in %.0f s; success %.0f %% (%.0f %% by the policy alone) over the last 20 episodes; run %@",
                      counters.environmentSteps, counters.episodes, counters.updates, Date().timeIntervalSince(started),
-                     counters.recentSuccessRate * 100, runFolder.path))
+                     counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, runFolder.path))
     }
 
     /// Saves a checkpoint, the current policy and the learning curve.
@@ -165,9 +186,10 @@ struct Train: ParsableCommand {
     }
 
     private func learningCurve(_ counters: RunCounters) -> LearningCurve {
-        LearningCurve(title: "\(connection.robot) \(episodeOptions.task.rawValue): success and intervention rate over the last 20 episodes", series: [
-            .init(name: "success rate", colour: (30, 110, 220), points: counters.curve.map { (x: Double($0.step), y: $0.successRate) }),
-            .init(name: "intervention rate", colour: (230, 90, 30), points: counters.curve.map { (x: Double($0.step), y: $0.interventionRate) }),
+        LearningCurve(title: "\(connection.robot) \(episodeOptions.task.rawValue): rates over the last 20 episodes", series: [
+            .init(name: "success", colour: (30, 110, 220), points: counters.curve.map { (x: Double($0.step), y: $0.successRate) }),
+            .init(name: "success, policy alone", colour: (40, 160, 70), points: counters.unassistedCurve.map { (x: Double($0.step), y: $0.rate) }),
+            .init(name: "intervention", colour: (230, 90, 30), points: counters.curve.map { (x: Double($0.step), y: $0.interventionRate) }),
         ])
     }
 
@@ -184,16 +206,18 @@ struct Train: ParsableCommand {
     }
 }
 
-/// The console's learner panel.
+/// The console's learner panel: updates, losses, temperature and Q; then buffer sizes, success
+/// (assisted and by the policy alone) and intervention rates and returns over the last 20 episodes.
 func panel(_ stats: Learner.Stats, _ counters: RunCounters) -> [String] {
     let sparkline = counters.returns.suffix(20).map { value -> Character in
         let levels = Array("▁▂▃▄▅▆▇█")
         return levels[min(levels.count - 1, max(0, Int(value.rounded(.down) * 7)))]
     }
     return [
-        String(format: "%d upd %.1f/s  critic %.3f  actor %.3f  α %.4f  Q %.2f", stats.updates, stats.updatesPerSecond,
-               stats.criticLoss, stats.actorLoss, stats.temperature, stats.meanQ),
-        String(format: "online %d  demo %d  success %.0f%%  interv %.0f%% (last 20)", stats.onlineTransitions, stats.demoTransitions,
-               counters.recentSuccessRate * 100, counters.recentInterventionRate * 100) + "  returns " + String(sparkline),
+        String(format: "%d upd %.1f/s critic %.3f actor %.2f imit %.3f α %.3f Q %.2f", stats.updates, stats.updatesPerSecond,
+               stats.criticLoss, stats.actorLoss, stats.imitationLoss, stats.temperature, stats.meanQ),
+        String(format: "online %d demo %d  succ %.0f%% alone %.0f%% interv %.0f%% ", stats.onlineTransitions,
+               stats.demoTransitions, counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100,
+               counters.recentInterventionRate * 100) + String(sparkline),
     ]
 }

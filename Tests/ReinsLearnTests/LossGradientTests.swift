@@ -77,25 +77,33 @@ struct LossGradientTests {
         #expect(analytic.contains { $0 != 0 } && set.slots.count > 20)
     }
 
-    @Test("actor loss: mean of α·logπ − mean Q through tanh-squashed samples, heads' action input and actor encoder")
-    func actorLoss() {
-        let config = Self.tinyConfig
+    /// With an imitation weight, rows 0 and 2 are the operator's: the loss adds (λ/2)·‖tanh(μ) − a‖² for each.
+    @Test("actor loss: mean of α·logπ − mean Q through tanh-squashed samples, heads' action input and actor encoder, plus the imitation term",
+          arguments: [Float(0), 0.8])
+    func actorLoss(imitationWeight: Float) {
+        var config = Self.tinyConfig
+        config.imitationWeight = imitationWeight
         let agent = SACAgent(config: config, seed: 6)
         let batch = Self.batch(config, seed: 40)
+        batch.interventions.copy(from: [1, 0, 1])
+        agent.setImitationWeights(batch)
         let alpha: Float = 0.3
         var generator: SplitMix64? = SplitMix64(seed: 9)
         agent.actor.setNoise(rows: 3, sampling: &generator)
         agent.actor.forward(batch.observation, rows: 0..<3)
         _ = agent.actorLoss(batch, alpha: alpha, rows: 0..<3)
         agent.actor.parameters.zeroGradients()
-        agent.actor.backward(batch.observation, actionGradient: agent.critic.actionGradient, actionStride: agent.critic.encoder.featureWidth,
-                             logProbabilityGradient: alpha / 3, rows: 0..<3, gradients: agent.actor.parameters.gradients)
+        let imitationLoss = agent.actor.backward(
+            batch.observation, actionGradient: agent.critic.actionGradient, actionStride: agent.critic.encoder.featureWidth,
+            logProbabilityGradient: alpha / 3, imitation: .init(weights: agent.imitationWeights.pointer, targets: batch.actions.pointer),
+            rows: 0..<3, gradients: agent.actor.parameters.gradients)
+        let operatorActions = Self.doubles(batch.actions, 6), rowWeights = [Double(imitationWeight) / 2, 0, Double(imitationWeight) / 2]
 
         let actor = agent.actor, set = actor.parameters
         let images = Self.doubles(batch.images[0], 3 * 192), proprio = Self.doubles(batch.proprio, 6)
         let noise = Self.doubles(actor.noise, 6)
         let criticParameters = (0..<agent.critic.parameters.count).map { Double(agent.critic.parameters.values[$0]) }
-        func policy(_ parameters: [Double]) -> (actions: [Double], logProbabilities: [Double]) {
+        func policy(_ parameters: [Double]) -> (actions: [Double], logProbabilities: [Double], imitation: Double) {
             let latent = Reference.forward(actor.encoder.cameras[0], images, batch: 3, set: set, parameters: parameters)
             var features: [Double] = []
             for row in 0..<3 {
@@ -103,11 +111,12 @@ struct LossGradientTests {
                 features.append(contentsOf: proprio[(row * 2)..<((row + 1) * 2)])
             }
             let output = Reference.forward(actor.trunk, features, batch: 3, set: set, parameters: parameters)
-            var actions: [Double] = [], logProbabilities: [Double] = []
+            var actions: [Double] = [], logProbabilities: [Double] = [], imitation = 0.0
             for row in 0..<3 {
                 var logProbability = 0.0
                 for column in 0..<2 {
                     let mean = output[row * 4 + column]
+                    imitation += rowWeights[row] * pow(Foundation.tanh(mean) - operatorActions[row * 2 + column], 2)
                     let logStd = min(max(output[row * 4 + 2 + column], Double(config.logStdMin)), Double(config.logStdMax))
                     let u = mean + exp(logStd) * noise[row * 2 + column]
                     let action = Foundation.tanh(u)
@@ -117,12 +126,12 @@ struct LossGradientTests {
                 }
                 logProbabilities.append(logProbability)
             }
-            return (actions, logProbabilities)
+            return (actions, logProbabilities, imitation)
         }
         func loss(_ parameters: [Double]) -> Double {
-            let (actions, logProbabilities) = policy(parameters)
+            let (actions, logProbabilities, imitation) = policy(parameters)
             let q = Self.referenceQ(agent.critic, images: images, proprio: proprio, actions: actions, batch: 3, parameters: criticParameters)
-            return (0..<3).map { row in Double(alpha) * logProbabilities[row] - (q[0][row] + q[1][row]) / 2 }.reduce(0, +) / 3
+            return (0..<3).map { row in Double(alpha) * logProbabilities[row] - (q[0][row] + q[1][row]) / 2 }.reduce(0, +) / 3 + imitation
         }
         let parameters = (0..<set.count).map { Double(set.values[$0]) }
         let analytic = (0..<set.count).map { Double(set.gradients[$0]) }
@@ -132,6 +141,8 @@ struct LossGradientTests {
         let reference = policy(parameters)
         #expect(mismatch(Self.doubles(actor.actions, 6), reference.actions, absolute: 1e-5, relative: 1e-4) == nil)
         #expect(mismatch(Self.doubles(actor.logProbabilities, 3), reference.logProbabilities, absolute: 1e-4, relative: 1e-4) == nil)
+        #expect(abs(Double(imitationLoss) - reference.imitation) < 1e-5)
+        #expect((imitationWeight > 0) == (imitationLoss > 0))
     }
 
     @Test("an update split over two threads matches the single-thread update")

@@ -1,5 +1,6 @@
 import Foundation
 import ReinsCore
+import ReinsHardware
 import Testing
 @testable import ReinsSim
 
@@ -75,5 +76,42 @@ struct RobotTwinTests {
         #expect(arm > 100, "arm pixels: \(arm)")
         #expect(cube > 4, "cube pixels: \(cube)")
         #expect(table > 128 * 128 / 4, "table pixels: \(table)")
+    }
+}
+
+@Suite("The twin's cameras rendered at the size their output needs")
+struct TwinRenderSizeTests {
+    @Test("a 640x480 camera (and its crop) is scaled by a whole factor that keeps the cropped frame at least twice the output")
+    func scaling() {
+        let front = CameraSpec(name: "front", source: "sim", width: 640, height: 480, fps: 30)
+        let wrist = CameraSpec(name: "wrist", source: "sim", width: 640, height: 480, fps: 30, crop: PixelRect(x: 80, y: 0, width: 480, height: 480))
+        let small = front.rendered(forOutput: 64)
+        #expect((small.width, small.height) == (213, 160) && small.crop == nil)
+        #expect(wrist.rendered(forOutput: 64).crop == PixelRect(x: 26, y: 0, width: 160, height: 160))
+        #expect(wrist.rendered(forOutput: 100).crop == PixelRect(x: 40, y: 0, width: 240, height: 240))
+        #expect(front.rendered(forOutput: 128) == front.rendered(forOutput: 121))
+        #expect(front.rendered(forOutput: 240) == front && wrist.rendered(forOutput: 512) == wrist)
+    }
+
+    @Test("the scaled render shrunk to 64x64 matches the full-size render shrunk to 64x64", arguments: ["front", "wrist"])
+    func samePixels(camera: String) throws {
+        let definition = try catalog.robot("so101")
+        let twin = try RobotTwin(robot: definition)
+        let simulation = twin.simulation(at: twin.robot.homePoseRad)
+        let full = try #require(definition.cameras.first { $0.name == camera })
+        let scaled = full.rendered(forOutput: 64)
+        #expect(scaled.width < full.width)
+        let context = try OffscreenContext(backend: .osmesa, width: full.width, height: full.height)
+        var shrunk: [[UInt8]] = []
+        for spec in [full, scaled] {
+            let renderer = try OffscreenRenderer(model: twin.model, width: spec.width, height: spec.height, context: context)
+            var out: [UInt8] = []
+            try spec.cropResize(try renderer.render(simulation, camera: camera), width: spec.width, height: spec.height,
+                                into: &out, outWidth: 64, outHeight: 64)
+            shrunk.append(out)
+        }
+        let meanDifference = Double(zip(shrunk[0], shrunk[1]).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) }) / Double(shrunk[0].count)
+        #expect(meanDifference < 4, "mean difference \(meanDifference) per byte")
+        #expect(Set(shrunk[1]).count > 20, "the scaled render is not flat")
     }
 }

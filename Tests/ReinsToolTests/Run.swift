@@ -73,14 +73,19 @@ final class BackgroundReins {
     let pid: pid_t
     let outputPath: String
 
-    init(_ arguments: [String]) throws {
+    /// With `errorsToo`, standard error goes to the same file as standard output.
+    init(_ arguments: [String], errorsToo: Bool = false) throws {
         outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("reins-bg-\(UUID().uuidString)").path
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        if errorsToo {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
         let argv = ([reinsExecutable] + arguments).map { strdup($0) } + [nil]
         let envp = ProcessInfo.processInfo.environment.map { strdup("\($0)=\($1)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
@@ -98,6 +103,25 @@ final class BackgroundReins {
         for _ in 0..<500 {
             if let line = output.split(separator: "\n").first, output.contains("\n") { return String(line) }
             usleep(10_000)
+        }
+        return nil
+    }
+
+    /// Waits up to `seconds` until the output contains `text`.
+    func wait(for text: String, seconds: Double) -> Bool {
+        for _ in 0..<Int(seconds * 20) {
+            if output.contains(text) { return true }
+            usleep(50_000)
+        }
+        return output.contains(text)
+    }
+
+    /// Waits up to `seconds` for the process to exit by itself; its exit status, or nil if it did not.
+    func exitStatus(within seconds: Double) -> Int32? {
+        var status: Int32 = 0
+        for _ in 0..<Int(seconds * 20) {
+            if waitpid(pid, &status, WNOHANG) == pid { return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F) }
+            usleep(50_000)
         }
         return nil
     }

@@ -53,6 +53,9 @@ extension RealTimeCommands {
             }
             let online = try #require(scalars.last { $0.tag == "buffers/online" })
             #expect(online.value > 0)
+            // Every batch has demo rows, so the imitation term is on and measured.
+            let imitation = try #require(scalars.last { $0.tag == "learner/imitation_loss" })
+            #expect(imitation.value > 0)
             let curve = try Image(contentsOf: runFolder.appendingPathComponent("learning-curve.png").path)
             #expect(curve.width == 900)
 
@@ -103,6 +106,61 @@ extension RealTimeCommands {
             #expect((final["environmentSteps"] as? Int ?? 0) >= savedSteps + 40)
             #expect((final["episodes"] as? Int ?? 0) > savedEpisodes)
             #expect((final["updates"] as? Int ?? -1) >= (saved["updates"] as? Int ?? 0))
+        }
+
+        /// `reins bus emulate` (the twin's servos on a pty, its cameras as MJPEG) and a copy of the
+        /// so101's robot file whose cameras are those streams, as a user would set up a remote rig.
+        static func emulatedRig(in folder: URL) throws -> (emulator: BackgroundReins, port: String, robotFile: String) {
+            let emulator = try BackgroundReins(["bus", "emulate", "--robot", "so101"])
+            let port = try #require(emulator.firstLine())
+            #expect(emulator.wait(for: "wrist http://", seconds: 10))
+            let lines = emulator.output.split(separator: "\n").map(String.init)
+            func stream(_ camera: String) throws -> String {
+                try #require(lines.first { $0.hasPrefix("\(camera) http://") }?.split(separator: " ").last.map(String.init))
+            }
+            let robots = repositoryRoot.appendingPathComponent("Robots/so101")
+            let yaml = try String(contentsOf: robots.appendingPathComponent("robot.yaml"), encoding: .utf8)
+                .replacingOccurrences(of: "/dev/video0", with: try stream("front"))
+                .replacingOccurrences(of: "/dev/video2", with: try stream("wrist"))
+                .replacingOccurrences(of: "scene: scene.xml", with: "scene: \(robots.appendingPathComponent("scene.xml").path)")
+            let robotFile = folder.appendingPathComponent("robot.yaml")
+            try yaml.write(to: robotFile, atomically: true, encoding: .utf8)
+            return (emulator, port, robotFile.path)
+        }
+
+        @Test("a bus that vanishes: training saves what it has and names the device; evaluation reports its finished episodes first")
+        func vanishedBus() throws {
+            let folder = temporaryFolder("vanished")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let runFolder = folder.appendingPathComponent("run")
+            let common = ["--task", "reach", "--id", "sim", "--operator", "none", "--no-console", "--image-size", "32", "--max-steps", "10"]
+
+            var rig = try Self.emulatedRig(in: folder)
+            let trainer = try BackgroundReins(["train", "--robot", rig.robotFile, "--port", rig.port, "--run", runFolder.path, "--steps", "5000",
+                                               "--checkpoint-every", "5000", "--seed", "4"] + common, errorsToo: true)
+            #expect(trainer.wait(for: "episode 2: failure", seconds: 90), "\(trainer.output)")
+            #expect(rig.emulator.stop() == 0)
+            let trainStatus = trainer.exitStatus(within: 30)
+            #expect(trainStatus == 1, "\(trainer.output)")
+            // The emulator took the cameras' streams with it: whichever the loop noticed first is named.
+            let namesDevice = { (text: String, port: String) in text.contains(port) || text.contains("camera front") || text.contains("camera wrist") }
+            #expect(trainer.output.contains("training stopped at step") && namesDevice(trainer.output, rig.port)
+                    && trainer.output.contains("--resume"), "\(trainer.output)")
+            let checkpoints = try FileManager.default.contentsOfDirectory(atPath: runFolder.appendingPathComponent("checkpoints").path)
+            #expect(checkpoints.count == 1, "only the checkpoint made at the fault: \(checkpoints)")
+            let saved = try Self.counters(runFolder.appendingPathComponent("checkpoints").appendingPathComponent(try #require(checkpoints.first)))
+            #expect((saved["episodes"] as? Int ?? 0) >= 2 && (saved["environmentSteps"] as? Int ?? 0) >= 20)
+
+            rig = try Self.emulatedRig(in: folder)
+            let evaluator = try BackgroundReins(["eval", "--robot", rig.robotFile, "--port", rig.port, "--checkpoint", runFolder.path,
+                                                 "--episodes", "20"] + common, errorsToo: true)
+            #expect(evaluator.wait(for: "episode 1: failure", seconds: 90), "\(evaluator.output)")
+            #expect(rig.emulator.stop() == 0)
+            #expect(evaluator.exitStatus(within: 30) == 1, "\(evaluator.output)")
+            let report = evaluator.output
+            #expect(report.range(of: #"success 0/[2-9] = 0 %"#, options: .regularExpression) != nil, "\(report)")
+            #expect(report.contains("evaluation stopped after") && report.contains("of 20 episodes") && namesDevice(report, rig.port), "\(report)")
         }
     }
 }
