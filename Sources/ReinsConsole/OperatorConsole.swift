@@ -67,7 +67,10 @@ public struct ConsoleModel: Sendable {
 
     /// Adds an event with the time, keeping the last 50.
     public mutating func log(_ event: String) {
-        let time = Date().formatted(.dateTime.hour(.twoDigits(amPM: .omitted)).minute(.twoDigits).second(.twoDigits))
+        // 24-hour local time whatever the locale (in POSIX's, Foundation's hour format is 12-hour without AM/PM).
+        var now = time(nil), parts = tm()
+        localtime_r(&now, &parts)
+        let time = String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
         events.append("\(time) \(event)")
         if events.count > 50 { events.removeFirst(events.count - 50) }
     }

@@ -112,20 +112,25 @@ extension RealTimeCommands {
         /// so101's robot file whose cameras are those streams, as a user would set up a remote rig.
         static func emulatedRig(in folder: URL) throws -> (emulator: BackgroundReins, port: String, robotFile: String) {
             let emulator = try BackgroundReins(["bus", "emulate", "--robot", "so101"])
-            let port = try #require(emulator.firstLine())
-            #expect(emulator.wait(for: "wrist http://", seconds: 10))
-            let lines = emulator.output.split(separator: "\n").map(String.init)
-            func stream(_ camera: String) throws -> String {
-                try #require(lines.first { $0.hasPrefix("\(camera) http://") }?.split(separator: " ").last.map(String.init))
+            do {
+                let port = try #require(emulator.firstLine())
+                #expect(emulator.wait(for: "wrist http://", seconds: 10))
+                let lines = emulator.output.split(separator: "\n").map(String.init)
+                func stream(_ camera: String) throws -> String {
+                    try #require(lines.first { $0.hasPrefix("\(camera) http://") }?.split(separator: " ").last.map(String.init))
+                }
+                let robots = repositoryRoot.appendingPathComponent("Robots/so101")
+                let yaml = try String(contentsOf: robots.appendingPathComponent("robot.yaml"), encoding: .utf8)
+                    .replacingOccurrences(of: "/dev/video0", with: try stream("front"))
+                    .replacingOccurrences(of: "/dev/video2", with: try stream("wrist"))
+                    .replacingOccurrences(of: "scene: scene.xml", with: "scene: \(robots.appendingPathComponent("scene.xml").path)")
+                let robotFile = folder.appendingPathComponent("robot.yaml")
+                try yaml.write(to: robotFile, atomically: true, encoding: .utf8)
+                return (emulator, port, robotFile.path)
+            } catch {
+                _ = emulator.stop()
+                throw error
             }
-            let robots = repositoryRoot.appendingPathComponent("Robots/so101")
-            let yaml = try String(contentsOf: robots.appendingPathComponent("robot.yaml"), encoding: .utf8)
-                .replacingOccurrences(of: "/dev/video0", with: try stream("front"))
-                .replacingOccurrences(of: "/dev/video2", with: try stream("wrist"))
-                .replacingOccurrences(of: "scene: scene.xml", with: "scene: \(robots.appendingPathComponent("scene.xml").path)")
-            let robotFile = folder.appendingPathComponent("robot.yaml")
-            try yaml.write(to: robotFile, atomically: true, encoding: .utf8)
-            return (emulator, port, robotFile.path)
         }
 
         @Test("a bus that vanishes: training saves what it has and names the device; evaluation reports its finished episodes first")
@@ -139,6 +144,8 @@ extension RealTimeCommands {
             var rig = try Self.emulatedRig(in: folder)
             let trainer = try BackgroundReins(["train", "--robot", rig.robotFile, "--port", rig.port, "--run", runFolder.path, "--steps", "5000",
                                                "--checkpoint-every", "5000", "--seed", "4"] + common, errorsToo: true)
+            // Whatever fails below, nothing is left running (both have exited when all goes well).
+            defer { _ = trainer.stop(signal: SIGKILL) }
             #expect(trainer.wait(for: "episode 2: failure", seconds: 90), "\(trainer.output)")
             #expect(rig.emulator.stop() == 0)
             let trainStatus = trainer.exitStatus(within: 30)
@@ -155,6 +162,7 @@ extension RealTimeCommands {
             rig = try Self.emulatedRig(in: folder)
             let evaluator = try BackgroundReins(["eval", "--robot", rig.robotFile, "--port", rig.port, "--checkpoint", runFolder.path,
                                                  "--episodes", "20"] + common, errorsToo: true)
+            defer { _ = evaluator.stop(signal: SIGKILL) }
             #expect(evaluator.wait(for: "episode 1: failure", seconds: 90), "\(evaluator.output)")
             #expect(rig.emulator.stop() == 0)
             #expect(evaluator.exitStatus(within: 30) == 1, "\(evaluator.output)")
