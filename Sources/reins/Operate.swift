@@ -216,7 +216,7 @@ final class OperatorStation {
         while true {
             if quitRequested { return (episode, .quit) }
             if let end = handleKeys() { return (episode, end) }
-            if case .faulted(let message) = loop.status.phase { return (episode, .stopped(message)) }
+            if let message = loopFault { return (episode, .stopped(message)) }
             if paused {
                 usleep(100_000)
                 continue
