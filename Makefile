@@ -33,9 +33,9 @@ run: build
 	@[ -d out/demos ] || { rm -rf out/demos.partial && \
 		$(REINS) record --robot so101 --task reach --episodes 10 --out out/demos.partial --sim --operator scripted --no-console --seed 7 && \
 		mv out/demos.partial out/demos; }
-	@flags=""; [ -d out/reach/checkpoints ] && flags="--resume"; [ -t 0 ] && [ -t 1 ] || flags="$$flags --no-console"; \
-		echo "$(REINS) train --robot so101 --task reach --sim --demos out/demos --run out/reach --seed 7 $$flags"; \
-		$(REINS) train --robot so101 --task reach --sim --demos out/demos --run out/reach --seed 7 $$flags
+	@train="$(REINS) train --robot so101 --task reach --sim --demos out/demos --run out/reach --seed 7"; \
+		[ -d out/reach/checkpoints ] && train="$$train --resume"; [ -t 0 ] && [ -t 1 ] || train="$$train --no-console"; \
+		echo "$$train"; $$train
 	$(REINS) eval --robot so101 --task reach --checkpoint out/reach --episodes 50 --sim --no-console
 
 test: setup
