@@ -48,7 +48,6 @@ typedef EGLBoolean (*egl_bind_api_fn)(EGLenum);
 typedef EGLContext (*egl_create_context_fn)(EGLDisplay, EGLConfig, EGLContext, const EGLint *);
 typedef EGLBoolean (*egl_make_current_fn)(EGLDisplay, EGLSurface, EGLSurface, EGLContext);
 typedef EGLBoolean (*egl_destroy_context_fn)(EGLDisplay, EGLContext);
-typedef EGLBoolean (*egl_terminate_fn)(EGLDisplay);
 typedef EGLint (*egl_get_error_fn)(void);
 typedef void *(*egl_get_proc_fn)(const char *);
 
@@ -67,7 +66,6 @@ struct reins_gl_context {
     EGLContext egl_context;
     egl_make_current_fn egl_make_current;
     egl_destroy_context_fn egl_destroy_context;
-    egl_terminate_fn egl_terminate;
 };
 
 const char *reins_gl_default_library(reins_gl_backend backend) {
@@ -114,9 +112,8 @@ static int create_egl(reins_gl_context *c, char *error, size_t error_size) {
     egl_get_error_fn get_error = symbol(c->library, "eglGetError", error, error_size);
     c->egl_make_current = symbol(c->library, "eglMakeCurrent", error, error_size);
     c->egl_destroy_context = symbol(c->library, "eglDestroyContext", error, error_size);
-    c->egl_terminate = symbol(c->library, "eglTerminate", error, error_size);
     if (!get_proc || !get_display || !initialize || !choose_config || !bind_api || !create_context ||
-        !get_error || !c->egl_make_current || !c->egl_destroy_context || !c->egl_terminate)
+        !get_error || !c->egl_make_current || !c->egl_destroy_context)
         return -1;
 
     // Surfaceless Mesa needs no display server; fall back to the default display elsewhere.
@@ -180,6 +177,7 @@ reins_gl_context *reins_gl_create(reins_gl_backend backend, const char *library,
         return NULL;
     }
     int status = backend == REINS_GL_EGL ? create_egl(c, error, error_size) : create_osmesa(c, error, error_size);
+    reins_gl_release(c);
     if (status != 0) {
         reins_gl_destroy(c);
         return NULL;
@@ -191,6 +189,16 @@ int reins_gl_make_current(reins_gl_context *c) {
     if (c->backend == REINS_GL_EGL)
         return c->egl_make_current(c->egl_display, NULL, NULL, c->egl_context) ? 0 : -1;
     return c->osmesa_make_current(c->osmesa, c->framebuffer, GL_UNSIGNED_BYTE, c->width, c->height) ? 0 : -1;
+}
+
+int reins_gl_release(reins_gl_context *c) {
+    if (c->backend == REINS_GL_EGL) {
+        if (!c->egl_display || !c->egl_make_current) return 0;
+        return c->egl_make_current(c->egl_display, NULL, NULL, NULL) ? 0 : -1;
+    }
+    if (!c->osmesa_make_current) return 0;
+    // OSMesa's documented way to unbind: no context and no buffer.
+    return c->osmesa_make_current(NULL, NULL, 0, 0, 0) ? 0 : -1;
 }
 
 static const char *gl_string(reins_gl_context *c, GLenum name) {
@@ -205,11 +213,9 @@ const char *reins_gl_version(reins_gl_context *c) { return gl_string(c, GL_VERSI
 void reins_gl_destroy(reins_gl_context *c) {
     if (!c) return;
     if (c->backend == REINS_GL_EGL) {
-        if (c->egl_display) {
-            if (c->egl_make_current) c->egl_make_current(c->egl_display, NULL, NULL, NULL);
-            if (c->egl_context) c->egl_destroy_context(c->egl_display, c->egl_context);
-            c->egl_terminate(c->egl_display);
-        }
+        // The display is the process's one surfaceless display, shared by every context: it is
+        // not terminated here, or the other contexts on it would die with this one.
+        if (c->egl_display && c->egl_context) c->egl_destroy_context(c->egl_display, c->egl_context);
     } else if (c->osmesa) {
         c->osmesa_destroy(c->osmesa);
     }

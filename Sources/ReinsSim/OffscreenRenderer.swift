@@ -3,7 +3,8 @@ import CMuJoCo
 /// Renders a simulation's cameras into RGB images with MuJoCo's renderer on an offscreen context.
 ///
 /// Shadows and the skybox are off: at policy resolutions they cost more than half the frame time
-/// and add nothing a policy needs. Use from the thread that created it.
+/// and add nothing a policy needs. Any thread may use it, one at a time; renderers sharing a
+/// context take turns.
 public final class OffscreenRenderer {
     public let context: OffscreenContext
     public let width: Int
@@ -30,7 +31,6 @@ public final class OffscreenRenderer {
         self.width = width
         self.height = height
         bottomUp = [UInt8](repeating: 0, count: width * height * 3)
-        self.context.makeCurrent()
         mjv_defaultScene(scene)
         mjv_makeScene(model.pointer, scene, 2000)
         withUnsafeMutableBytes(of: &scene.pointee.flags) { flags in
@@ -40,13 +40,14 @@ public final class OffscreenRenderer {
         mjv_defaultOption(options)
         mjv_defaultFreeCamera(model.pointer, camera)
         mjr_defaultContext(renderContext)
-        mjr_makeContext(model.pointer, renderContext, Int32(mjFONTSCALE_100.rawValue))
-        mjr_setBuffer(Int32(mjFB_OFFSCREEN.rawValue), renderContext)
+        self.context.withCurrent {
+            mjr_makeContext(model.pointer, renderContext, Int32(mjFONTSCALE_100.rawValue))
+            mjr_setBuffer(Int32(mjFB_OFFSCREEN.rawValue), renderContext)
+        }
     }
 
     deinit {
-        context.makeCurrent()
-        mjr_freeContext(renderContext)
+        context.withCurrent { mjr_freeContext(renderContext) }
         mjv_freeScene(scene)
         scene.deallocate()
         renderContext.deallocate()
@@ -66,14 +67,15 @@ public final class OffscreenRenderer {
             mjv_defaultFreeCamera(model.pointer, camera)
         }
         if rgb.count != width * height * 3 { rgb = [UInt8](repeating: 0, count: width * height * 3) }
-        context.makeCurrent()
-        // Bind this renderer's framebuffer every time: renderers sharing a GL context would otherwise
-        // draw into whichever framebuffer was bound last and read back another camera's frame.
-        mjr_setBuffer(Int32(mjFB_OFFSCREEN.rawValue), renderContext)
         let viewport = mjrRect(left: 0, bottom: 0, width: Int32(width), height: Int32(height))
         mjv_updateScene(model.pointer, simulation.data, options, nil, camera, Int32(mjCAT_ALL.rawValue), scene)
-        mjr_render(viewport, scene, renderContext)
-        bottomUp.withUnsafeMutableBufferPointer { mjr_readPixels($0.baseAddress, nil, viewport, renderContext) }
+        context.withCurrent {
+            // Bind this renderer's framebuffer every time: renderers sharing a GL context would otherwise
+            // draw into whichever framebuffer was bound last and read back another camera's frame.
+            mjr_setBuffer(Int32(mjFB_OFFSCREEN.rawValue), renderContext)
+            mjr_render(viewport, scene, renderContext)
+            bottomUp.withUnsafeMutableBufferPointer { mjr_readPixels($0.baseAddress, nil, viewport, renderContext) }
+        }
         let rowBytes = width * 3
         rgb.withUnsafeMutableBufferPointer { out in
             bottomUp.withUnsafeBufferPointer { source in

@@ -53,29 +53,37 @@ struct RobotConnection: ParsableArguments {
         } else {
             path = port!
         }
-        let line = try SerialLine(path: path, baud: definition.baud)
-        if case .unavailable(let reason) = line.requestLowLatency(), !path.hasPrefix("/dev/pts/") {
-            printError("note: \(path): low latency not set: \(reason)")
-        }
-        // Emulated servos (the twin, or `reins bus emulate` on a pty) share this machine's CPU with
-        // the learner and renderer: give their replies more time than a USB adapter's.
-        let margin = sim || path.hasPrefix("/dev/pts/") ? max(marginMs, 50) : marginMs
-        let bus = makeBus(definition.busProtocol, line: line, baud: definition.baud, motors: ServoRobot.busMotors(definition),
-                          returnDelay: sim ? .zero : .microseconds(500), margin: .milliseconds(margin))
-        let servoRobot = try ServoRobot(definition: definition, calibration: calibration, bus: bus, location: path)
-        try servoRobot.connect()
-        if servoRobot.offsetsWritten > 0 {
-            printError("note: wrote \(servoRobot.offsetsWritten) homing offset(s) from \(catalog.displayPath(calibration.file)) into the motors")
-        }
-        if !sim, let cameraSize {
-            for spec in definition.cameras {
-                let camera = try OpenCVCamera(spec: spec, width: cameraSize, height: cameraSize)
-                try camera.start()
-                cameras.append(camera)
+        // An error from here on must not leave the emulator stepping and rendering while the
+        // process exits: Mesa tears down under a rendering thread.
+        do {
+            let line = try SerialLine(path: path, baud: definition.baud)
+            if case .unavailable(let reason) = line.requestLowLatency(), !path.hasPrefix("/dev/pts/") {
+                printError("note: \(path): low latency not set: \(reason)")
             }
+            // Emulated servos (the twin, or `reins bus emulate` on a pty) share this machine's CPU with
+            // the learner and renderer: give their replies more time than a USB adapter's.
+            let margin = sim || path.hasPrefix("/dev/pts/") ? max(marginMs, 50) : marginMs
+            let bus = makeBus(definition.busProtocol, line: line, baud: definition.baud, motors: ServoRobot.busMotors(definition),
+                              returnDelay: sim ? .zero : .microseconds(500), margin: .milliseconds(margin))
+            let servoRobot = try ServoRobot(definition: definition, calibration: calibration, bus: bus, location: path)
+            try servoRobot.connect()
+            if servoRobot.offsetsWritten > 0 {
+                printError("note: wrote \(servoRobot.offsetsWritten) homing offset(s) from \(catalog.displayPath(calibration.file)) into the motors")
+            }
+            if !sim, let cameraSize {
+                for spec in definition.cameras {
+                    let camera = try OpenCVCamera(spec: spec, width: cameraSize, height: cameraSize)
+                    try camera.start()
+                    cameras.append(camera)
+                }
+            }
+            return RobotSession(robot: servoRobot, kinematics: try ArmKinematics(twin: twin), emulator: emulator, cameras: cameras,
+                                calibrationID: calibration.file.deletingPathExtension().lastPathComponent)
+        } catch {
+            for case let camera as OpenCVCamera in cameras { camera.stop() }
+            emulator?.stop()
+            throw error
         }
-        return RobotSession(robot: servoRobot, kinematics: try ArmKinematics(twin: twin), emulator: emulator, cameras: cameras,
-                            calibrationID: calibration.file.deletingPathExtension().lastPathComponent)
     }
 }
 

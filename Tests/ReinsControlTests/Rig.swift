@@ -11,7 +11,9 @@ let catalog = RobotCatalog(root: repositoryRoot)
 /// A robot's servos emulated on a pty with its twin's physics, and a `ServoRobot` connected to
 /// them through a real driver and its simulated calibration. With `cameras`, the twin's cameras
 /// stream as MJPEG, as `reins bus emulate` serves them, and `cameras` reads them through OpenCV.
-struct TwinRig {
+/// Everything stops when the rig goes: an emulator left running would step, render and stream
+/// beside every later test, and render while the test process exits.
+final class TwinRig {
     let emulator: ServoBusEmulator
     let robot: ServoRobot
     let kinematics: ArmKinematics
@@ -41,15 +43,24 @@ struct TwinRig {
             cameras = []
         }
         emulator.start()
-        let line = try SerialLine(path: emulator.devicePath, baud: definition.baud)
-        let motors = ServoRobot.busMotors(definition)
-        let bus: any MotorBus = definition.busProtocol == .dynamixel
-            ? DynamixelBus(line: line, baud: definition.baud, motors: motors, returnDelay: .zero, margin: .milliseconds(10), maxRetries: 2)
-            : FeetechBus(line: line, baud: definition.baud, motors: motors, margin: .milliseconds(10), maxRetries: 2)
-        robot = try ServoRobot(definition: definition, calibration: try catalog.calibration(for: definition, instance: "sim"),
-                               bus: bus, location: emulator.devicePath)
-        try robot.connect()
-        kinematics = try ArmKinematics(twin: twin)
+        do {
+            let line = try SerialLine(path: emulator.devicePath, baud: definition.baud)
+            let motors = ServoRobot.busMotors(definition)
+            let bus: any MotorBus = definition.busProtocol == .dynamixel
+                ? DynamixelBus(line: line, baud: definition.baud, motors: motors, returnDelay: .zero, margin: .milliseconds(10), maxRetries: 2)
+                : FeetechBus(line: line, baud: definition.baud, motors: motors, margin: .milliseconds(10), maxRetries: 2)
+            robot = try ServoRobot(definition: definition, calibration: try catalog.calibration(for: definition, instance: "sim"),
+                                   bus: bus, location: emulator.devicePath)
+            try robot.connect()
+            kinematics = try ArmKinematics(twin: twin)
+        } catch {
+            stopAll(emulator: emulator, streams: streams, cameras: cameras)
+            throw error
+        }
+    }
+
+    deinit {
+        stopAll(emulator: emulator, streams: streams, cameras: cameras)
     }
 
     func loop(_ configure: (inout LoopConfiguration) -> Void = { _ in }) -> ControlLoop {
@@ -58,6 +69,12 @@ struct TwinRig {
         let safety = SafetyLayer(limits: SafetyLimits(robot: robot.definition, joints: robot.limits), kinematics: kinematics)
         return ControlLoop(robot: robot, safety: safety, configuration: configuration)
     }
+}
+
+private func stopAll(emulator: ServoBusEmulator, streams: MJPEGServer?, cameras: [OpenCVCamera]) {
+    cameras.forEach { $0.stop() }
+    streams?.stop()
+    emulator.stop()
 }
 
 /// Polls `condition` every 10 ms for up to `seconds`.

@@ -16,19 +16,23 @@ typedef struct reins_gl_context reins_gl_context;
 /// The shared object each backend loads unless `library` overrides it.
 const char *reins_gl_default_library(reins_gl_backend backend);
 
-/// Loads the backend's library, creates a context of at least `width`×`height` and makes it
-/// current on the calling thread. Returns NULL with the reason in `error`.
+/// Loads the backend's library and creates a context of at least `width`×`height`, current on no
+/// thread. Returns NULL with the reason in `error`.
 reins_gl_context *reins_gl_create(reins_gl_backend backend, const char *library, int width, int height,
                                   char *error, size_t error_size);
 
 /// Makes the context current on the calling thread; returns 0 on success.
 int reins_gl_make_current(reins_gl_context *context);
 
-/// glGetString of GL_RENDERER and GL_VERSION, or "" when unavailable.
+/// Leaves no context current on the calling thread; returns 0 on success.
+int reins_gl_release(reins_gl_context *context);
+
+/// glGetString of GL_RENDERER and GL_VERSION, or "" when unavailable. The context must be current.
 const char *reins_gl_renderer(reins_gl_context *context);
 const char *reins_gl_version(reins_gl_context *context);
 
-/// Releases the context. The library stays loaded: MuJoCo may hold its function pointers.
+/// Frees the context, which must be current on no thread. The library stays loaded: MuJoCo may
+/// hold its function pointers.
 void reins_gl_destroy(reins_gl_context *context);
 
 #endif
