@@ -22,9 +22,15 @@ public final class Policy: @unchecked Sendable {
     /// Loads a policy file written by `save(to:)` or `SACAgent.savePolicy(to:)`.
     public convenience init(contentsOf path: String) throws(SafetensorsError) {
         let file = try SafetensorsFile(path: path)
-        guard let json = file.metadata["reins.sac_config"],
-              let config = try? JSONDecoder().decode(SACConfig.self, from: Data(json.utf8))
-        else { throw .malformed(path: path, reason: "no reins.sac_config metadata: not a Reins policy file") }
+        guard let json = file.metadata["reins.sac_config"] else {
+            throw .malformed(path: path, reason: "no reins.sac_config metadata: not a Reins policy file")
+        }
+        let config: SACConfig
+        do {
+            config = try JSONDecoder().decode(SACConfig.self, from: Data(json.utf8))
+        } catch {
+            throw .malformed(path: path, reason: "its reins.sac_config metadata is not a learner configuration (\(error))")
+        }
         self.init(config: config)
         try actor.parameters.load(from: file)
     }

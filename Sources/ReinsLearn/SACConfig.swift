@@ -52,3 +52,33 @@ public struct SACConfig: Codable, Sendable, Equatable {
         SACConfig(observation: ObservationSpec(images: [], proprioWidth: 12), actionWidth: 6)
     }
 }
+
+extension SACConfig {
+    /// A setting missing from a file takes its default, so policies and checkpoints written before
+    /// a setting existed still load; each new setting's default is the behaviour before it.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(observation: try container.decode(ObservationSpec.self, forKey: .observation),
+                  actionWidth: try container.decode(Int.self, forKey: .actionWidth))
+        func setting<Value: Decodable>(_ key: CodingKeys, _ fallback: Value) throws -> Value {
+            try container.decodeIfPresent(Value.self, forKey: key) ?? fallback
+        }
+        hiddenWidths = try setting(.hiddenWidths, hiddenWidths)
+        encoderFilters = try setting(.encoderFilters, encoderFilters)
+        encoderLayers = try setting(.encoderLayers, encoderLayers)
+        encoderLatentWidth = try setting(.encoderLatentWidth, encoderLatentWidth)
+        criticEnsemble = try setting(.criticEnsemble, criticEnsemble)
+        discount = try setting(.discount, discount)
+        targetRate = try setting(.targetRate, targetRate)
+        learningRate = try setting(.learningRate, learningRate)
+        initialTemperature = try setting(.initialTemperature, initialTemperature)
+        targetEntropy = try container.decodeIfPresent(Float.self, forKey: .targetEntropy)
+        batchSize = try setting(.batchSize, batchSize)
+        demoFraction = try setting(.demoFraction, demoFraction)
+        criticUpdatesPerActorUpdate = try setting(.criticUpdatesPerActorUpdate, criticUpdatesPerActorUpdate)
+        imitationWeight = try setting(.imitationWeight, imitationWeight)
+        augmentationShift = try setting(.augmentationShift, augmentationShift)
+        logStdMin = try setting(.logStdMin, logStdMin)
+        logStdMax = try setting(.logStdMax, logStdMax)
+    }
+}
