@@ -7,6 +7,9 @@
 static struct termios saved_terminal;
 static volatile sig_atomic_t terminal_saved = 0;
 static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGHUP };
+// Whether the guard took SIGHUP: a command that stops cleanly on a hang-up (saving its episode or
+// checkpoint) has set it to be ignored and handles it itself; the guard leaves it so.
+static int hangup_taken = 0;
 
 // Only async-signal-safe calls: the saved line settings, and the escape sequences that reset
 // colours, leave the alternate screen and show the cursor. (endwin could deadlock if another
@@ -21,10 +24,15 @@ static void restore_and_reraise(int signal_number) {
 
 void reins_terminal_guard_install(void) {
     terminal_saved = tcgetattr(STDIN_FILENO, &saved_terminal) == 0;
-    for (unsigned i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) signal(fatal_signals[i], restore_and_reraise);
+    struct sigaction hangup;
+    hangup_taken = sigaction(SIGHUP, NULL, &hangup) == 0 && hangup.sa_handler == SIG_DFL;
+    for (unsigned i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+        if (fatal_signals[i] != SIGHUP || hangup_taken) signal(fatal_signals[i], restore_and_reraise);
 }
 
 void reins_terminal_guard_remove(void) {
-    for (unsigned i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) signal(fatal_signals[i], SIG_DFL);
+    for (unsigned i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+        if (fatal_signals[i] != SIGHUP || hangup_taken) signal(fatal_signals[i], SIG_DFL);
     terminal_saved = 0;
+    hangup_taken = 0;
 }

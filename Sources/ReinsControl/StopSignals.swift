@@ -1,13 +1,15 @@
 import Dispatch
 import Glibc
 
-/// Turns SIGINT and SIGTERM into a call, so a command can stop its control loop safely (hold, then
-/// torque off) instead of dying with the motors holding a stale goal.
+/// Turns SIGINT, SIGTERM and SIGHUP into a call, so a command can stop its control loop safely
+/// (hold, then torque off) and save what it has instead of dying with the motors holding a stale
+/// goal. SIGHUP is the terminal closing under a run.
 public final class StopSignals: @unchecked Sendable {
     private var sources: [any DispatchSourceSignal] = []
+    private static let handled = [SIGINT, SIGTERM, SIGHUP]
 
     public init(_ handler: @escaping @Sendable (Int32) -> Void) {
-        for number in [SIGINT, SIGTERM] {
+        for number in Self.handled {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { handler(number) }
@@ -20,7 +22,6 @@ public final class StopSignals: @unchecked Sendable {
     public func cancel() {
         for source in sources { source.cancel() }
         sources.removeAll()
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        for number in Self.handled { signal(number, SIG_DFL) }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 /// The version written into episode files and printed by `reins --version`.
 let reinsVersion = "0.7.0"
@@ -19,4 +20,11 @@ struct Reins: ParsableCommand {
         version: reinsVersion,
         subcommands: [Doctor.self, Robots.self, Ports.self, Cameras.self, Bus.self, RobotCommand.self, Calibrate.self, Teleop.self, Record.self, Replay.self, Dataset.self, Train.self, Eval.self, Bench.self, Sim.self, Console.self]
     )
+
+    static func main() {
+        // A pipe whose reader has gone (`reins train | tee log` when the terminal closes) makes
+        // writes fail instead of killing the run before it saves its episode or checkpoint.
+        signal(SIGPIPE, SIG_IGN)
+        main(nil)
+    }
 }

@@ -210,7 +210,14 @@ struct RobotCommand: ParsableCommand {
         func run() throws {
             let session = try connection.open()
             let loop = session.loop()
-            let signals = StopSignals { signal in loop.stop(reason: signal == SIGINT ? "interrupted (Ctrl-C)" : "terminated (SIGTERM)") }
+            let signals = StopSignals { signal in
+                let reason = switch signal {
+                case SIGINT: "interrupted (Ctrl-C)"
+                case SIGHUP: "hung up (SIGHUP: the terminal closed)"
+                default: "terminated (SIGTERM)"
+                }
+                loop.stop(reason: reason)
+            }
             defer {
                 signals.cancel()
                 session.emulator?.stop()

@@ -108,6 +108,67 @@ extension RealTimeCommands {
             #expect((final["updates"] as? Int ?? -1) >= (saved["updates"] as? Int ?? 0))
         }
 
+        /// The checkpoints of a run with --checkpoint-every beyond its length: only the one at exit.
+        static func checkpoints(_ run: URL) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)) ?? [])
+                .filter { $0.hasPrefix("step_") }
+        }
+
+        static func trainArguments(run: URL) -> [String] {
+            ["train", "--robot", "so101", "--task", "reach", "--sim", "--run", run.path, "--steps", "5000",
+             "--checkpoint-every", "100000", "--image-size", "32", "--seed", "1", "--max-steps", "40"]
+        }
+
+        @Test("a hang-up (SIGHUP) stops headless training with a final checkpoint")
+        func hangUpHeadless() throws {
+            let folder = temporaryFolder("hangup")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let runFolder = folder.appendingPathComponent("run")
+            let trainer = try BackgroundReins(Self.trainArguments(run: runFolder) + ["--no-console"])
+            defer { _ = trainer.stop(signal: SIGKILL) }
+            #expect(trainer.wait(for: "episode 1:", seconds: 60), "\(trainer.output)")
+            kill(trainer.pid, SIGHUP)
+            // The runner's worker threads block signals and children inherit the mask, so a command
+            // that did not handle SIGHUP itself would run on here rather than die.
+            #expect(trainer.exitStatus(within: 60) == 0, "still running a minute after SIGHUP")
+            #expect(trainer.output.contains("trained "), "\(trainer.output)")
+            let saved = Self.checkpoints(runFolder)
+            #expect(saved.count == 1, "\(saved)")
+            let last = try #require(saved.first)
+            let steps = try #require(try Self.counters(runFolder.appendingPathComponent("checkpoints/\(last)"))["environmentSteps"] as? Int)
+            #expect(steps >= 1)
+        }
+
+        @Test("closing the terminal under training in the console saves a final checkpoint",
+              .enabled(if: Tmux.path != nil, "tmux is not installed here (make setup installs it; CI always has it)"))
+        func hangUpConsole() throws {
+            let folder = temporaryFolder("hangup-console")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let runFolder = folder.appendingPathComponent("run")
+            let tmux = Tmux(session: "hangup")
+            defer { _ = try? tmux.command("kill-server") }
+            let command = ([reinsExecutable] + Self.trainArguments(run: runFolder)).map { "'\($0)'" }.joined(separator: " ")
+            try tmux.command("new-session", "-d", "-s", tmux.session, "-x", "80", "-y", "24", "LANG=C.UTF-8 TERM=xterm-256color \(command)")
+            #expect(try tmux.waitFor("episode 1").contains("episode 1"), "the console never showed an episode")
+            let pids = try run("/usr/bin/pgrep", ["-f", "^\(reinsExecutable) train --robot so101 --task reach --sim --run \(runFolder.path)"]).stdout
+            let pid = try #require(pids.split(separator: "\n").compactMap { Int32($0) }.first)
+            // The terminal goes away: tmux hangs up on everything in it.
+            try tmux.command("kill-session", "-t", tmux.session)
+            // Gone, or a zombie waiting for a parent that reaps (tmux went with the session).
+            func gone() -> Bool {
+                kill(pid, 0) != 0 || ((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?
+                    .split(separator: ")").last?.split(separator: " ").first == "Z")
+            }
+            var exited = false
+            for _ in 0..<600 where !exited {
+                exited = gone()
+                if !exited { usleep(50_000) }
+            }
+            if !exited { kill(pid, SIGKILL) }
+            #expect(exited, "training still ran 30 s after its terminal closed")
+            #expect(Self.checkpoints(runFolder).count == 1, "no checkpoint at the hang-up")
+        }
+
         /// `reins bus emulate` (the twin's servos on a pty, its cameras as MJPEG) and a copy of the
         /// so101's robot file whose cameras are those streams, as a user would set up a remote rig.
         static func emulatedRig(in folder: URL) throws -> (emulator: BackgroundReins, port: String, robotFile: String) {
