@@ -90,7 +90,7 @@ struct GLThreadTests {
         mismatches.initialize(repeating: 0)
         nonisolated(unsafe) let counts = mismatches
         DispatchQueue.concurrentPerform(iterations: 2) { index in
-            for _ in 0..<4 {
+            for _ in 0..<30 {
                 let frame = try? renderers[index].render(simulations[index], camera: cameras[index])
                 if frame != expected[index] { counts[index] += 1 }
             }
@@ -105,11 +105,10 @@ struct GLThreadTests {
         defer { blanks.deallocate() }
         blanks.initialize(repeating: 0)
         nonisolated(unsafe) let counts = blanks
-        let shared = model
         DispatchQueue.concurrentPerform(iterations: 3) { index in
             for _ in 0..<4 {
-                let frame = try? OffscreenRenderer(model: shared, width: 64, height: 48)
-                    .render(Simulation(model: shared), camera: "front")
+                let frame = try? OffscreenRenderer(model: model, width: 64, height: 48)
+                    .render(Simulation(model: model), camera: "front")
                 if Set(frame ?? []).count <= 20 { counts[index] += 1 }
             }
         }
