@@ -49,6 +49,20 @@ private final class WorkerThread: @unchecked Sendable {
     }
 }
 
+/// Runs `failed(thread)` `rounds` times on each of `threads` threads at once; how often it was
+/// true on each.
+private func failures(threads: Int, rounds: Int, _ failed: @Sendable (Int) -> Bool) -> [Int] {
+    let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: threads)
+    defer { counts.deallocate() }
+    counts.initialize(repeating: 0)
+    // Each thread writes only its own slot.
+    nonisolated(unsafe) let slots = counts
+    DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        for _ in 0..<rounds where failed(thread) { slots[thread] += 1 }
+    }
+    return Array(counts)
+}
+
 @Suite("GL contexts across threads")
 struct GLThreadTests {
     @Test("a context destroyed on another thread leaves nothing current on the thread that rendered with it")
@@ -78,41 +92,27 @@ struct GLThreadTests {
         let twin = try RobotTwin(robot: try catalog.robot("so101"))
         let context = try OffscreenContext(backend: .osmesa, width: 64, height: 48)
         let cameras = ["front", "wrist"]
-        // Each thread touches only its own renderer, simulation and count; the context is what they share.
+        // Each thread touches only its own renderer and simulation; the context is what they share.
         nonisolated(unsafe) let renderers = try cameras.map { _ in
             try OffscreenRenderer(model: twin.model, width: 64, height: 48, context: context)
         }
         nonisolated(unsafe) let simulations = cameras.map { _ in twin.simulation(at: twin.robot.homePoseRad) }
         let expected = try cameras.indices.map { try renderers[$0].render(simulations[$0], camera: cameras[$0]) }
         #expect(expected[0] != expected[1])
-        let mismatches = UnsafeMutableBufferPointer<Int>.allocate(capacity: 2)
-        defer { mismatches.deallocate() }
-        mismatches.initialize(repeating: 0)
-        nonisolated(unsafe) let counts = mismatches
-        DispatchQueue.concurrentPerform(iterations: 2) { index in
-            for _ in 0..<30 {
-                let frame = try? renderers[index].render(simulations[index], camera: cameras[index])
-                if frame != expected[index] { counts[index] += 1 }
-            }
+        let mismatches = failures(threads: 2, rounds: 30) { index in
+            (try? renderers[index].render(simulations[index], camera: cameras[index])) != expected[index]
         }
-        #expect(Array(mismatches) == [0, 0], "frames that were not their camera's")
+        #expect(mismatches == [0, 0], "frames that were not their camera's")
     }
 
     @Test("threads making and freeing renderers on contexts of their own at once all render the scene")
     func makeContextsAtOnce() throws {
         let model = try MuJoCoModel(xml: DemoScene.xml)
-        let blanks = UnsafeMutableBufferPointer<Int>.allocate(capacity: 3)
-        defer { blanks.deallocate() }
-        blanks.initialize(repeating: 0)
-        nonisolated(unsafe) let counts = blanks
-        DispatchQueue.concurrentPerform(iterations: 3) { index in
-            for _ in 0..<4 {
-                let frame = try? OffscreenRenderer(model: model, width: 64, height: 48)
-                    .render(Simulation(model: model), camera: "front")
-                if Set(frame ?? []).count <= 20 { counts[index] += 1 }
-            }
+        let blanks = failures(threads: 3, rounds: 4) { _ in
+            let frame = try? OffscreenRenderer(model: model, width: 64, height: 48).render(Simulation(model: model), camera: "front")
+            return Set(frame ?? []).count <= 20
         }
-        #expect(Array(blanks) == [0, 0, 0], "blank or failed frames per thread")
+        #expect(blanks == [0, 0, 0], "blank or failed frames per thread")
     }
 
     @Test("a process that exits while threads render exits cleanly", .timeLimit(.minutes(1)))
