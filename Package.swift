@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "ReinsHardware", dependencies: ["ReinsCore", "CSerialPort", "CVideo4Linux", "COpenCV"]),
         .target(name: "ReinsSim", dependencies: ["ReinsCore", "ReinsHardware", "CMuJoCo", "CGLOffscreen"]),
         .target(name: "ReinsControl", dependencies: [
-            "ReinsCore", "ReinsSim", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "ReinsCore", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .target(name: "ReinsNN", dependencies: ["CBLAS"]),
         .target(name: "ReinsLearn", dependencies: ["ReinsCore", "ReinsNN"]),

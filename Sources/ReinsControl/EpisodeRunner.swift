@@ -1,6 +1,5 @@
 import Foundation
 import ReinsCore
-import ReinsSim
 
 /// How far one policy step may move the end effector: an action of 1 is this much.
 public struct ActionScale: Sendable, Equatable {
@@ -64,7 +63,8 @@ public struct EpisodeStep: Sendable {
 /// from `reward` (a task check in the twin, a classifier, or the operator's key).
 public final class EpisodeRunner {
     public let loop: ControlLoop
-    public let kinematics: ArmKinematics
+    /// The runner's own instance, used on the thread that runs episodes.
+    public let kinematics: any Kinematics
     public let cameras: [any Camera]
     public var scale = ActionScale()
     public var maxSteps = 100
@@ -79,10 +79,10 @@ public final class EpisodeRunner {
     /// measured joints, so a servo's steady-state error under gravity does not make the arm creep.
     private var lastTargets: [Double] = []
 
-    public init(loop: ControlLoop, kinematics: ArmKinematics, cameras: [any Camera] = [],
+    public init(loop: ControlLoop, kinematics: KinematicsModel, cameras: [any Camera] = [],
                 reward: @escaping (EpisodeObservation) -> (reward: Double, success: Bool)) {
         self.loop = loop
-        self.kinematics = kinematics
+        self.kinematics = kinematics.makeInstance()
         self.cameras = cameras
         self.reward = reward
     }
@@ -136,7 +136,7 @@ public final class EpisodeRunner {
     func targets(for action: [Double], from joints: [Double]) -> [Double] {
         let linear = Vector3(action[0], action[1], action[2]) * scale.linearM
         let angular = Vector3(action[3], action[4], action[5]) * scale.angularRad
-        var targets = kinematics.follow(linear: linear, angular: angular, from: joints).joints
+        var targets = kinematics.joints(moving: joints, linear: linear, angular: angular)
         if let angle = loop.robot.gripperAngle(opening: (action[6] + 1) / 2), let index = loop.robot.gripperIndex {
             targets[index] = angle
         }

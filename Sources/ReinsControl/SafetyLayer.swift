@@ -1,5 +1,4 @@
 import ReinsCore
-import ReinsSim
 
 /// The limits every command passes through before it reaches a motor.
 public struct SafetyLimits: Sendable, Equatable {
@@ -50,13 +49,14 @@ public struct SafetyCounters: Sendable, Equatable, Codable {
 public final class SafetyLayer {
     public let limits: SafetyLimits
     public private(set) var counters = SafetyCounters()
-    private let kinematics: ArmKinematics?
+    /// The layer's own instance: it runs on the loop's thread, and no other part can reach it.
+    private let kinematics: (any Kinematics)?
     private var scratch: [Double]
 
     /// Without `kinematics` the workspace box is not checked (an arm without a model).
-    public init(limits: SafetyLimits, kinematics: ArmKinematics?) {
+    public init(limits: SafetyLimits, kinematics: KinematicsModel?) {
         self.limits = limits
-        self.kinematics = kinematics
+        self.kinematics = kinematics?.makeInstance()
         scratch = [Double](repeating: 0, count: limits.joints.count)
     }
 
@@ -97,7 +97,8 @@ public final class SafetyLayer {
         keepInWorkspace(&command, previous: previous)
     }
 
-    /// How far outside the box the end effector is at `joints` (metres summed over the axes), 0 inside.
+    /// How far outside the box the end effector is at `joints` (metres summed over the axes), 0
+    /// inside. On the thread that filters (the loop's), or before the loop starts.
     public func workspaceViolation(_ joints: [Double]) -> Double {
         guard let kinematics else { return 0 }
         let p = kinematics.pose(joints).position

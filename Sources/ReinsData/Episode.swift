@@ -113,6 +113,15 @@ public struct Episode: Sendable, Equatable {
         steps += 1
     }
 
+    /// Ends the episode on its last step, as the operator's key says: done, and with `success`
+    /// reward 1 (on a real arm the key is the reward). Does nothing to an empty episode.
+    public mutating func endOnLastStep(success: Bool) {
+        guard steps > 0 else { return }
+        dones[steps - 1] = 1
+        if success { rewards[steps - 1] = 1 }
+        metadata.success = success
+    }
+
     /// The joint positions at one step.
     public func jointPositions(at step: Int) -> ArraySlice<Double> {
         jointPositions[(step * jointCount)..<((step + 1) * jointCount)]

@@ -32,8 +32,8 @@ public struct IKSolution: Sendable, Equatable {
 /// the chain; joint vectors may carry it as a last entry, which is ignored and passed through.
 ///
 /// One instance per thread: it owns its own `mjData`. `pose(_:)` allocates nothing, so the
-/// realtime loop's safety layer may call it.
-public final class ArmKinematics {
+/// realtime loop's safety layer may call it. Threads get their own from `model(of:)`.
+public final class ArmKinematics: Kinematics {
     public let robot: RobotDefinition
     /// Joints in the chain: every motor except a last one named "gripper".
     public let jointCount: Int
@@ -46,21 +46,35 @@ public final class ArmKinematics {
     private var translational: [Double]
     private var rotational: [Double]
 
-    public init(twin: RobotTwin, site name: String = "tip") throws(SimError) {
+    public convenience init(twin: RobotTwin, site name: String = "tip") throws(SimError) {
         guard let site = twin.model.siteID(name) else {
             throw .sceneMismatch(scene: twin.robot.scene.path, problems: ["no site \"\(name)\" marks the end effector"])
         }
-        robot = twin.robot
-        model = twin.model
+        self.init(model: twin.model, robot: twin.robot, joints: twin.joints, site: site)
+    }
+
+    private init(model: MuJoCoModel, robot: RobotDefinition, joints: [Int], site: Int) {
+        self.robot = robot
+        self.model = model
         self.site = Int32(site)
-        jointCount = twin.robot.motors.last?.name == "gripper" ? twin.joints.count - 1 : twin.joints.count
-        let chain = twin.joints.prefix(jointCount)
-        limits = twin.robot.motors.prefix(jointCount).map(\.limitsRad)
-        positionAddresses = chain.map { twin.model.positionAddress(ofJoint: $0) }
-        velocityAddresses = chain.map { twin.model.velocityAddress(ofJoint: $0) }
-        data = mj_makeData(twin.model.pointer)
-        translational = [Double](repeating: 0, count: 3 * twin.model.velocityCount)
+        jointCount = robot.motors.last?.name == "gripper" ? joints.count - 1 : joints.count
+        let chain = joints.prefix(jointCount)
+        limits = robot.motors.prefix(jointCount).map(\.limitsRad)
+        positionAddresses = chain.map { model.positionAddress(ofJoint: $0) }
+        velocityAddresses = chain.map { model.velocityAddress(ofJoint: $0) }
+        data = mj_makeData(model.pointer)
+        translational = [Double](repeating: 0, count: 3 * model.velocityCount)
         rotational = translational
+    }
+
+    /// What threads make their own instances from: the twin's model is only read, never written
+    /// (the emulator's physics steps a copy of its own).
+    public static func model(of twin: RobotTwin, site name: String = "tip") throws(SimError) -> KinematicsModel {
+        guard let site = twin.model.siteID(name) else {
+            throw .sceneMismatch(scene: twin.robot.scene.path, problems: ["no site \"\(name)\" marks the end effector"])
+        }
+        let (model, robot, joints) = (twin.model, twin.robot, twin.joints)
+        return KinematicsModel { ArmKinematics(model: model, robot: robot, joints: joints, site: site) }
     }
 
     deinit {
@@ -123,6 +137,10 @@ public final class ArmKinematics {
         stepOptions.restarts = 0
         stepOptions.maxIterations = min(options.maxIterations, 20)
         return solve(target: pose(joints).moved(byLocal: linear, angular: angular), from: joints, options: stepOptions)
+    }
+
+    public func joints(moving joints: [Double], linear: Vector3, angular: Vector3) -> [Double] {
+        follow(linear: linear, angular: angular, from: joints).joints
     }
 
     private func weightedError(_ solution: IKSolution, _ options: IKOptions) -> Double {

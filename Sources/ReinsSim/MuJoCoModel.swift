@@ -43,6 +43,12 @@ public final class MuJoCoModel: @unchecked Sendable {
         mj_deleteModel(pointer)
     }
 
+    /// A copy of its own, for a thread that changes the model while it steps (the twin's physics
+    /// sets actuator gains for torque off): the original stays immutable for its readers.
+    public func copy() -> MuJoCoModel {
+        MuJoCoModel(mj_copyModel(nil, pointer)!)
+    }
+
     private static func installHandlers() {
         reins_mj_install_handlers()
     }

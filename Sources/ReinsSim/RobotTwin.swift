@@ -43,6 +43,17 @@ public final class RobotTwin {
         self.joints = joints
     }
 
+    private init(robot: RobotDefinition, model: MuJoCoModel, joints: [Int]) {
+        self.robot = robot
+        self.model = model
+        self.joints = joints
+    }
+
+    /// The same twin with a model of its own (see `MuJoCoModel.copy`).
+    public func copy() -> RobotTwin {
+        RobotTwin(robot: robot, model: model.copy(), joints: joints)
+    }
+
     /// A new simulation with the arm at `pose` (one angle per motor) and its actuators holding it.
     public func simulation(at pose: [Double]) -> Simulation {
         let simulation = Simulation(model: model)

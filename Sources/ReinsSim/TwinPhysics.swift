@@ -18,6 +18,8 @@ public struct CameraFeed: Sendable {
 
 /// The thread that steps a twin in real time for an emulated bus, exchanging goals, torque and
 /// measurements with the servos' control tables every 5 ms, and rendering its cameras when asked.
+/// It steps a copy of the twin's model (torque off changes actuator gains), so the twin it was
+/// given, which kinematics read on other threads, is never written.
 final class TwinPhysics: @unchecked Sendable {
     let twin: RobotTwin
     let ids: [UInt8]
@@ -32,7 +34,8 @@ final class TwinPhysics: @unchecked Sendable {
     private let cubePlacement = Mutex<SIMD3<Double>?>(nil)
     private let latestCube = Mutex<SIMD3<Double>?>(nil)
 
-    init(twin: RobotTwin, ids: [UInt8], cameras: CameraFeed?) {
+    init(twin shared: RobotTwin, ids: [UInt8], cameras: CameraFeed?) {
+        let twin = shared.copy()
         self.twin = twin
         self.ids = ids
         self.cameras = cameras
@@ -80,6 +83,7 @@ final class TwinPhysics: @unchecked Sendable {
         var simulated = 0.0
         var controls = simulation.controls
         var torque = [Bool](repeating: false, count: ids.count)
+        var gainsOn: [Bool?] = [Bool?](repeating: nil, count: ids.count)
         // One GL context for this thread; a renderer and a next-frame time per camera.
         var renderers: [(spec: CameraSpec, renderer: OffscreenRenderer, next: Double)] = []
         if let cameras {
@@ -101,9 +105,10 @@ final class TwinPhysics: @unchecked Sendable {
                 torque[index] = torqueOn
                 controls[index] = Self.radians(ticks: goal)
             }
-            for index in ids.indices {
+            for index in ids.indices where gainsOn[index] != torque[index] {
                 // Torque off: no stiffness, the joint hangs on its damping.
                 twin.model.setPositionGain(actuator: index, torque[index] ? stiffness[index] : 0)
+                gainsOn[index] = torque[index]
             }
             simulation.controls = controls
             if let cube, let placement = cubePlacement.withLock({ request in defer { request = nil }; return request }) {

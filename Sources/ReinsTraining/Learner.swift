@@ -6,7 +6,8 @@ import Synchronization
 
 /// The learner: a thread that takes transitions from the actor through a bounded queue, stores
 /// every one in the online buffer and the operator's (and demonstrations') in the demo buffer,
-/// and runs SAC updates on 50/50 batches once `learningStarts` transitions are in, pushing the
+/// and runs SAC updates on 50/50 batches once `learningStarts` online transitions are in (demos
+/// do not count: with them, early batches would repeat the first online steps), pushing the
 /// actor's parameters to the policy every `pushEvery` updates. An update is the configuration's
 /// critic steps, each on a fresh batch, then one actor step on the last of them.
 public final class Learner: @unchecked Sendable {
@@ -80,6 +81,20 @@ public final class Learner: @unchecked Sendable {
         return accepted
     }
 
+    /// Queues a finished episode's transitions (as `HeldEpisode` labelled them), then its end, so
+    /// the next episode's first step never chains onto this one's last; the number accepted.
+    @discardableResult
+    public func submit(episode transitions: [Transition]) -> Int {
+        let accepted = inbox.withLock { queue in
+            let room = max(0, min(transitions.count, queueCapacity - queue.count))
+            for transition in transitions.prefix(room) { queue.append(.transition(transition)) }
+            queue.append(.endEpisode)
+            return room
+        }
+        if accepted < transitions.count { published.withLock { $0.dropped += transitions.count - accepted } }
+        return accepted
+    }
+
     /// The episode in progress ends without a last step (discarded, quit): the buffers start afresh.
     public func endEpisode() {
         inbox.withLock { $0.append(.endEpisode) }
@@ -129,7 +144,7 @@ public final class Learner: @unchecked Sendable {
         while running.load(ordering: .acquiring) {
             let stepped: Bool = gate.withLock { _ in
                 drain()
-                guard online.added + demos.added >= learningStarts, !online.isEmpty else { return false }
+                guard readyToLearn else { return false }
                 var critic = criticStepOnFreshBatch()
                 for _ in 1..<max(agent.config.criticUpdatesPerActorUpdate, 1) { critic = criticStepOnFreshBatch() }
                 let actorStats = agent.actorStep(batch)
@@ -161,6 +176,9 @@ public final class Learner: @unchecked Sendable {
             }
         }
     }
+
+    /// Whether enough online experience is in to learn from (call with the gate held).
+    var readyToLearn: Bool { online.added >= learningStarts && !online.isEmpty }
 
     private func criticStepOnFreshBatch() -> SACAgent.CriticStats {
         sampleMixed(demos: demos, online: online, demoFraction: agent.config.demoFraction, into: batch,

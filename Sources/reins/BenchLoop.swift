@@ -67,7 +67,7 @@ struct BenchLoop: ParsableCommand {
 
     func run() throws {
         let target: any Robot
-        let kinematics: ArmKinematics
+        let kinematics: KinematicsModel
         var emulator: ServoBusEmulator?
         switch bus {
         case .twin:
@@ -77,7 +77,7 @@ struct BenchLoop: ParsableCommand {
             let catalog = try RobotCatalog.locate()
             let definition = try catalog.robot(robot)
             target = try LoopbackRobot(definition: definition, calibration: try catalog.calibration(for: definition, instance: "sim"))
-            kinematics = try ArmKinematics(twin: try RobotTwin(robot: definition))
+            kinematics = try ArmKinematics.model(of: try RobotTwin(robot: definition))
         }
         defer { emulator?.stop() }
         let definition = target.definition

@@ -89,7 +89,7 @@ struct Eval: ParsableCommand {
                 successes += 1
                 stepsToSuccess.append(station.runner.steps)
             }
-            let line = "episode \(index): \(describe(end)) in \(station.runner.steps) steps (\(successes)/\(finished) so far)"
+            let line = "episode \(index): \(end.description) in \(station.runner.steps) steps (\(successes)/\(finished) so far)"
             if station.console == nil && !json { print(line) } else { station.log(line) }
             fflush(nil)
         }

@@ -7,6 +7,8 @@ import ReinsData
 import ReinsSim
 import Synchronization
 
+extension RewardSource: ExpressibleByArgument {}
+
 enum OperatorKind: String, ExpressibleByArgument, CaseIterable {
     /// The console's keys.
     case keyboard
@@ -33,11 +35,6 @@ struct EpisodeOptions: ParsableArguments {
     }
 }
 
-/// How an episode ended.
-enum EpisodeEnd: Equatable {
-    case success, failure(String), discarded, quit, stopped(String)
-}
-
 /// The robot, its control loop and cameras, an episode runner, the console (or progress lines)
 /// and who acts: what `reins teleop` and `reins record` have in common.
 final class OperatorStation {
@@ -50,6 +47,16 @@ final class OperatorStation {
     let policy: ActionSource
     let options: EpisodeOptions
     let commandName: String
+    let reward: RewardSource
+    /// The twin's task check, where there is a twin: it judges (logs, the stand-in's eyes), and
+    /// gives the reward only with `--reward task`.
+    let taskCheck: ((EpisodeObservation) -> Bool)?
+    /// Whether the twin's check passed at any step of the last episode (nil without a twin).
+    private(set) var judgedSuccess: Bool?
+    /// With `--reward keys` and the scripted operator on the twin: the person who presses y.
+    private var labeller: ScriptedLabeller?
+    /// Keys pressed by the stand-in operator, read with the console's.
+    private var standInKeys: [TeleopCommand] = []
     private let signalled = SignalFlag()
     private var signals: StopSignals?
     private var generator: SplitMix64
@@ -62,8 +69,16 @@ final class OperatorStation {
 
     /// `supervising`: the scripted operator watches a policy and takes over when needed (training),
     /// instead of driving every step (recording demonstrations).
+    /// `reward`: the twin's task check or the operator's keys (the only choice on hardware).
     init(connection: RobotConnection, options: EpisodeOptions, operatorKind: OperatorKind, commandName: String,
-         policy: ActionSource = HoldPolicy(), supervising: Bool = false) throws {
+         policy: ActionSource = HoldPolicy(), supervising: Bool = false, reward: RewardSource? = nil) throws {
+        let reward = reward ?? (connection.sim ? .task : .keys)
+        guard reward == .keys || connection.sim else {
+            throw CommandError("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys give the reward (--reward keys)")
+        }
+        guard reward == .task || operatorKind == .scripted || !options.noConsole else {
+            throw CommandError("with --reward keys someone must press y: use the console, or --operator scripted on the twin (its stand-in presses y)")
+        }
         guard operatorKind != .keyboard || !options.noConsole else {
             throw CommandError("the keyboard operator needs the console; drop --no-console or use --operator scripted")
         }
@@ -88,12 +103,21 @@ final class OperatorStation {
         let task = options.task
         let kinematics = session.kinematics
         let cubeStart = cubeStart
-        runner = EpisodeRunner(loop: loop, kinematics: kinematics, cameras: session.cameras) { observation in
-            guard let cube = emulator?.twinCubePosition else { return (0, false) }
-            let success = switch task {
-            case .reach: length(cube - observation.endEffector.position) <= 0.02
-            case .pick: cube.z - cubeStart.height >= 0.05
+        let taskCheck: ((EpisodeObservation) -> Bool)? = emulator.map { emulator in
+            { observation in
+                guard let cube = emulator.twinCubePosition else { return false }
+                return switch task {
+                case .reach: length(cube - observation.endEffector.position) <= 0.02
+                case .pick: cube.z - cubeStart.height >= 0.05
+                }
             }
+        }
+        self.taskCheck = taskCheck
+        self.reward = reward
+        // With the keys, nothing of the twin reaches the reward: the runner sees none.
+        let rewardCheck = reward == .task ? taskCheck : nil
+        runner = EpisodeRunner(loop: loop, kinematics: kinematics, cameras: session.cameras) { observation in
+            let success = rewardCheck?(observation) ?? false
             return (success ? 1 : 0, success)
         }
         runner.maxSteps = options.maxSteps
@@ -108,6 +132,9 @@ final class OperatorStation {
         case .keyboard, .none: nil
         }
         operatorSource = FirstAction([keyboard, scripted].compactMap { $0 })
+        if reward == .keys, operatorKind == .scripted, connection.sim {
+            labeller = ScriptedLabeller(policyHz: session.robot.definition.rates.policyHz, seed: options.seed &+ 3)
+        }
         // The twin renders on the CPU it shares with everything else: allow its frames more age.
         if connection.sim { runner.maxFrameAge = .seconds(1) }
         try Self.waitForFirstFrames(session.cameras)
@@ -118,7 +145,7 @@ final class OperatorStation {
         console?.update { model in
             model.command = commandName
             model.robot = session.robot.definition.name
-            model.task = session.emulator == nil ? "\(task.rawValue) (y/n decides)" : task.rawValue
+            model.task = reward == .keys ? "\(task.rawValue) (y/n decides)" : task.rawValue
             model.maxSteps = options.maxSteps
             model.mode = keyboard?.inControl == false ? .policy : .operator
         }
@@ -209,13 +236,23 @@ final class OperatorStation {
         episode.startJointTargets = runner.startTargets
         policy.episodeStarted()
         operatorSource?.episodeStarted()
+        labeller?.episodeStarted()
+        standInKeys.removeAll()
+        judgedSuccess = taskCheck.map { _ in false }
         let startNs = observation.timestampNs
         var episodeReturn = 0.0, wasIntervening = keyboard?.inControl == true
         show(observation, step: 0, reward: 0, episodeReturn: 0)
         log("episode \(index): go")
         while true {
             if quitRequested { return (episode, .quit) }
-            if let end = handleKeys() { return (episode, end) }
+            if let end = handleKeys() {
+                switch end {
+                case .success: episode.endOnLastStep(success: true)
+                case .failure: episode.endOnLastStep(success: false)
+                default: break
+                }
+                return (episode, end)
+            }
             if let message = loopFault { return (episode, .stopped(message)) }
             if paused {
                 usleep(100_000)
@@ -230,6 +267,11 @@ final class OperatorStation {
                            jointTargets: step.jointTargets, reward: step.reward, done: step.done, intervention: step.intervention,
                            timestamp: Double(observation.timestampNs - startNs) * 1e-9)
             onStep(observation, step)
+            if let taskCheck {
+                let done = taskCheck(step.observation)
+                if done { judgedSuccess = true }
+                if labeller?.pressesSuccess(taskDone: done) == true { standInKeys.append(.markSuccess) }
+            }
             if step.intervention != wasIntervening, keyboard != nil {
                 log(step.intervention ? "operator took over at step \(runner.steps)" : "policy back at step \(runner.steps)")
                 wasIntervening = step.intervention
@@ -255,6 +297,10 @@ final class OperatorStation {
 
     /// Applies the keys pressed since the last step; returns how the episode ends if a key ends it.
     private func handleKeys() -> EpisodeEnd? {
+        if !standInKeys.isEmpty, standInKeys.removeFirst() == .markSuccess {
+            log("y: done (the stand-in operator)")
+            return .success
+        }
         guard let console else { return nil }
         while let code = console.nextKey() {
             let command = KeyMap.command(for: code)
@@ -365,7 +411,7 @@ struct Teleop: ParsableCommand {
         var index = 0
         while !station.quitRequested {
             let (episode, end) = try station.runEpisode(index: index)
-            station.log("episode \(index) ended after \(episode.steps) steps: \(describe(end))")
+            station.log("episode \(index) ended after \(episode.steps) steps: \(end.description)")
             if end == .quit { break }
             if case .stopped = end {
                 station.waitForQuit()
@@ -373,16 +419,6 @@ struct Teleop: ParsableCommand {
             }
             index += 1
         }
-    }
-}
-
-func describe(_ end: EpisodeEnd) -> String {
-    switch end {
-    case .success: "success"
-    case .failure(let reason): "failure (\(reason))"
-    case .discarded: "discarded"
-    case .quit: "quit"
-    case .stopped(let reason): "stopped (\(reason))"
     }
 }
 
@@ -405,6 +441,8 @@ struct Record: ParsableCommand {
     @Option(help: "Episodes to keep.") var episodes: Int
     @Option(help: "The folder for the episode files.") var out: String
     @Option(help: "keyboard (the console) or scripted (the twin's expert).") var `operator`: OperatorKind = .keyboard
+    @Option(help: "task (the twin's check ends each episode; the default with --sim) or keys (the operator's y ends it, as on hardware; with --operator scripted a stand-in presses y 0.3–1 s after the twin sees it done).")
+    var reward: RewardSource?
     @Flag(help: "Keep successful episodes only.") var onlySuccess = false
 
     func validate() throws {
@@ -413,7 +451,8 @@ struct Record: ParsableCommand {
 
     func run() throws {
         let writer = try EpisodeWriter(directory: URL(fileURLWithPath: out))
-        let station = try OperatorStation(connection: connection, options: episodeOptions, operatorKind: `operator`, commandName: "record")
+        let station = try OperatorStation(connection: connection, options: episodeOptions, operatorKind: `operator`, commandName: "record",
+                                          reward: reward)
         var closed = false
         defer { if !closed { station.close() } }
         for name in writer.removedLeftovers { station.log("removed \(name), an episode a previous run did not finish") }
@@ -434,9 +473,9 @@ struct Record: ParsableCommand {
                 let url = try writer.write(finished)
                 kept += 1
                 if end == .success { successes += 1 }
-                station.log("episode \(attempt - 1): \(describe(end)) in \(episode.steps) steps → \(url.lastPathComponent) (\(kept)/\(episodes))")
+                station.log("episode \(attempt - 1): \(end.description) in \(episode.steps) steps → \(url.lastPathComponent) (\(kept)/\(episodes))")
             } else {
-                station.log("episode \(attempt - 1): \(describe(end)) after \(episode.steps) steps, not kept")
+                station.log("episode \(attempt - 1): \(end.description) after \(episode.steps) steps, not kept")
             }
             if end == .quit { break }
             if case .stopped = end {

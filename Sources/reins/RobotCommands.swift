@@ -77,7 +77,7 @@ struct RobotConnection: ParsableArguments {
                     cameras.append(camera)
                 }
             }
-            return RobotSession(robot: servoRobot, kinematics: try ArmKinematics(twin: twin), emulator: emulator, cameras: cameras,
+            return RobotSession(robot: servoRobot, kinematics: try ArmKinematics.model(of: twin), emulator: emulator, cameras: cameras,
                                 calibrationID: calibration.file.deletingPathExtension().lastPathComponent)
         } catch {
             for case let camera as OpenCVCamera in cameras { camera.stop() }
@@ -90,12 +90,13 @@ struct RobotConnection: ParsableArguments {
 /// A connected robot, its kinematics, and the emulator behind it with --sim.
 final class RobotSession {
     let robot: ServoRobot
-    let kinematics: ArmKinematics
+    /// Each thread that needs kinematics (the loop's safety layer, the episode runner) makes its own.
+    let kinematics: KinematicsModel
     let emulator: ServoBusEmulator?
     let cameras: [any Camera]
     let calibrationID: String
 
-    init(robot: ServoRobot, kinematics: ArmKinematics, emulator: ServoBusEmulator?, cameras: [any Camera] = [], calibrationID: String) {
+    init(robot: ServoRobot, kinematics: KinematicsModel, emulator: ServoBusEmulator?, cameras: [any Camera] = [], calibrationID: String) {
         self.robot = robot
         self.kinematics = kinematics
         self.emulator = emulator
@@ -160,7 +161,7 @@ struct RobotCommand: ParsableCommand {
             var state = RobotState(motors: robot.definition.motors.count)
             try robot.read(into: &state)
             let diagnostics = try robot.diagnostics()
-            let pose = session.kinematics.pose(state.positions)
+            let pose = session.kinematics.makeInstance().pose(state.positions)
             let output = Output(robot: robot.definition.name, port: robot.location, joints: robot.definition.motors.map(\.name),
                                 jointPosRad: state.positions, limitsRad: robot.limits.map { [$0.lowerBound, $0.upperBound] },
                                 eePosM: Array(pose.vector[0..<3]), eeRotvecRad: Array(pose.vector[3..<6]),

@@ -42,6 +42,8 @@ struct Train: ParsableCommand {
     @Option(help: "Learner threads, each taking part of every batch (the loop and the twin's servos preempt them).") var learnerThreads = 2
     @Option(help: "Weight of the actor's imitation term on the operator's and the demos' steps; 0 is HIL-SERL's actor loss.")
     var imitationWeight: Float = 1
+    @Option(help: "task (the twin's check gives reward 1 and ends the episode; the default with --sim) or keys (the operator's y and n, the only reward on hardware; with --operator scripted on the twin a stand-in presses y 0.3–1 s after the twin sees the task done).")
+    var reward: RewardSource?
     @Flag(help: "Continue the run from its last checkpoint.") var resume = false
 
     func validate() throws {
@@ -82,7 +84,7 @@ struct Train: ParsableCommand {
         }
         let board = try TensorBoardWriter(directory: runFolder)
         let station = try OperatorStation(connection: connection, options: episodeOptions, operatorKind: `operator`, commandName: "train",
-                                          policy: actor, supervising: true)
+                                          policy: actor, supervising: true, reward: reward)
         var closed = false
         defer { if !closed { station.close() } }
         learner.start()
@@ -96,24 +98,28 @@ struct Train: ParsableCommand {
         var fault: (any Error)?
         while counters.environmentSteps < steps && !station.quitRequested {
             var interventions = 0, episodeReturn = 0.0
+            var held = HeldEpisode()
             let end: EpisodeEnd
             do {
                 (_, end) = try station.runEpisode(index: counters.episodes) { observation, step in
                     counters.environmentSteps += 1
-                    episodeReturn += step.reward
                     if step.intervention { interventions += 1 }
                     if let input = spec.observation(observation), let next = spec.observation(step.observation) {
-                        learner.submit(Transition(observation: input, action: step.action.map(Float.init), reward: Float(step.reward),
-                                                  nextObservation: next, terminal: step.success, episodeEnded: step.done,
-                                                  intervention: step.intervention))
+                        held.append(Transition(observation: input, action: step.action.map(Float.init), reward: Float(step.reward),
+                                               nextObservation: next, terminal: step.success, episodeEnded: step.done,
+                                               intervention: step.intervention))
                     }
                     station.console?.update { $0.learner = panel(learner.stats, counters) }
                 }
             } catch {
-                learner.endEpisode()
+                learner.submit(episode: held.finish(.stopped("\(error)")))
                 fault = error
                 break
             }
+            // The episode reaches the learner only now, labelled by its end (the keys on hardware).
+            let labelled = held.finish(end)
+            learner.submit(episode: labelled)
+            episodeReturn = labelled.reduce(0) { $0 + Double($1.reward) }
             let taken = station.runner.steps
             switch end {
             case .success, .failure:
@@ -124,11 +130,11 @@ struct Train: ParsableCommand {
                 counters.curve.append(RunCounters.CurvePoint(step: counters.environmentSteps, successRate: counters.recentSuccessRate,
                                                              interventionRate: counters.recentInterventionRate))
             case .discarded, .quit, .stopped:
-                learner.endEpisode()
+                break
             }
             let stats = learner.stats
             counters.updates = stats.updates
-            try board.scalars([
+            var scalars: [(String, Double)] = [
                 ("episode/return", episodeReturn), ("episode/success", end == .success ? 1 : 0),
                 ("episode/intervention_rate", taken > 0 ? Double(interventions) / Double(taken) : 0),
                 ("rolling20/success_rate", counters.recentSuccessRate), ("rolling20/intervention_rate", counters.recentInterventionRate),
@@ -139,10 +145,13 @@ struct Train: ParsableCommand {
                 ("learner/updates_per_s", stats.updatesPerSecond), ("learner/updates", Double(stats.updates)),
                 ("buffers/online", Double(stats.onlineTransitions)), ("buffers/demo", Double(stats.demoTransitions)),
                 ("loop/jitter_p99_us", station.loop.status.jitterP99Us),
-            ], step: counters.environmentSteps)
+            ]
+            // The twin's own verdict, logged beside the keys' (it judges; it never gives the reward).
+            if let judged = station.judgedSuccess { scalars.append(("episode/judged_success", judged ? 1 : 0)) }
+            try board.scalars(scalars, step: counters.environmentSteps)
             board.flush()
             let line = String(format: "episode %d: %@ in %d steps, return %.2f, interventions %d; steps %d/%d, updates %d (%.1f/s), Q %.2f, imitation %.3f; success %.0f %% (%.0f %% by the policy alone) and interventions %.0f %% over the last 20",
-                              counters.episodes, describe(end), taken, episodeReturn, interventions, counters.environmentSteps, steps,
+                              counters.episodes, end.description, taken, episodeReturn, interventions, counters.environmentSteps, steps,
                               stats.updates, stats.updatesPerSecond, stats.meanQ, stats.imitationLoss,
                               counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, counters.recentInterventionRate * 100)
             if station.console == nil { print(line) } else { station.log(line) }

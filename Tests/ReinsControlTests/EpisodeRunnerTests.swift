@@ -46,7 +46,7 @@ struct EpisodeRunnerTests {
             loop.stop(reason: "test over")
             loop.wait()
         }
-        let home = rig.kinematics.pose(rig.robot.definition.homePoseRad).position
+        let home = rig.kinematics.makeInstance().pose(rig.robot.definition.homePoseRad).position
         let goal = home + Vector3(-0.06, 0.08, 0.05)
         let runner = EpisodeRunner(loop: loop, kinematics: rig.kinematics) { observation in
             let distance = length(observation.endEffector.position - goal)

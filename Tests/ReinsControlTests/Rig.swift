@@ -16,7 +16,7 @@ let catalog = RobotCatalog(root: repositoryRoot)
 final class TwinRig {
     let emulator: ServoBusEmulator
     let robot: ServoRobot
-    let kinematics: ArmKinematics
+    let kinematics: KinematicsModel
     let streams: MJPEGServer?
     let cameras: [OpenCVCamera]
 
@@ -52,7 +52,7 @@ final class TwinRig {
             robot = try ServoRobot(definition: definition, calibration: try catalog.calibration(for: definition, instance: "sim"),
                                    bus: bus, location: emulator.devicePath)
             try robot.connect()
-            kinematics = try ArmKinematics(twin: twin)
+            kinematics = try ArmKinematics.model(of: twin)
         } catch {
             stopAll(emulator: emulator, streams: streams, cameras: cameras)
             throw error

@@ -9,7 +9,7 @@ struct SafetyTests {
     @Test("property: across 100,000 random commands and states, nothing that leaves the safety layer breaks a limit")
     func neverViolates() throws {
         let definition = try catalog.robot("so101")
-        let kinematics = try ArmKinematics(twin: try RobotTwin(robot: definition))
+        let kinematics = try ArmKinematics.model(of: try RobotTwin(robot: definition))
         var limits = SafetyLimits(robot: definition, joints: definition.motors.map(\.limitsRad))
         limits.maxStepRad = [0.05, 0.04, 0.03, 0.05, 0.06, 0.1]
         limits.maxLeadRad = [0.3, 0.3, 0.3, 0.4, 0.4, 0.5]
@@ -64,7 +64,7 @@ struct SafetyTests {
     @Test("a command inside every limit passes unchanged and is not counted")
     func passesSafeCommands() throws {
         let definition = try catalog.robot("so101")
-        let kinematics = try ArmKinematics(twin: try RobotTwin(robot: definition))
+        let kinematics = try ArmKinematics.model(of: try RobotTwin(robot: definition))
         let safety = SafetyLayer(limits: SafetyLimits(robot: definition, joints: definition.motors.map(\.limitsRad)), kinematics: kinematics)
         let home = definition.homePoseRad
         #expect(safety.workspaceViolation(home) == 0)
@@ -78,7 +78,7 @@ struct SafetyTests {
     @Test("a move that would take the end effector out of the box is shortened to the box's edge")
     func workspaceEdge() throws {
         let definition = try catalog.robot("so101")
-        let kinematics = try ArmKinematics(twin: try RobotTwin(robot: definition))
+        let kinematics = try ArmKinematics.model(of: try RobotTwin(robot: definition))
         var limits = SafetyLimits(robot: definition, joints: definition.motors.map(\.limitsRad))
         limits.maxStepRad = [Double](repeating: 3, count: 6)
         limits.maxVelocityRadPerS = [Double](repeating: 1000, count: 6)

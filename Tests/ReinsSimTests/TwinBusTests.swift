@@ -36,6 +36,28 @@ struct TwinBusTests {
         #expect(abs(twin[0] - 0.5) < 0.03, "the twin's base is at \(twin[0]) rad")
     }
 
+    @Test("the physics steps a model of its own: torque off never writes the twin that kinematics read on other threads")
+    func physicsOwnsItsModel() throws {
+        let robot = try catalog.robot("so101")
+        let twin = try RobotTwin(robot: robot)
+        let gains = robot.motors.indices.map { twin.model.positionGain(actuator: $0) }
+        let emulator = try ServoBusEmulator(robot: robot, seed: 4)
+        emulator.drive(with: twin)
+        emulator.start()
+        defer { emulator.stop() }
+        let line = try SerialLine(path: emulator.devicePath, baud: robot.baud)
+        let bus = FeetechBus(line: line, baud: robot.baud, motors: robot.motors.map { BusMotor(name: $0.name, id: UInt8($0.id)) },
+                             margin: .milliseconds(5), maxRetries: 2)
+        // Torque starts off (limp gains in the physics), goes on, then off again.
+        usleep(50_000)
+        try bus.setTorque(true)
+        usleep(50_000)
+        try bus.setTorque(false)
+        usleep(50_000)
+        #expect(robot.motors.indices.map { twin.model.positionGain(actuator: $0) } == gains)
+        #expect(gains.allSatisfy { $0 > 0 })
+    }
+
     @Test("torque off makes the arm limp: the shoulder sags under gravity")
     func torqueOffIsLimp() throws {
         let robot = try catalog.robot("so101")
