@@ -87,14 +87,50 @@ public final class EpisodeRunner {
         self.reward = reward
     }
 
-    /// Moves slowly to the home pose and returns the first observation.
+    /// How near home (radians, every joint) a reset must bring the arm.
+    public var homeTolerance = 0.05
+
+    /// Moves slowly to the home pose and returns the first observation. The tip goes first in a
+    /// straight line to where it is at home (a straight line in the box stays in the box), then
+    /// the joints go home: a straight move in joint space from a low or folded pose can run into
+    /// the workspace box, which would hold the arm there for good. An arm that still does not get
+    /// home fails the reset, naming the joint.
     public func reset(speed: Double = 0.5) throws -> EpisodeObservation {
         steps = 0
-        loop.move(to: loop.robot.definition.homePoseRad, speed: speed, tolerance: 0.02, timeout: .seconds(20))
+        let home = loop.robot.definition.homePoseRad
+        let before = loop.status.safety
+        let error = loop.move(along: pathHome(from: loop.status.sent), speed: speed, tolerance: 0.02, timeout: .seconds(20))
         loop.settle()
         if case .faulted(let message) = loop.status.phase { throw EpisodeError.loop(message) }
-        lastTargets = loop.robot.definition.homePoseRad
+        let positions = loop.status.state.positions
+        if error > homeTolerance, !loop.status.phase.isFinished {
+            let worst = positions.indices.max { abs(positions[$0] - home[$0]) < abs(positions[$1] - home[$1]) } ?? 0
+            let clamps = loop.status.safety
+            throw EpisodeError.notHome(joint: loop.robot.definition.motors[worst].name, positionRad: positions[worst], homeRad: home[worst],
+                                       boxClamps: clamps.workspace - before.workspace, leadClamps: clamps.lead - before.lead)
+        }
+        lastTargets = home
         return try observe()
+    }
+
+    /// Joint poses that carry the tip from `joints` to its home position in 1 cm steps (by IK),
+    /// ending with the home pose itself.
+    func pathHome(from joints: [Double]) -> [[Double]] {
+        let home = loop.robot.definition.homePoseRad
+        let goal = kinematics.pose(home).position
+        var path: [[Double]] = [], current = joints
+        for _ in 0..<100 {
+            let tip = kinematics.pose(current)
+            let offset = goal - tip.position
+            let distance = length(offset)
+            guard distance > 0.01 else { break }
+            let next = kinematics.joints(moving: current, linear: tip.rotation.transposed * (offset * (0.01 / distance)), angular: .zero)
+            guard next.allSatisfy(\.isFinite) else { break }
+            current = next
+            path.append(current)
+        }
+        path.append(home)
+        return path
     }
 
     /// One policy step: the operator's action wins when they give one.
@@ -103,7 +139,8 @@ public final class EpisodeRunner {
         let chosen = operatorAction ?? policy.action(for: observation) ?? [Double](repeating: 0, count: 7)
         guard chosen.count == 7 else { throw EpisodeError.badAction(count: chosen.count) }
         let action = chosen.map { $0.isFinite ? min(max($0, -1), 1) : 0 }
-        let jointTargets = targets(for: action, from: lastTargets.isEmpty ? observation.joints : lastTargets)
+        let jointTargets = withinLimits(targets(for: action, from: lastTargets.isEmpty ? observation.joints : lastTargets),
+                                        from: lastTargets.isEmpty ? observation.joints : lastTargets, measured: observation.joints)
         lastTargets = jointTargets
         let cycle = loop.status.cycles
         loop.command(jointTargets)
@@ -143,7 +180,25 @@ public final class EpisodeRunner {
         return targets
     }
 
-    private func observe() throws -> EpisodeObservation {
+    /// Targets the safety layer will pass unchanged: within the joint limits, no faster than it
+    /// lets a command change over one policy period, and within its lead over the measured arm
+    /// (a tenth inside each, for rounding). An action asking for more (the gripper opening in one
+    /// step, say) takes more steps; the safety layer's clamps then mean something went wrong.
+    func withinLimits(_ targets: [Double], from previous: [Double], measured: [Double]) -> [Double] {
+        let limits = loop.safety.limits
+        let period = 1 / loop.configuration.policyHz, cycles = Double(loop.cyclesPerPolicyStep)
+        return targets.indices.map { index in
+            let change = 0.9 * min(limits.maxVelocityRadPerS[index] * period, limits.maxStepRad[index] * cycles)
+            let lead = 0.9 * limits.maxLeadRad[index]
+            var value = min(max(targets[index], previous[index] - change), previous[index] + change)
+            value = min(max(value, measured[index] - lead), measured[index] + lead)
+            let joint = limits.joints[index]
+            return min(max(value, joint.lowerBound), joint.upperBound)
+        }
+    }
+
+    /// The robot as it is now (after the scene was put right between reset and the first step).
+    public func observe() throws -> EpisodeObservation {
         let status = loop.status
         if case .faulted(let message) = status.phase { throw EpisodeError.loop(message) }
         for camera in cameras {
@@ -160,10 +215,19 @@ public final class EpisodeRunner {
 public enum EpisodeError: Error, Equatable, CustomStringConvertible {
     case loop(String)
     case badAction(count: Int)
+    /// The reset did not bring the arm home: something holds it (an obstacle, a cable, the safety
+    /// layer's box). Free the arm, check the workspace box in the robot file, then start again.
+    case notHome(joint: String, positionRad: Double, homeRad: Double, boxClamps: Int, leadClamps: Int)
+    /// The twin's scene is not as an episode needs it (a cube off the table, a state that is not finite).
+    case scene(String)
 
     public var description: String {
         switch self {
         case .loop(let message): "the control loop stopped: \(message)"
+        case .notHome(let joint, let position, let home, let box, let lead):
+            String(format: "the arm did not get home: %@ is at %.3f rad, home is %.3f (the safety layer held %d command(s) at the workspace box and %d at the lead limit meanwhile); free the arm and check workspace_m in the robot file",
+                   joint, position, home, box, lead)
+        case .scene(let problem): "the scene is not ready for an episode: \(problem)"
         case .badAction(let count): "an action has 7 values (twist x, y, z, rotation x, y, z, gripper), got \(count)"
         }
     }

@@ -8,16 +8,27 @@ extension ControlLoop {
     /// largest remaining joint error. Blocks the calling thread (not the loop).
     @discardableResult
     public func move(to pose: [Double], speed: Double = 0.5, tolerance: Double = 0.02, timeout: Duration = .seconds(15)) -> Double {
-        let start = status.sent
-        let distance = zip(start, pose).map { abs($0 - $1) }.max() ?? 0
+        move(along: [pose], speed: speed, tolerance: tolerance, timeout: timeout)
+    }
+
+    /// As `move(to:)`, through each of `path`'s poses in turn (straight lines in joint space
+    /// between them), holding the last.
+    @discardableResult
+    public func move(along path: [[Double]], speed: Double = 0.5, tolerance: Double = 0.02, timeout: Duration = .seconds(15)) -> Double {
+        guard let pose = path.last else { return 0 }
         let period = 1 / configuration.policyHz
-        let steps = max(1, Int((distance / speed / period).rounded(.up)))
         let deadline = Date().addingTimeInterval(timeout.seconds)
-        for step in 1...steps {
-            guard !status.phase.isFinished, Date() < deadline else { break }
-            let fraction = Double(step) / Double(steps)
-            command(zip(start, pose).map { $0 + fraction * ($1 - $0) })
-            Thread.sleep(forTimeInterval: period)
+        var start = status.sent
+        for waypoint in path {
+            let distance = zip(start, waypoint).map { abs($0 - $1) }.max() ?? 0
+            let steps = max(1, Int((distance / speed / period).rounded(.up)))
+            for step in 1...steps {
+                guard !status.phase.isFinished, Date() < deadline else { break }
+                let fraction = Double(step) / Double(steps)
+                command(zip(start, waypoint).map { $0 + fraction * ($1 - $0) })
+                Thread.sleep(forTimeInterval: period)
+            }
+            start = waypoint
         }
         var error = Double.infinity
         while Date() < deadline && !status.phase.isFinished {

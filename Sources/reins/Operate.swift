@@ -198,18 +198,54 @@ final class OperatorStation {
         return checkpointAsked
     }
 
+    /// Where the cube was last placed.
+    private var cubePlaced: Vector3?
+
     /// Puts the twin's cube somewhere new (seeded) and waits until the physics has it.
     private func placeCube() {
         guard let emulator = session.emulator else { return }
         let region = TaskEnvironment.cubeRegion
         let position = SIMD3(Double.random(in: region.x, using: &generator), Double.random(in: region.y, using: &generator),
                              TaskEnvironment.cubeHalfSize)
+        cubePlaced = position
         emulator.placeTwinCube(at: position)
         for _ in 0..<100 {
             if let cube = emulator.twinCubePosition, length(cube - position) < 0.005 { break }
             usleep(10_000)
         }
         cubeStart.height = emulator.twinCubePosition?.z ?? 0
+    }
+
+    /// What is wrong with the twin's cube for a new episode: not finite, off the table, or not
+    /// where it was placed (the arm knocked it on its way home); nil when it is ready.
+    private func cubeProblem() -> String? {
+        guard let emulator = session.emulator, let placed = cubePlaced else { return nil }
+        guard let cube = emulator.twinCubePosition else { return "the twin reports no cube" }
+        let where_ = String(format: "(%.3f, %.3f, %.3f) m", cube.x, cube.y, cube.z)
+        guard cube.x.isFinite, cube.y.isFinite, cube.z.isFinite else { return "the cube's position is not finite" }
+        guard abs(cube.z - TaskEnvironment.cubeHalfSize) < 0.005 else { return "the cube is not resting on the table: it is at \(where_)" }
+        guard length(cube - placed) < 0.01 else { return "the cube moved from where it was placed to \(where_)" }
+        return nil
+    }
+
+    /// After the reset: every joint reading finite and, on the twin, the cube resting where it was
+    /// placed. A cube the arm knocked on its way home is placed again (three times at most);
+    /// after that the episode stops with what is wrong rather than train on a broken scene.
+    private func verifiedScene(_ observation: EpisodeObservation) throws -> EpisodeObservation {
+        guard observation.joints.allSatisfy(\.isFinite), observation.endEffector.position.x.isFinite else {
+            throw EpisodeError.scene("the joint readings are not finite: \(observation.joints)")
+        }
+        var observation = observation
+        for _ in 0..<3 {
+            guard let problem = cubeProblem() else { return observation }
+            log("\(problem); placing it again")
+            placeCube()
+            // Two frames of the twin's cameras, so the observation shows the cube where it now is.
+            usleep(300_000)
+            observation = try runner.observe()
+        }
+        if let problem = cubeProblem() { throw EpisodeError.scene("\(problem), after placing it three times") }
+        return observation
     }
 
     /// Runs one episode; the record is returned whatever the ending, with the steps taken.
@@ -232,7 +268,7 @@ final class OperatorStation {
         }
         log("episode \(index): moving home")
         placeCube()
-        var observation = try runner.reset()
+        var observation = try verifiedScene(try runner.reset())
         episode.startJointTargets = runner.startTargets
         policy.episodeStarted()
         operatorSource?.episodeStarted()

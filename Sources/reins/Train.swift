@@ -96,6 +96,7 @@ struct Train: ParsableCommand {
         // A fault (a bus that stops answering, a camera gone) ends training with a checkpoint of
         // everything learned and stored so far, then the error.
         var fault: (any Error)?
+        var supervisorFailures = 0
         while counters.environmentSteps < steps && !station.quitRequested {
             var interventions = 0, episodeReturn = 0.0
             var held = HeldEpisode()
@@ -160,6 +161,18 @@ struct Train: ParsableCommand {
                 try checkpoint(learner, actor: actor, counters: counters, run: runFolder, station: station)
                 lastCheckpoint = counters.environmentSteps
             }
+            // The scripted supervisor finishes a reach in 11–25 steps: when it takes over episode
+            // after episode and finishes none, the scene is broken, not the policy, and those
+            // episodes are not training data.
+            if case .failure = end, `operator` == .scripted, taken > 0, Double(interventions) >= 0.3 * Double(taken) {
+                supervisorFailures += 1
+            } else {
+                supervisorFailures = 0
+            }
+            if supervisorFailures >= Self.supervisorFailuresTolerated {
+                fault = CommandError("the scripted supervisor took over in each of the last \(supervisorFailures) episodes and finished none: the twin's scene or the arm is not as an episode needs")
+                break
+            }
             if end == .quit { break }
             if case .stopped = end {
                 station.waitForQuit()
@@ -180,6 +193,9 @@ struct Train: ParsableCommand {
                      counters.environmentSteps, counters.episodes, counters.updates, Date().timeIntervalSince(started),
                      counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, runFolder.path))
     }
+
+    /// Failed episodes in a row, each mostly the scripted supervisor's, that stop a run as a fault.
+    static let supervisorFailuresTolerated = 10
 
     /// Saves a checkpoint, the current policy and the learning curve.
     private func checkpoint(_ learner: Learner, actor: PolicyActor, counters: RunCounters, run: URL, station: OperatorStation) throws {

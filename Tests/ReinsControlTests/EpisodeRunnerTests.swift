@@ -67,6 +67,30 @@ struct EpisodeRunnerTests {
         #expect((last.observation.gripper ?? 0) > 0.8)
     }
 
+    @Test("reset brings the arm home from the table's face, where the box would block a straight move home")
+    func resetFromTheTable() throws {
+        let rig = try TwinRig("so101")
+        let loop = rig.loop()
+        try loop.start()
+        defer {
+            loop.stop(reason: "test over")
+            loop.wait()
+        }
+        let runner = EpisodeRunner(loop: loop, kinematics: rig.kinematics) { _ in (0, false) }
+        let home = rig.robot.definition.homePoseRad
+        var observation = try runner.reset(speed: 1)
+        // Down onto the table (the box's floor) near the base, as a policy overshooting the cube
+        // does: from there a straight joint move home starts downward and the box stops it.
+        let low = GoalSeeker(goal: Vector3(0.15, 0, -0.05), scale: runner.scale)
+        for _ in 0..<60 { observation = try runner.step(from: observation, policy: low).observation }
+        #expect(observation.endEffector.position.z < 0.015, "the tip is \(observation.endEffector.position.z) m above the table")
+        let before = loop.status.safety.workspace
+        let reset = try runner.reset(speed: 1)
+        let error = zip(reset.joints, home).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(error < 0.05, "the arm stopped \(error) rad from home at \(reset.joints)")
+        #expect(loop.status.safety.workspace - before < 20)
+    }
+
     @Test("observations carry every camera's latest frame, cropped and resized; a stalled stream fails the step as stale")
     func camerasInObservations() throws {
         let rig = try TwinRig("so101", cameraSize: 64)
