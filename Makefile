@@ -24,16 +24,17 @@ build: setup
 
 # The main job: human-in-the-loop training on the simulated so101's reach task, in the console when
 # there is a terminal (the scripted supervisor takes over when the policy strays; keyboard takeover
-# stays live), with progress lines otherwise. Ten scripted demonstrations are recorded first; a
+# stays live), with progress lines otherwise. Rewards come from the keys, as on a real arm: a
+# stand-in operator presses y when the twin shows the task done. Ten scripted demonstrations are recorded first; a
 # second `make run` resumes the run in out/reach.
 REINS := .build/release/reins
 run: build
 	@mkdir -p out
 	$(REINS) doctor
 	@[ -d out/demos ] || { rm -rf out/demos.partial && \
-		$(REINS) record --robot so101 --task reach --episodes 10 --out out/demos.partial --sim --operator scripted --no-console --seed 7 && \
+		$(REINS) record --robot so101 --task reach --episodes 10 --out out/demos.partial --sim --operator scripted --reward keys --no-console --seed 7 && \
 		mv out/demos.partial out/demos; }
-	@train="$(REINS) train --robot so101 --task reach --sim --demos out/demos --run out/reach --seed 7"; \
+	@train="$(REINS) train --robot so101 --task reach --sim --reward keys --demos out/demos --run out/reach --seed 7"; \
 		[ -d out/reach/checkpoints ] && train="$$train --resume"; [ -t 0 ] && [ -t 1 ] || train="$$train --no-console"; \
 		echo "$$train"; $$train
 	$(REINS) eval --robot so101 --task reach --checkpoint out/reach --episodes 50 --sim --no-console

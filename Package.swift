@@ -33,6 +33,7 @@ let package = Package(
                 .map { .linkedLibrary($0) }
         ),
         .target(name: "CTerminal"),
+        .target(name: "CAllocationCounter"),
         .target(
             name: "CGLOffscreen",
             linkerSettings: [.linkedLibrary("dl")]
@@ -53,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "reins",
             dependencies: [
-                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsLearn", "ReinsData", "ReinsConsole", "ReinsControl", "ReinsTraining", "CNcurses",
+                "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsLearn", "ReinsData", "ReinsConsole", "ReinsControl", "ReinsTraining", "CNcurses", "CAllocationCounter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,7 +62,7 @@ let package = Package(
         .testTarget(name: "ReinsCoreTests", dependencies: ["ReinsCore"]),
         .testTarget(name: "ReinsHardwareTests", dependencies: ["ReinsHardware", "ReinsCore"]),
         .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim", "ReinsHardware", "ReinsCore", "ReinsData"]),
-        .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl", "ReinsCore", "ReinsSim", "ReinsHardware", "ReinsData"]),
+        .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl", "ReinsCore", "ReinsSim", "ReinsHardware", "ReinsData", "CAllocationCounter"]),
         .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsLearnTests", dependencies: ["ReinsLearn", "ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),

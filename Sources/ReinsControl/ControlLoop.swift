@@ -13,15 +13,19 @@ public struct LoopConfiguration: Sendable, Equatable {
     public var watchdogTimeout: Duration = .milliseconds(500)
     /// How long a stop holds position before it switches the torque off.
     public var torqueOffDelay: Duration = .seconds(1)
-    /// Bus cycles in a row that may fail (after the driver's own retries) before the loop stops
-    /// as faulted; in between, the last reading and command stand.
-    public var toleratedBusFailures = 3
+    /// Bus cycles in a row that may fail before the loop stops as faulted; in between, the last
+    /// reading and command stand. A transaction is tried once per cycle, so this is the retry
+    /// count too: by default the cycles in 100 ms (20 at 200 Hz), at least 3. A loaded machine
+    /// can hold a serial line's bytes in the kernel for tens of milliseconds (the tty layer
+    /// delivers them from a normal-priority worker), so fewer would fault a healthy bus.
+    public var toleratedBusFailures: Int
     /// SCHED_FIFO priority asked for (1…99); 0 runs with normal scheduling (for comparisons).
     public var realtimePriority: Int32 = 80
 
     public init(busHz: Double, policyHz: Double) {
         self.busHz = busHz
         self.policyHz = policyHz
+        toleratedBusFailures = max(3, Int((busHz * 0.1).rounded()))
     }
 
     public init(rates: ControlRates) {
@@ -82,6 +86,8 @@ public struct LoopStatus: Sendable {
     public var overruns = 0
     public var watchdogTrips = 0
     public var busErrors = 0
+    /// Cycles whose read or write failed (the loop held the last reading and command through them).
+    public var failedCycles = 0
     public var jitterP50Us = 0.0
     public var jitterP99Us = 0.0
     public var jitterMaxUs = 0.0
@@ -91,6 +97,30 @@ public struct LoopStatus: Sendable {
         state = RobotState(motors: motors)
         sent = [Double](repeating: 0, count: motors)
     }
+
+    /// Copies `other` in value by value, so this status's arrays keep their own storage: the
+    /// loop's board is never shared with a reader, and the loop's next write copies nothing.
+    mutating func copyValues(from other: LoopStatus) {
+        phase = other.phase
+        for index in state.positions.indices {
+            state.positions[index] = other.state.positions[index]
+            state.velocities[index] = other.state.velocities[index]
+            sent[index] = other.sent[index]
+        }
+        state.timestampNs = other.state.timestampNs
+        safety = other.safety
+        cycles = other.cycles
+        startedNs = other.startedNs
+        publishedNs = other.publishedNs
+        overruns = other.overruns
+        watchdogTrips = other.watchdogTrips
+        busErrors = other.busErrors
+        failedCycles = other.failedCycles
+        jitterP50Us = other.jitterP50Us
+        jitterP99Us = other.jitterP99Us
+        jitterMaxUs = other.jitterMaxUs
+        realtime = other.realtime
+    }
 }
 
 /// The realtime control loop: its own thread reads the robot, interpolates toward the latest
@@ -99,16 +129,29 @@ public struct LoopStatus: Sendable {
 /// them. Wake-up lateness (jitter) goes into an HDR histogram.
 ///
 /// Targets come from other threads through `command(_:)`; a stop (operator, SIGINT/SIGTERM, bus
-/// fault) holds position and then switches the torque off. Realtime: the loop body allocates
-/// nothing and takes only the two short locks that `command(_:)` and `status` hold for a copy.
+/// fault) holds position and then switches the torque off.
+///
+/// Realtime: the loop body allocates nothing (`reins bench loop` counts it) and never waits for
+/// another thread. It exchanges data with them through two boards of fixed storage that others
+/// copy into or out of under a lock; the loop only try-locks them (as ros2's `RealtimeBuffer`
+/// and `RealtimePublisher` do): when a reader holds the status board the loop skips that cycle's
+/// publish, and when a writer holds the inbox it keeps the last target for a cycle. So no
+/// normal-priority thread holds anything the loop waits on, and there is no priority inversion.
+/// Bus transactions are narrowed to fit the cycle while it runs (`Robot.limitTransactions`).
+///
 public final class ControlLoop: @unchecked Sendable {
     public let robot: any Robot
     public let safety: SafetyLayer
     public let configuration: LoopConfiguration
     private let inbox: Mutex<Inbox>
     private let published: Mutex<LoopStatus>
+    /// Cycles finished, for `wait(untilCycle:)` without touching a lock the loop uses.
+    private let cyclesDone = Atomic<Int>(0)
     private let finalHistogram = Mutex<Histogram<UInt64>?>(nil)
     private let finished = Atomic<Bool>(false)
+    private let motorCount: Int
+    /// Run once on the loop's thread before its first cycle (benchmarks count its allocations).
+    private let onLoopThread: (@Sendable () -> Void)?
     private var thread: Thread?
 
     private struct Inbox {
@@ -119,12 +162,14 @@ public final class ControlLoop: @unchecked Sendable {
         var keepTorque = false
     }
 
-    public init(robot: any Robot, safety: SafetyLayer, configuration: LoopConfiguration) {
+    public init(robot: any Robot, safety: SafetyLayer, configuration: LoopConfiguration, onLoopThread: (@Sendable () -> Void)? = nil) {
         precondition(configuration.policyHz <= configuration.busHz, "the policy cannot act faster than the bus")
         self.robot = robot
         self.safety = safety
         self.configuration = configuration
+        self.onLoopThread = onLoopThread
         let motors = robot.definition.motors.count
+        motorCount = motors
         inbox = Mutex(Inbox(target: [Double](repeating: 0, count: motors)))
         published = Mutex(LoopStatus(motors: motors))
     }
@@ -152,6 +197,9 @@ public final class ControlLoop: @unchecked Sendable {
             status.phase = .running
         }
         let initial = state
+        // A read waits at most its wire time plus 40 % of a cycle, once: a missed reply fails
+        // this cycle, and the next cycle is the retry (the loop holds through a few).
+        robot.limitTransactions(margin: .nanoseconds(Int64(4e8 / configuration.busHz)))
         let thread = Thread { [self] in run(initial: initial) }
         thread.name = "reins control loop"
         thread.start()
@@ -185,7 +233,21 @@ public final class ControlLoop: @unchecked Sendable {
         while !finished.load(ordering: .acquiring) { usleep(1000) }
     }
 
-    public var status: LoopStatus { published.withLock { $0 } }
+    /// A copy of the loop's latest status (allocated here, on the reader's side).
+    public var status: LoopStatus {
+        var copy = LoopStatus(motors: motorCount)
+        published.withLock { copy.copyValues(from: $0) }
+        return copy
+    }
+
+    /// Cycles finished so far, read without any lock the loop takes.
+    public var cyclesCompleted: Int { cyclesDone.load(ordering: .acquiring) }
+
+    /// Runs `body` holding the status board's lock, as a slow reader would (tests).
+    func holdingStatusBoard(_ body: () -> Void) { published.withLock { _ in body() } }
+
+    /// Runs `body` holding the inbox's lock, as a slow writer would (tests).
+    func holdingInbox(_ body: () -> Void) { inbox.withLock { _ in body() } }
 
     /// Loop cycles in one policy step.
     public var cyclesPerPolicyStep: Int { max(1, Int((configuration.busHz / configuration.policyHz).rounded())) }
@@ -193,9 +255,7 @@ public final class ControlLoop: @unchecked Sendable {
     /// Blocks the caller until the loop has finished cycle `cycle` (or has ended): policy steps
     /// counted in loop cycles see the arm at the same phase of the loop every time.
     public func wait(untilCycle cycle: Int) {
-        while true {
-            let (cycles, finished) = published.withLock { ($0.cycles, $0.phase.isFinished) }
-            if cycles >= cycle || finished { return }
+        while cyclesCompleted < cycle && !finished.load(ordering: .acquiring) {
             usleep(200)
         }
     }
@@ -210,17 +270,29 @@ public final class ControlLoop: @unchecked Sendable {
     public var jitterHistogram: Histogram<UInt64>? { finalHistogram.withLock { $0 } }
 
     private func run(initial: RobotState) {
-        defer { finished.store(true, ordering: .releasing) }
+        defer {
+            robot.limitTransactions(margin: nil)
+            finished.store(true, ordering: .releasing)
+        }
         let realtime = Self.enterRealtime(priority: configuration.realtimePriority)
         published.withLock { $0.realtime = realtime }
+        // The loop's own copy of its status, published by value: its arrays are never shared.
+        var board = published.withLock { status in
+            var board = LoopStatus(motors: status.sent.count)
+            board.copyValues(from: status)
+            return board
+        }
 
+        // Each array gets storage of its own now, so no write in the loop copies a shared one.
         let motors = initial.positions.count
-        var state = initial
-        var command = initial.positions
-        var sent = initial.positions
-        var from = initial.positions
-        var to = initial.positions
-        var pending = initial.positions
+        var state = RobotState(motors: motors)
+        for index in 0..<motors { state.positions[index] = initial.positions[index] }
+        state.timestampNs = initial.timestampNs
+        var command = initial.positions.map { $0 }
+        var sent = initial.positions.map { $0 }
+        var from = initial.positions.map { $0 }
+        var to = initial.positions.map { $0 }
+        var pending = initial.positions.map { $0 }
         var histogram = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
         var clock = LoopClock(rateHz: configuration.busHz)
         let period = 1 / configuration.busHz
@@ -231,10 +303,12 @@ public final class ControlLoop: @unchecked Sendable {
         var seenSequence = -1
         var interpolationStartNs: Int64 = 0
         var lastCommandNs = LoopClock.nowNs()
-        var holding = false, watchdogTrips = 0, busErrors = 0, failuresInARow = 0
+        var holding = false, watchdogTrips = 0, busErrors = 0, failuresInARow = 0, failedCycles = 0
         var stopStartedNs: Int64 = 0, stopReason = "", fault: String?, keepTorque = false
         var phase = LoopPhase.running
 
+        var sequence = 0, receivedNs: Int64 = 0, requestedStop: String?
+        onLoopThread?()
         clock.start()
         let startedNs = LoopClock.nowNs()
         while true {
@@ -252,11 +326,11 @@ public final class ControlLoop: @unchecked Sendable {
                 cycleFailure = error
             }
 
-            var sequence = 0, receivedNs: Int64 = 0, requestedStop: String?
-            inbox.withLock { inbox in
+            // A writer holding the inbox costs this cycle its news, never a wait.
+            _ = inbox.withLockIfAvailable { inbox in
                 sequence = inbox.sequence
                 receivedNs = inbox.receivedNs
-                requestedStop = inbox.stopReason
+                if inbox.stopReason != nil && requestedStop == nil { requestedStop = inbox.stopReason }
                 keepTorque = inbox.keepTorque
                 if sequence != seenSequence { for index in 0..<motors { pending[index] = inbox.target[index] } }
             }
@@ -303,6 +377,7 @@ public final class ControlLoop: @unchecked Sendable {
                 cycleFailure = error
             }
             if let cycleFailure {
+                failedCycles += 1
                 failuresInARow += 1
                 if failuresInARow > configuration.toleratedBusFailures, fault == nil {
                     fault = "bus fault on \(robot.location): \(cycleFailure) (\(failuresInARow) cycles in a row)"
@@ -326,27 +401,34 @@ public final class ControlLoop: @unchecked Sendable {
             let maximum = Double(histogram.maxRecorded) / 1000
             let overruns = clock.overruns, cycles = clock.ticks, counters = safety.counters
             let currentPhase = phase
-            published.withLock { status in
-                status.phase = currentPhase
-                for index in 0..<motors {
-                    status.state.positions[index] = state.positions[index]
-                    status.state.velocities[index] = state.velocities[index]
-                    status.sent[index] = sent[index]
-                }
-                status.state.timestampNs = state.timestampNs
-                status.safety = counters
-                status.cycles = cycles
-                status.startedNs = startedNs
-                status.publishedNs = now
-                status.overruns = overruns
-                status.watchdogTrips = watchdogTrips
-                status.busErrors = busErrors
-                if percentiles {
-                    status.jitterP50Us = p50
-                    status.jitterP99Us = p99
-                }
-                status.jitterMaxUs = maximum
+            board.phase = currentPhase
+            for index in 0..<motors {
+                board.state.positions[index] = state.positions[index]
+                board.state.velocities[index] = state.velocities[index]
+                board.sent[index] = sent[index]
             }
+            board.state.timestampNs = state.timestampNs
+            board.safety = counters
+            board.cycles = cycles
+            board.startedNs = startedNs
+            board.publishedNs = now
+            board.overruns = overruns
+            board.watchdogTrips = watchdogTrips
+            board.busErrors = busErrors
+            board.failedCycles = failedCycles
+            if percentiles {
+                board.jitterP50Us = p50
+                board.jitterP99Us = p99
+            }
+            board.jitterMaxUs = maximum
+            // A reader copying the status costs this cycle's publish, never a wait; the last
+            // cycle's publish (the final phase) waits, as the loop is ending.
+            if done {
+                published.withLock { $0.copyValues(from: board) }
+            } else {
+                _ = published.withLockIfAvailable { $0.copyValues(from: board) }
+            }
+            cyclesDone.store(cycles, ordering: .releasing)
             if done { break }
         }
         finalHistogram.withLock { $0 = histogram }

@@ -36,6 +36,8 @@ public final class ServoRobot: Robot {
     private var goal: [Int32]
     private var previousPositions: [Double]
     private var previousTimestampNs: Int64 = 0
+    /// The bus's own budget while the loop has narrowed it.
+    private var patientBudget: TransactionBudget?
 
     public init(definition: RobotDefinition, calibration: Calibration, bus: any MotorBus, location: String) throws(ConfigError) {
         self.definition = definition
@@ -64,9 +66,11 @@ public final class ServoRobot: Robot {
     /// Checks that every motor of the robot file answers, with the model the file names.
     public static func verifyMotors(_ definition: RobotDefinition, bus: any MotorBus, location: String) throws(RobotConnectionError) {
         for spec in definition.motors {
-            let identity: MotorIdentity?
+            var identity: MotorIdentity?
             do {
-                identity = try bus.ping(id: UInt8(spec.id))
+                // A ping is not retried by the bus (silence means no servo there); a noisy bus
+                // may still lose one reply, so a motor gets three before it counts as missing.
+                for _ in 0..<3 where identity == nil { identity = try bus.ping(id: UInt8(spec.id)) }
             } catch {
                 throw .bus(error, location: location)
             }
@@ -118,6 +122,17 @@ public final class ServoRobot: Robot {
 
     public func setTorque(_ enabled: Bool) throws(MotorBusError) {
         try bus.setTorque(enabled)
+    }
+
+    public func limitTransactions(margin: Duration?) {
+        if let margin {
+            let patient = patientBudget ?? bus.transactionBudget
+            patientBudget = patient
+            bus.transactionBudget = TransactionBudget(margin: min(margin, patient.margin), retries: 0)
+        } else if let patient = patientBudget {
+            bus.transactionBudget = patient
+            patientBudget = nil
+        }
     }
 
     /// Temperature (°C) and effort (load or current, in the register's unit) per motor, for status

@@ -60,6 +60,18 @@ public struct ServoRegisters: Sendable, Equatable {
 ///
 /// Values are raw register values (ticks, units of the register) as signed integers; turning them
 /// into radians is the robot's job, with its calibration.
+/// A transaction's patience: the margin added to its wire time and return delays (the adapter's
+/// USB latency and the host's scheduling), and the attempts after the first.
+public struct TransactionBudget: Sendable, Equatable {
+    public var margin: Duration
+    public var retries: Int
+
+    public init(margin: Duration, retries: Int) {
+        self.margin = margin
+        self.retries = retries
+    }
+}
+
 public protocol MotorBus: AnyObject {
     /// The motors in the order group reads and writes use.
     var motors: [BusMotor] { get }
@@ -79,6 +91,9 @@ public protocol MotorBus: AnyObject {
     func ping(id: UInt8) throws(MotorBusError) -> MotorIdentity?
     /// The register that switches a motor's torque on (1) and off (0).
     var torqueEnable: Register { get }
+    /// How long a transaction waits beyond its wire time, and how often it is tried again. The
+    /// realtime loop narrows it so a read fits its cycle; everything else keeps the patient default.
+    var transactionBudget: TransactionBudget { get set }
     /// Where this family keeps the registers a robot needs.
     var registers: ServoRegisters { get }
 }

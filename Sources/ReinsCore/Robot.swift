@@ -30,6 +30,10 @@ public protocol Robot: AnyObject {
     func setTorque(_ enabled: Bool) throws(MotorBusError)
     /// Where the bus is (a device path), for messages.
     var location: String { get }
+    /// For the realtime loop: each bus transaction waits at most its wire time plus `margin` and
+    /// is tried once, so a missed reply fails one cycle and the next cycle is the retry. nil
+    /// gives the bus its own patience back.
+    func limitTransactions(margin: Duration?)
 }
 
 extension Robot {

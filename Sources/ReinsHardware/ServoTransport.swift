@@ -8,8 +8,8 @@ final class ServoTransport {
     /// The servos' configured return delay (the reply waits this long after the request).
     let returnDelay: Duration
     /// Added to every timeout for the adapter's USB latency and the host's scheduling.
-    let margin: Duration
-    let maxRetries: Int
+    var margin: Duration
+    var maxRetries: Int
     var statistics = BusStatistics()
     /// The packet being sent; builders refill it in place.
     var packet: [UInt8]

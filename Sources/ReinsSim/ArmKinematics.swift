@@ -204,7 +204,7 @@ public final class ArmKinematics: Kinematics {
 
     private func place(_ joints: [Double]) {
         precondition(joints.count >= jointCount, "the arm has \(jointCount) joints, got \(joints.count) values")
-        for (index, address) in positionAddresses.enumerated() { data.pointee.qpos[address] = joints[index] }
+        for index in positionAddresses.indices { data.pointee.qpos[positionAddresses[index]] = joints[index] }
         mj_kinematics(model.pointer, data)
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CAllocationCounter
 import Foundation
 import ReinsControl
 import ReinsCore
@@ -38,6 +39,8 @@ struct BenchLoop: ParsableCommand {
     @Option(help: "none, or learner: SAC updates on another thread.") var load: LoopLoad = .none
     @Option(help: "twin (emulated servos on a pty) or loopback (no bus).") var bus: LoopBus = .twin
     @Option(help: "The robot whose twin to drive.") var robot = "so101"
+    @Option(help: "Fraction of the twin's replies dropped (0.05 is one in twenty): the loop must fail those cycles, not stall in them.")
+    var drop = 0.0
     @Flag(help: "Do not ask for SCHED_FIFO, to see what it buys.") var normalScheduling = false
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -53,7 +56,15 @@ struct BenchLoop: ParsableCommand {
         var jitterP99Us: Double
         var jitterP999Us: Double
         var jitterMaxUs: Double
+        var periodUs: Double
         var busErrors: Int
+        var failedCycles: Int
+        /// How the loop ended: "stopped: benchmark over", or the fault that stopped it early.
+        var ended: String
+        var dropRate: Double
+        /// Heap allocations per cycle on the loop's thread after its first second, with a reader
+        /// polling its status every millisecond; nil where the counter is unavailable (sanitizers).
+        var allocationsPerCycle: Double?
         var learnerUpdates: Int
         var fifoScheduling: Bool
         var memoryLocked: Bool
@@ -62,7 +73,9 @@ struct BenchLoop: ParsableCommand {
 
     func validate() throws {
         guard rate > 0 && rate <= 5000 else { throw ValidationError("--rate must be in (0, 5000] Hz") }
-        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard seconds > 1 else { throw ValidationError("--seconds must be more than 1 (the first second warms up)") }
+        guard (0..<1).contains(drop) else { throw ValidationError("--drop must be from 0 to below 1") }
+        guard drop == 0 || bus == .twin else { throw ValidationError("--drop drops the twin's replies; use it with --bus twin") }
     }
 
     func run() throws {
@@ -71,7 +84,7 @@ struct BenchLoop: ParsableCommand {
         var emulator: ServoBusEmulator?
         switch bus {
         case .twin:
-            let session = try RobotConnection.parse(["--robot", robot, "--sim", "--margin-ms", "5"]).open()
+            let session = try RobotConnection.parse(["--robot", robot, "--sim"]).open(faults: BusFaults(dropRate: drop))
             (target, kinematics, emulator) = (session.robot, session.kinematics, session.emulator)
         case .loopback:
             let catalog = try RobotCatalog.locate()
@@ -87,7 +100,9 @@ struct BenchLoop: ParsableCommand {
         configuration.torqueOffDelay = .milliseconds(100)
         if normalScheduling { configuration.realtimePriority = 0 }
         let safety = SafetyLayer(limits: SafetyLimits(robot: definition, joints: target.limits), kinematics: kinematics)
-        let loop = ControlLoop(robot: target, safety: safety, configuration: configuration)
+        let loop = ControlLoop(robot: target, safety: safety, configuration: configuration) {
+            reins_count_allocations_on_this_thread()
+        }
 
         let learner = load == .learner ? LearnerLoad() : nil
         learner?.start()
@@ -95,24 +110,38 @@ struct BenchLoop: ParsableCommand {
         let start = LoopClock.nowNs()
         // Targets at 10 Hz: the home pose with the base swinging ±0.3 rad every 4 s.
         let home = definition.homePoseRad
+        // A reader polls the status every millisecond (as the console and the episode runner do);
+        // allocations are counted from the end of the first second.
+        var nextCommandNs = start, warm: (allocations: Int, cycles: Int)?
         while Double(LoopClock.nowNs() - start) * 1e-9 < seconds {
-            let t = Double(LoopClock.nowNs() - start) * 1e-9
-            var pose = home
-            pose[0] += 0.3 * sin(2 * .pi * t / 4)
-            loop.command(pose)
-            Thread.sleep(forTimeInterval: 0.1)
+            let now = LoopClock.nowNs()
+            if now >= nextCommandNs {
+                var pose = home
+                pose[0] += 0.3 * sin(2 * .pi * Double(now - start) * 1e-9 / 4)
+                loop.command(pose)
+                nextCommandNs += 100_000_000
+            }
+            let polled = loop.status
+            if warm == nil, now - start >= 1_000_000_000 { warm = (reins_counted_allocations(), polled.cycles) }
+            usleep(1000)
         }
+        let counted = (allocations: reins_counted_allocations(), cycles: loop.status.cycles)
         let achieved = loop.achievedRate
         loop.stop(reason: "benchmark over")
         loop.wait()
         let updates = learner?.stop() ?? 0
         let status = loop.status
         let histogram = loop.jitterHistogram
+        var allocationsPerCycle: Double?
+        if let warm, counted.allocations >= 0, counted.cycles > warm.cycles {
+            allocationsPerCycle = Double(counted.allocations - warm.allocations) / Double(counted.cycles - warm.cycles)
+        }
         func microseconds(_ percentile: Double) -> Double { Double(histogram?.valueAtPercentile(percentile) ?? 0) / 1000 }
         let output = Output(bus: bus.rawValue, load: load.rawValue, rateHz: rate, achievedHz: achieved, cycles: status.cycles,
                             overruns: status.overruns, jitterP50Us: microseconds(50), jitterP99Us: microseconds(99),
                             jitterP999Us: microseconds(99.9), jitterMaxUs: Double(histogram?.maxRecorded ?? 0) / 1000,
-                            busErrors: status.busErrors, learnerUpdates: updates, fifoScheduling: status.realtime.fifoScheduling,
+                            periodUs: 1e6 / rate, busErrors: status.busErrors, failedCycles: status.failedCycles, ended: status.phase.description, dropRate: drop,
+                            allocationsPerCycle: allocationsPerCycle, learnerUpdates: updates, fifoScheduling: status.realtime.fifoScheduling,
                             memoryLocked: status.realtime.memoryLocked, notes: status.realtime.notes)
         if json {
             JSONLines.print(output)
@@ -121,6 +150,9 @@ struct BenchLoop: ParsableCommand {
                          output.achievedHz, output.cycles, output.overruns))
             print(String(format: "jitter: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs", output.jitterP50Us, output.jitterP99Us,
                          output.jitterP999Us, output.jitterMaxUs))
+            print(String(format: "bus: %d failed cycles of %d (%.0f %% of replies dropped), %d errors", output.failedCycles, output.cycles,
+                         drop * 100, output.busErrors))
+            print("allocations per cycle on the loop's thread: " + (allocationsPerCycle.map { String(format: "%.3f", $0) } ?? "not counted (sanitizer build)"))
             if load == .learner { print("learner: \(updates) updates meanwhile") }
             print("SCHED_FIFO \(output.fifoScheduling ? "on" : "off"), memory \(output.memoryLocked ? "locked" : "not locked")")
             for note in output.notes { print("note: \(note)") }
@@ -153,6 +185,8 @@ final class LoopbackRobot: Robot {
     }
 
     func setTorque(_ enabled: Bool) throws(MotorBusError) {}
+
+    func limitTransactions(margin: Duration?) {}
 }
 
 /// SAC image-config updates on a thread of their own with one BLAS thread: the learner's load on

@@ -23,7 +23,8 @@ struct RobotConnection: ParsableArguments {
     /// robot's cameras too, delivering N×N frames: the twin's rendered in process (at most 15 fps
     /// and no larger than the N×N frames need, to spare the CPU), or the robot file's sources
     /// through OpenCV.
-    func open(cameraSize: Int? = nil) throws -> RobotSession {
+    /// `faults` are the emulated bus's, with --sim (benchmarks drop replies on purpose).
+    func open(cameraSize: Int? = nil, faults: BusFaults = BusFaults()) throws -> RobotSession {
         let catalog = try RobotCatalog.locate()
         var definition = try catalog.robot(robot)
         let calibration = try catalog.calibration(for: definition, instance: calibrationID ?? (sim ? "sim" : nil))
@@ -39,7 +40,7 @@ struct RobotConnection: ParsableArguments {
         var cameras: [any Camera] = []
         let path: String
         if sim {
-            let emulated = try ServoBusEmulator(robot: definition)
+            let emulated = try ServoBusEmulator(robot: definition, faults: faults)
             if let cameraSize {
                 let twinCameras = TwinCameras(robot: definition, width: cameraSize, height: cameraSize)
                 emulated.drive(with: twin, cameras: twinCameras.feed())

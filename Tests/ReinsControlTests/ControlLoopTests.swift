@@ -1,5 +1,5 @@
 import Foundation
-import ReinsControl
+@testable import ReinsControl
 import ReinsCore
 import ReinsSim
 import Testing
@@ -87,5 +87,51 @@ struct ControlLoopTests {
         usleep(500_000)
         let after = try #require(rig.emulator.twinJointPositions)
         #expect(abs(after[1] - before[1]) > 0.05 || abs(after[2] - before[2]) > 0.05, "torque still on: \(before) → \(after)")
+    }
+
+    @Test("with 5 % of replies dropped the loop runs on: a missed reply fails its cycle, and the retry is the next cycle")
+    func droppedRepliesFailCycles() throws {
+        let rig = try TwinRig("so101", faults: BusFaults(dropRate: 0.05))
+        let patient = rig.robot.bus.transactionBudget
+        let loop = rig.loop()
+        try loop.start()
+        let retriesBefore = rig.robot.bus.statistics.retries
+        var pose = rig.robot.definition.homePoseRad
+        pose[0] += 0.3
+        loop.move(to: pose, speed: 1.0, tolerance: 0.05, timeout: .seconds(5))
+        let status = loop.status
+        let retries = rig.robot.bus.statistics.retries - retriesBefore
+        loop.stop(reason: "test over")
+        loop.wait()
+        #expect(status.phase == .running, "\(status.phase)")
+        #expect(status.failedCycles > 0)
+        // Tried once per cycle: no transaction was retried inside one.
+        #expect(retries == 0)
+        #expect(loop.status.phase == .stopped(reason: "test over"))
+        // The bus gets its patience back once the loop is done.
+        #expect(rig.robot.bus.transactionBudget == patient && patient.retries > 0)
+    }
+
+    @Test("a reader holding the status or a writer holding the inbox costs the loop no cycle")
+    func slowThreadsDoNotStallTheLoop() throws {
+        let rig = try TwinRig("so101")
+        let loop = rig.loop()
+        try loop.start()
+        defer {
+            loop.stop(reason: "test over")
+            loop.wait()
+        }
+        loop.command(rig.robot.definition.homePoseRad)
+        loop.wait(untilCycle: 10)
+        for (name, hold) in [("status", loop.holdingStatusBoard), ("inbox", loop.holdingInbox)] {
+            var advanced = false
+            hold {
+                // Two policy steps of cycles go by while the lock is held.
+                let start = loop.cyclesCompleted
+                advanced = eventually(within: 5) { loop.cyclesCompleted >= start + 40 }
+            }
+            #expect(advanced, "the loop stopped cycling while a thread held its \(name) lock")
+        }
+        #expect(!loop.status.phase.isFinished)
     }
 }

@@ -20,9 +20,9 @@ final class TwinRig {
     let streams: MJPEGServer?
     let cameras: [OpenCVCamera]
 
-    init(_ name: String, cameraSize: Int? = nil) throws {
+    init(_ name: String, cameraSize: Int? = nil, faults: BusFaults = BusFaults()) throws {
         let definition = try catalog.robot(name)
-        emulator = try ServoBusEmulator(robot: definition, seed: 9)
+        emulator = try ServoBusEmulator(robot: definition, faults: faults, seed: 9)
         let twin = try RobotTwin(robot: definition)
         if let cameraSize {
             let server = try MJPEGServer(cameras: definition.cameras.map(\.name))

@@ -39,6 +39,14 @@ public final class DynamixelBus: MotorBus {
         reply.reserveCapacity(1024)
     }
 
+    public var transactionBudget: TransactionBudget {
+        get { TransactionBudget(margin: transport.margin, retries: transport.maxRetries) }
+        set {
+            transport.margin = newValue.margin
+            transport.maxRetries = newValue.retries
+        }
+    }
+
     public func syncRead(_ register: Register, into out: inout [Int32]) throws(MotorBusError) {
         parameters.removeAll(keepingCapacity: true)
         appendAddress(register)
@@ -95,7 +103,8 @@ public final class DynamixelBus: MotorBus {
         precondition(values.count == ids.count, "one value per motor")
         parameters.removeAll(keepingCapacity: true)
         appendAddress(register)
-        for (id, value) in zip(ids, values) {
+        for index in ids.indices {
+            let id = ids[index], value = values[index]
             guard let raw = register.raw(fromValue: value) else { throw .valueOutOfRange(register: register.name, value: value) }
             parameters.append(id)
             appendLittleEndian(raw, size: register.size)

@@ -37,6 +37,14 @@ public final class FeetechBus: MotorBus {
         reply.reserveCapacity(512)
     }
 
+    public var transactionBudget: TransactionBudget {
+        get { TransactionBudget(margin: transport.margin, retries: transport.maxRetries) }
+        set {
+            transport.margin = newValue.margin
+            transport.maxRetries = newValue.retries
+        }
+    }
+
     public func syncRead(_ register: Register, into out: inout [Int32]) throws(MotorBusError) {
         parameters.removeAll(keepingCapacity: true)
         parameters.append(UInt8(register.address))
@@ -54,7 +62,8 @@ public final class FeetechBus: MotorBus {
         parameters.removeAll(keepingCapacity: true)
         parameters.append(UInt8(register.address))
         parameters.append(UInt8(register.size))
-        for (id, value) in zip(ids, values) {
+        for index in ids.indices {
+            let id = ids[index], value = values[index]
             guard let raw = register.raw(fromValue: value) else { throw .valueOutOfRange(register: register.name, value: value) }
             parameters.append(id)
             appendValue(raw, size: register.size)

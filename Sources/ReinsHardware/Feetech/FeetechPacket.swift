@@ -25,10 +25,14 @@ public enum FeetechByteOrder: Sendable {
 
     /// Realtime: allocates nothing.
     public func value(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        // Index loops, not generic sequence calls: those allocate in a debug build.
         var raw: UInt32 = 0
-        for (offset, byte) in bytes.enumerated() {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let offset = index - bytes.startIndex
             let position = self == .littleEndian ? offset : bytes.count - 1 - offset
-            raw |= UInt32(byte) << (8 * UInt32(position))
+            raw |= UInt32(bytes[index]) << (8 * UInt32(position))
+            index += 1
         }
         return raw
     }
@@ -63,7 +67,13 @@ public enum FeetechPacket {
 
     /// ~(sum of ID, LEN, INST/ERR and parameters) & 0xFF.
     public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt8 {
-        ~bytes.reduce(0) { $0 &+ $1 }
+        var sum: UInt8 = 0
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            sum &+= bytes[index]
+            index += 1
+        }
+        return ~sum
     }
 
     public static func ping(id: UInt8, into out: inout [UInt8]) {
