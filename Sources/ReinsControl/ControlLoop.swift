@@ -143,18 +143,34 @@ public final class ControlLoop: @unchecked Sendable {
     public let robot: any Robot
     public let safety: SafetyLayer
     public let configuration: LoopConfiguration
-    private let inbox: Mutex<Inbox>
-    private let published: Mutex<LoopStatus>
-    /// Cycles finished, for `wait(untilCycle:)` without touching a lock the loop uses.
-    private let cyclesDone = Atomic<Int>(0)
-    private let finalHistogram = Mutex<Histogram<UInt64>?>(nil)
-    private let finished = Atomic<Bool>(false)
+    /// What the loop's thread shares with its owner. The thread holds this, never the loop, so
+    /// the loop's `deinit` runs when its last user lets go, and stops the thread.
+    private let channels: Channels
     private let motorCount: Int
     /// Run once on the loop's thread before its first cycle (benchmarks count its allocations).
     private let onLoopThread: (@Sendable () -> Void)?
     private var thread: Thread?
 
-    private struct Inbox {
+    private final class Channels: @unchecked Sendable {
+        let inbox: Mutex<Inbox>
+        let published: Mutex<LoopStatus>
+        /// Cycles finished, for `wait(untilCycle:)` without touching a lock the loop uses.
+        let cyclesDone = Atomic<Int>(0)
+        let finalHistogram = Mutex<Histogram<UInt64>?>(nil)
+        let finished = Atomic<Bool>(false)
+
+        init(motors: Int) {
+            inbox = Mutex(Inbox(target: [Double](repeating: 0, count: motors)))
+            published = Mutex(LoopStatus(motors: motors))
+        }
+    }
+
+    private struct Handover: @unchecked Sendable {
+        let robot: any Robot
+        let safety: SafetyLayer
+    }
+
+    fileprivate struct Inbox {
         var target: [Double]
         var sequence = 0
         var receivedNs: Int64 = 0
@@ -170,8 +186,7 @@ public final class ControlLoop: @unchecked Sendable {
         self.onLoopThread = onLoopThread
         let motors = robot.definition.motors.count
         motorCount = motors
-        inbox = Mutex(Inbox(target: [Double](repeating: 0, count: motors)))
-        published = Mutex(LoopStatus(motors: motors))
+        channels = Channels(motors: motors)
     }
 
     deinit {
@@ -186,12 +201,12 @@ public final class ControlLoop: @unchecked Sendable {
         try robot.write(targets: state.positions)
         try robot.setTorque(true)
         let now = LoopClock.nowNs()
-        inbox.withLock { inbox in
+        channels.inbox.withLock { inbox in
             inbox.target = state.positions
             inbox.receivedNs = now
             inbox.sequence += 1
         }
-        published.withLock { status in
+        channels.published.withLock { status in
             status.state = state
             status.sent = state.positions
             status.phase = .running
@@ -200,7 +215,13 @@ public final class ControlLoop: @unchecked Sendable {
         // A read waits at most its wire time plus 40 % of a cycle, once: a missed reply fails
         // this cycle, and the next cycle is the retry (the loop holds through a few).
         robot.limitTransactions(margin: .nanoseconds(Int64(4e8 / configuration.busHz)))
-        let thread = Thread { [self] in run(initial: initial) }
+        // The robot and the safety layer belong to the loop's thread while it runs.
+        let parts = Handover(robot: robot, safety: safety)
+        let (configuration, channels, onLoopThread) = (configuration, channels, onLoopThread)
+        let thread = Thread {
+            Self.run(initial: initial, robot: parts.robot, safety: parts.safety, configuration: configuration, channels: channels,
+                     onLoopThread: onLoopThread)
+        }
         thread.name = "reins control loop"
         thread.start()
         self.thread = thread
@@ -209,7 +230,7 @@ public final class ControlLoop: @unchecked Sendable {
     /// A new target (radians, motor order), reached by interpolation over one policy period.
     public func command(_ targets: [Double]) {
         let now = LoopClock.nowNs()
-        inbox.withLock { inbox in
+        channels.inbox.withLock { inbox in
             for index in inbox.target.indices { inbox.target[index] = targets[index] }
             inbox.receivedNs = now
             inbox.sequence += 1
@@ -220,7 +241,7 @@ public final class ControlLoop: @unchecked Sendable {
     /// With `keepTorque` the motors keep holding the last command after the loop ends (as after
     /// `reins robot home`, so the arm stays where it was put).
     public func stop(reason: String, keepTorque: Bool = false) {
-        inbox.withLock { inbox in
+        channels.inbox.withLock { inbox in
             guard inbox.stopReason == nil else { return }
             inbox.stopReason = reason
             inbox.keepTorque = keepTorque
@@ -230,24 +251,24 @@ public final class ControlLoop: @unchecked Sendable {
     /// Waits for the loop thread to end (after a stop or a fault).
     public func wait() {
         guard thread != nil else { return }
-        while !finished.load(ordering: .acquiring) { usleep(1000) }
+        while !channels.finished.load(ordering: .acquiring) { usleep(1000) }
     }
 
     /// A copy of the loop's latest status (allocated here, on the reader's side).
     public var status: LoopStatus {
         var copy = LoopStatus(motors: motorCount)
-        published.withLock { copy.copyValues(from: $0) }
+        channels.published.withLock { copy.copyValues(from: $0) }
         return copy
     }
 
     /// Cycles finished so far, read without any lock the loop takes.
-    public var cyclesCompleted: Int { cyclesDone.load(ordering: .acquiring) }
+    public var cyclesCompleted: Int { channels.cyclesDone.load(ordering: .acquiring) }
 
     /// Runs `body` holding the status board's lock, as a slow reader would (tests).
-    func holdingStatusBoard(_ body: () -> Void) { published.withLock { _ in body() } }
+    func holdingStatusBoard(_ body: () -> Void) { channels.published.withLock { _ in body() } }
 
     /// Runs `body` holding the inbox's lock, as a slow writer would (tests).
-    func holdingInbox(_ body: () -> Void) { inbox.withLock { _ in body() } }
+    func holdingInbox(_ body: () -> Void) { channels.inbox.withLock { _ in body() } }
 
     /// Loop cycles in one policy step.
     public var cyclesPerPolicyStep: Int { max(1, Int((configuration.busHz / configuration.policyHz).rounded())) }
@@ -255,7 +276,7 @@ public final class ControlLoop: @unchecked Sendable {
     /// Blocks the caller until the loop has finished cycle `cycle` (or has ended): policy steps
     /// counted in loop cycles see the arm at the same phase of the loop every time.
     public func wait(untilCycle cycle: Int) {
-        while cyclesCompleted < cycle && !finished.load(ordering: .acquiring) {
+        while cyclesCompleted < cycle && !channels.finished.load(ordering: .acquiring) {
             usleep(200)
         }
     }
@@ -267,17 +288,18 @@ public final class ControlLoop: @unchecked Sendable {
     }
 
     /// The whole jitter histogram (wake-up lateness in nanoseconds), once the loop has ended.
-    public var jitterHistogram: Histogram<UInt64>? { finalHistogram.withLock { $0 } }
+    public var jitterHistogram: Histogram<UInt64>? { channels.finalHistogram.withLock { $0 } }
 
-    private func run(initial: RobotState) {
+    private static func run(initial: RobotState, robot: any Robot, safety: SafetyLayer, configuration: LoopConfiguration,
+                            channels: Channels, onLoopThread: (@Sendable () -> Void)?) {
         defer {
             robot.limitTransactions(margin: nil)
-            finished.store(true, ordering: .releasing)
+            channels.finished.store(true, ordering: .releasing)
         }
         let realtime = Self.enterRealtime(priority: configuration.realtimePriority)
-        published.withLock { $0.realtime = realtime }
+        channels.published.withLock { $0.realtime = realtime }
         // The loop's own copy of its status, published by value: its arrays are never shared.
-        var board = published.withLock { status in
+        var board = channels.published.withLock { status in
             var board = LoopStatus(motors: status.sent.count)
             board.copyValues(from: status)
             return board
@@ -327,7 +349,7 @@ public final class ControlLoop: @unchecked Sendable {
             }
 
             // A writer holding the inbox costs this cycle its news, never a wait.
-            _ = inbox.withLockIfAvailable { inbox in
+            _ = channels.inbox.withLockIfAvailable { inbox in
                 sequence = inbox.sequence
                 receivedNs = inbox.receivedNs
                 if inbox.stopReason != nil && requestedStop == nil { requestedStop = inbox.stopReason }
@@ -424,14 +446,14 @@ public final class ControlLoop: @unchecked Sendable {
             // A reader copying the status costs this cycle's publish, never a wait; the last
             // cycle's publish (the final phase) waits, as the loop is ending.
             if done {
-                published.withLock { $0.copyValues(from: board) }
+                channels.published.withLock { $0.copyValues(from: board) }
             } else {
-                _ = published.withLockIfAvailable { $0.copyValues(from: board) }
+                _ = channels.published.withLockIfAvailable { $0.copyValues(from: board) }
             }
-            cyclesDone.store(cycles, ordering: .releasing)
+            channels.cyclesDone.store(cycles, ordering: .releasing)
             if done { break }
         }
-        finalHistogram.withLock { $0 = histogram }
+        channels.finalHistogram.withLock { $0 = histogram }
     }
 
     /// Asks for SCHED_FIFO on this thread and locks the process's memory (pages locked as they are

@@ -11,47 +11,62 @@ public protocol ShardedWork: AnyObject {
 /// single-threaded inside each shard. `run` allocates nothing.
 public final class ShardPool: @unchecked Sendable {
     public let shards: Int
-    private var work: (any ShardedWork)?
-    private let starts: [DispatchSemaphore]
-    private let finished = DispatchSemaphore(value: 0)
-    private var stopping = false
+    /// What the workers share with the pool; they hold this, never the pool, so the pool's
+    /// `deinit` runs when its owner lets go and ends them.
+    private let crew: Crew
     private var threads: [Thread] = []
+
+    private final class Crew: @unchecked Sendable {
+        let shards: Int
+        /// Written by the pool between runs, read by the workers during one (the semaphores order it).
+        var work: (any ShardedWork)?
+        var stopping = false
+        let starts: [DispatchSemaphore]
+        let finished = DispatchSemaphore(value: 0)
+
+        init(shards: Int) {
+            self.shards = shards
+            starts = (1..<shards).map { _ in DispatchSemaphore(value: 0) }
+        }
+
+        func serve(shard: Int) {
+            while true {
+                starts[shard - 1].wait()
+                if stopping { break }
+                work?.run(shard: shard, of: shards)
+                finished.signal()
+            }
+            finished.signal()
+        }
+    }
 
     public init(shards: Int) {
         self.shards = max(shards, 1)
-        starts = (1..<max(shards, 1)).map { _ in DispatchSemaphore(value: 0) }
+        let crew = Crew(shards: self.shards)
+        self.crew = crew
         for shard in 1..<self.shards {
-            let thread = Thread { [unowned self] in self.serve(shard: shard) }
+            let thread = Thread { crew.serve(shard: shard) }
             thread.name = "reins-shard-\(shard)"
             thread.start()
             threads.append(thread)
         }
     }
 
+    /// Ends the workers: each finishes, signals and exits before this returns.
     deinit {
-        stopping = true
-        for start in starts { start.signal() }
-        for _ in starts { finished.wait() }
+        crew.stopping = true
+        for start in crew.starts { start.signal() }
+        for _ in crew.starts { crew.finished.wait() }
     }
 
     /// Runs every shard of `work` and returns when all are done.
     public func run(_ work: some ShardedWork) {
         guard shards > 1 else { return work.run(shard: 0, of: 1) }
-        self.work = work
-        for start in starts { start.signal() }
+        crew.work = work
+        for start in crew.starts { start.signal() }
         work.run(shard: 0, of: shards)
-        for _ in starts { finished.wait() }
-        self.work = nil
-    }
-
-    private func serve(shard: Int) {
-        while true {
-            starts[shard - 1].wait()
-            if stopping { break }
-            work?.run(shard: shard, of: shards)
-            finished.signal()
-        }
-        finished.signal()
+        for _ in crew.starts { crew.finished.wait() }
+        crew.work = nil
     }
 
     /// The part of 0..<count shard `shard` of `shards` takes: contiguous, sizes within one of each other.

@@ -28,11 +28,10 @@ public struct BusFaults: Sendable, Equatable {
 /// Fast Sync Read is emulated; Fast Bulk Read is not.
 public final class ServoBusEmulator: @unchecked Sendable {
     public let busProtocol: BusProtocol
-    private let pty: PseudoTerminal
-    private let state: Mutex<EmulatorState>
-    private let running = Atomic<Bool>(false)
-    /// Set by the serving thread as it exits, so `stop()` can wait for it.
-    private let finished = Atomic<Bool>(false)
+    /// The pty and the servos' state, shared with the serving and physics threads; they hold
+    /// this, never the emulator, so dropping the emulator stops them (its `deinit` does).
+    private let line: EmulatedLine
+    private var pty: PseudoTerminal { line.pty }
     private var thread: Thread?
     private var physics: TwinPhysics?
 
@@ -43,9 +42,9 @@ public final class ServoBusEmulator: @unchecked Sendable {
                 seed: UInt64 = 1) throws(HardwareError) {
         precondition(servos.allSatisfy { $0.model.busProtocol == busProtocol }, "every servo must speak \(busProtocol)")
         self.busProtocol = busProtocol
-        pty = try PseudoTerminal()
-        state = Mutex(EmulatorState(busProtocol: busProtocol, servos: servos.map { EmulatedServo(id: $0.id, model: $0.model) },
-                            faults: faults, generator: SplitMix64(seed: seed)))
+        line = EmulatedLine(pty: try PseudoTerminal(),
+                            state: EmulatorState(busProtocol: busProtocol, servos: servos.map { EmulatedServo(id: $0.id, model: $0.model) },
+                                                 faults: faults, generator: SplitMix64(seed: seed)))
     }
 
     /// The servos of a robot file; `busProtocol` swaps every motor for the other protocol's
@@ -66,8 +65,9 @@ public final class ServoBusEmulator: @unchecked Sendable {
 
     /// Starts answering on a thread of its own.
     public func start() {
-        guard !running.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        let thread = Thread { [self] in serve() }
+        guard !line.running.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let line = line
+        let thread = Thread { line.serve() }
         thread.name = "reins bus emulator"
         thread.start()
         self.thread = thread
@@ -77,8 +77,8 @@ public final class ServoBusEmulator: @unchecked Sendable {
     public func stop() {
         physics?.stop()
         physics = nil
-        running.store(false, ordering: .releasing)
-        while thread != nil && !finished.load(ordering: .acquiring) { usleep(1000) }
+        line.running.store(false, ordering: .releasing)
+        while thread != nil && !line.finished.load(ordering: .acquiring) { usleep(1000) }
         thread = nil
     }
 
@@ -90,12 +90,12 @@ public final class ServoBusEmulator: @unchecked Sendable {
 
     /// A servo's position in raw ticks, as the motor shaft is (before homing offset).
     public func position(id: UInt8) -> Double? {
-        state.withLock { $0.servo(id)?.positionTicks }
+        line.state.withLock { $0.servo(id)?.positionTicks }
     }
 
     /// Moves a servo's shaft, as a hand would with torque off.
     public func setPosition(id: UInt8, ticks: Double) {
-        state.withLock { state in
+        line.state.withLock { state in
             guard let index = state.servos.firstIndex(where: { $0.id == id }) else { return }
             state.servos[index].positionTicks = ticks
             state.servos[index].refreshPresent()
@@ -105,7 +105,7 @@ public final class ServoBusEmulator: @unchecked Sendable {
     /// Gives a servo a hardware fault: Dynamixel servos set the alert bit in every reply and the
     /// bits in Hardware Error Status; Feetech servos put the bits in their status byte. 0 clears it.
     public func setHardwareError(id: UInt8, flags: UInt8) {
-        state.withLock { state in
+        line.state.withLock { state in
             guard let index = state.servos.firstIndex(where: { $0.id == id }) else { return }
             state.servos[index].hardwareError = flags
             if state.busProtocol == .dynamixel {
@@ -124,7 +124,7 @@ public final class ServoBusEmulator: @unchecked Sendable {
     /// and hands the RGB frames to `cameras.sink` (to be streamed, say).
     public func drive(with twin: RobotTwin, cameras: CameraFeed? = nil) {
         let physics = TwinPhysics(twin: twin, ids: twin.robot.motors.map { UInt8($0.id) }, cameras: cameras)
-        state.withLock { state in
+        line.state.withLock { state in
             for (index, id) in physics.ids.enumerated() {
                 guard let servo = state.servos.firstIndex(where: { $0.id == id }) else { continue }
                 state.servos[servo].physicsDriven = true
@@ -134,21 +134,8 @@ public final class ServoBusEmulator: @unchecked Sendable {
                 state.servos[servo].store(goal, Int32(ticks.rounded()))
             }
         }
-        physics.start(self)
+        physics.start(line)
         self.physics = physics
-    }
-
-    /// A servo's torque state and goal as a shaft position, for the twin's physics.
-    func goal(id: UInt8) -> (torqueOn: Bool, shaftTicks: Double)? {
-        state.withLock { state in state.servo(id).map { ($0.torqueOn, $0.goalShaftTicks) } }
-    }
-
-    /// Stores what the twin's physics measured for a servo.
-    func measure(id: UInt8, positionTicks: Double, ticksPerSecond: Double, loadFraction: Double) {
-        state.withLock { state in
-            guard let index = state.servos.firstIndex(where: { $0.id == id }) else { return }
-            state.servos[index].measure(positionTicks: positionTicks, ticksPerSecond: ticksPerSecond, loadFraction: loadFraction)
-        }
     }
 
     /// The twin's joint positions in radians (motor order), while it drives the servos.
@@ -164,10 +151,39 @@ public final class ServoBusEmulator: @unchecked Sendable {
 
     /// Replies dropped and corrupted so far.
     public var injectedFaults: (dropped: Int, corrupted: Int) {
-        state.withLock { ($0.dropped, $0.corrupted) }
+        line.state.withLock { ($0.dropped, $0.corrupted) }
     }
 
-    private func serve() {
+}
+
+
+/// What the emulator's threads share: the pty, the servos' state, and the serving thread's flags.
+final class EmulatedLine: @unchecked Sendable {
+    let pty: PseudoTerminal
+    let state: Mutex<EmulatorState>
+    let running = Atomic<Bool>(false)
+    /// Set by the serving thread as it exits, so `stop()` can wait for it.
+    let finished = Atomic<Bool>(false)
+
+    init(pty: PseudoTerminal, state: EmulatorState) {
+        self.pty = pty
+        self.state = Mutex(state)
+    }
+
+    /// A servo's torque state and goal as a shaft position, for the twin's physics.
+    func goal(id: UInt8) -> (torqueOn: Bool, shaftTicks: Double)? {
+        state.withLock { state in state.servo(id).map { ($0.torqueOn, $0.goalShaftTicks) } }
+    }
+
+    /// Stores what the twin's physics measured for a servo.
+    func measure(id: UInt8, positionTicks: Double, ticksPerSecond: Double, loadFraction: Double) {
+        state.withLock { state in
+            guard let index = state.servos.firstIndex(where: { $0.id == id }) else { return }
+            state.servos[index].measure(positionTicks: positionTicks, ticksPerSecond: ticksPerSecond, loadFraction: loadFraction)
+        }
+    }
+
+    func serve() {
         defer { finished.store(true, ordering: .releasing) }
         // Real servos answer whatever the host is busy with: when allowed, answer at a realtime
         // priority (below the control loop's 80), so a learner saturating the cores in the same

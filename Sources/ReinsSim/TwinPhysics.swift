@@ -63,9 +63,9 @@ final class TwinPhysics: @unchecked Sendable {
 
     var jointPositions: [Double] { latest.withLock { $0 } }
 
-    func start(_ emulator: ServoBusEmulator) {
+    func start(_ emulator: EmulatedLine) {
         running.store(true, ordering: .releasing)
-        let thread = Thread { [self, unowned emulator] in run(emulator) }
+        let thread = Thread { [self] in run(emulator) }
         thread.name = "reins twin physics"
         thread.start()
     }
@@ -75,7 +75,7 @@ final class TwinPhysics: @unchecked Sendable {
         while !finished.load(ordering: .acquiring) { usleep(1000) }
     }
 
-    private func run(_ emulator: ServoBusEmulator) {
+    private func run(_ emulator: EmulatedLine) {
         defer { finished.store(true, ordering: .releasing) }
         let clock = ContinuousClock()
         let start = clock.now

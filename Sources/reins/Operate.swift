@@ -96,7 +96,12 @@ final class OperatorStation {
         }
         self.options = options
         self.commandName = commandName
-        session = try connection.open(cameraSize: options.noCameras ? nil : options.imageSize)
+        do {
+            session = try connection.open(cameraSize: options.noCameras ? nil : options.imageSize)
+        } catch {
+            console?.close()
+            throw error
+        }
         loop = session.loop()
         generator = SplitMix64(seed: options.seed)
         let emulator = session.emulator
@@ -137,11 +142,18 @@ final class OperatorStation {
         }
         // The twin renders on the CPU it shares with everything else: allow its frames more age.
         if connection.sim { runner.maxFrameAge = .seconds(1) }
-        try Self.waitForFirstFrames(session.cameras)
         let flag = signalled
-        signals = StopSignals { _ in flag.raised.store(true, ordering: .releasing) }
-        try loop.start()
-        try console?.start()
+        do {
+            try Self.waitForFirstFrames(session.cameras)
+            signals = StopSignals { _ in flag.raised.store(true, ordering: .releasing) }
+            try loop.start()
+            try console?.start()
+        } catch {
+            // Nothing started here outlives the failure: the loop holds, then switches the
+            // torque off; the cameras and the emulator stop.
+            close()
+            throw error
+        }
         console?.update { model in
             model.command = commandName
             model.robot = session.robot.definition.name

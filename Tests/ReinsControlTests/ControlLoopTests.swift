@@ -134,4 +134,20 @@ struct ControlLoopTests {
         }
         #expect(!loop.status.phase.isFinished)
     }
+
+    @Test("a running loop its owner lets go of stops: its thread does not keep it alive, and the torque goes off")
+    func droppedLoopStops() throws {
+        let rig = try TwinRig("so101")
+        weak var released: ControlLoop?
+        do {
+            let loop = rig.loop { $0.torqueOffDelay = .milliseconds(100) }
+            released = loop
+            try loop.start()
+            loop.command(rig.robot.definition.homePoseRad)
+            loop.wait(untilCycle: 20)
+        }
+        #expect(released == nil)
+        let torque = try rig.robot.definition.motors.map { try rig.robot.bus.read(rig.robot.bus.torqueEnable, id: UInt8($0.id)) }
+        #expect(torque.allSatisfy { $0 == 0 }, "torque_enable \(torque)")
+    }
 }

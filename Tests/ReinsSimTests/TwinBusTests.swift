@@ -58,6 +58,24 @@ struct TwinBusTests {
         #expect(gains.allSatisfy { $0 > 0 })
     }
 
+    @Test("an emulator its owner lets go of stops serving and stepping: its threads do not keep it alive")
+    func droppedEmulatorStops() throws {
+        let robot = try catalog.robot("so101")
+        weak var released: ServoBusEmulator?
+        let path: String
+        do {
+            let emulator = try ServoBusEmulator(robot: robot, seed: 4)
+            released = emulator
+            emulator.drive(with: try RobotTwin(robot: robot))
+            emulator.start()
+            path = emulator.devicePath
+            usleep(50_000)
+        }
+        #expect(released == nil)
+        // Its pty went with it.
+        #expect(throws: HardwareError.self) { _ = try SerialLine(path: path, baud: robot.baud) }
+    }
+
     @Test("torque off makes the arm limp: the shoulder sags under gravity")
     func torqueOffIsLimp() throws {
         let robot = try catalog.robot("so101")
