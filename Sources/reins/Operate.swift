@@ -495,6 +495,9 @@ struct Record: ParsableCommand {
 
     func validate() throws {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive") }
+        guard reward != .task || connection.sim else {
+            throw ValidationError("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys end episodes (--reward keys)")
+        }
     }
 
     func run() throws {

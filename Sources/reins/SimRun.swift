@@ -1,16 +1,18 @@
 import ArgumentParser
 import Foundation
+import ReinsControl
 import ReinsCore
 import ReinsData
 import ReinsLearn
 import ReinsSim
+import ReinsTraining
 
 extension Sim {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Runs episodes of a task on a robot's twin with a policy and reports how it did.",
             discussion: """
-            --policy scripted is the inverse-kinematics expert (with action noise), random draws uniform actions, and anything else is a policy file (.safetensors) whose observation is the task's camera at its size plus the joint positions. Actions move each joint's target by up to 0.1 rad per step at 10 Hz; episodes end on success or after 100 steps.
+            --policy scripted is the inverse-kinematics expert (with action noise), random draws uniform actions, and anything else is a policy file (.safetensors). A policy `reins train` wrote (one camera, the joints and the tip's position; end-effector actions) runs as `reins eval` runs it: on the twin's emulated bus through the control loop, in real time, deterministically, judged by the twin's check. Otherwise actions move each joint's target by up to 0.1 rad per step at 10 Hz; episodes end on success or after 100 steps.
 
             Example:
               reins sim run --robot so101 --task reach --policy scripted --episodes 50 --seed 1
@@ -28,6 +30,56 @@ extension Sim {
         var intervene = false
         @Option(help: "Write the camera's view of every episode to this video (.mp4).") var video: String?
         @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false
+
+        /// A policy `reins train` wrote, run as `reins eval` runs it: the twin's servos on a pty, the
+        /// control loop, end-effector steps, the mean action, the twin's check.
+        private func runOnTheBus(_ learned: Policy) throws {
+            let image = learned.config.observation.images[0]
+            let spec = TrainingSpec(camera: image.name, imageSize: image.width, joints: learned.config.observation.proprioWidth - 3)
+            let connection = try RobotConnection.parse(["--robot", robot, "--sim"])
+            let options = try EpisodeOptions.parse(["--task", task.rawValue, "--image-size", "\(spec.imageSize)", "--seed", "\(seed)", "--no-console"])
+            let actor = PolicyActor(spec: spec, policy: learned, deterministic: true, seed: seed)
+            let station = try OperatorStation(connection: connection, options: options, operatorKind: intervene ? .scripted : .none,
+                                              commandName: "sim run", policy: actor, supervising: true, reward: .task)
+            defer { station.close() }
+            let writer = try video.map { try VideoWriter(path: $0, codec: "mp4v", fps: 10, width: spec.imageSize, height: spec.imageSize) }
+            var successes = 0, stepsToSuccess: [Int] = [], interventions = 0, steps = 0, finished = 0
+            for episode in 1...episodes {
+                var frames: [[UInt8]] = []
+                let (_, end) = try station.runEpisode(index: episode - 1) { observation, step in
+                    if step.intervention { interventions += 1 }
+                    if let frame = observation.images[spec.camera] { frames.append(frame) }
+                    if let frame = step.observation.images[spec.camera], step.done { frames.append(frame) }
+                }
+                if end == .quit || end == .discarded { break }
+                if case .stopped(let reason) = end { throw CommandError("the run stopped: \(reason)") }
+                if let message = station.loopFault { throw CommandError(message) }
+                for frame in frames { try writer?.write(frame) }
+                finished += 1
+                steps += station.runner.steps
+                if end == .success {
+                    successes += 1
+                    stepsToSuccess.append(station.runner.steps)
+                }
+                let line = "episode \(episode)/\(episodes): \(end == .success ? "success in \(station.runner.steps) steps" : "failure"), return \(end == .success ? "1.00" : "0.00")"
+                if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+            }
+            writer?.close()
+            let output = Output(
+                robot: robot, task: task.rawValue, policy: policy, episodes: finished, successes: successes,
+                successRate: Double(successes) / Double(max(finished, 1)),
+                meanStepsToSuccess: stepsToSuccess.isEmpty ? nil : Double(stepsToSuccess.reduce(0, +)) / Double(stepsToSuccess.count),
+                meanReturn: Double(successes) / Double(max(finished, 1)),
+                interventionRate: intervene ? Double(interventions) / Double(max(steps, 1)) : nil)
+            if json {
+                JSONLines.print(output)
+            } else {
+                print("\(successes)/\(finished) successes (\(String(format: "%.0f", output.successRate * 100)) %), "
+                      + "mean steps to success \(output.meanStepsToSuccess.map { String(format: "%.1f", $0) } ?? "-")"
+                      + (output.interventionRate.map { ", operator in control \(String(format: "%.0f", $0 * 100)) % of steps" } ?? ""))
+                if let video { print("wrote \(video)") }
+            }
+        }
 
         struct Output: Encodable {
             var robot: String
@@ -53,6 +105,11 @@ extension Sim {
             case "scripted", "random": learned = nil
             default:
                 do { learned = try Policy(contentsOf: policy) } catch { throw CommandError(error.description) }
+            }
+            if let learned, learned.config.actionWidth == TrainingSpec.actionWidth, learned.config.observation.images.count == 1,
+               learned.config.observation.proprioWidth == twin.robot.motors.count + 3 {
+                guard !dense else { throw CommandError("--dense is for joint-action policies; \(policy) acts with end-effector steps and is judged by the task check") }
+                return try runOnTheBus(learned)
             }
             var options = TaskEnvironment.Options(task: task)
             options.dense = dense

@@ -23,8 +23,8 @@ extension RealTimeCommands {
             let demos = folder.appendingPathComponent("demos"), runFolder = folder.appendingPathComponent("run")
             try Self.recordDemos(into: demos)
             let train = try run(reinsExecutable, ["train", "--robot", "so101", "--task", "reach", "--sim", "--demos", demos.path,
-                                                  "--run", runFolder.path, "--steps", "120", "--checkpoint-every", "60", "--no-console",
-                                                  "--image-size", "32", "--seed", "1", "--max-steps", "40"])
+                                                  "--run", runFolder.path, "--steps", "180", "--checkpoint-every", "60", "--no-console",
+                                                  "--image-size", "32", "--seed", "1", "--max-steps", "30"])
             #expect(train.status == 0, "\(train.stderr)")
             #expect(train.stdout.contains("trained "))
 
@@ -53,7 +53,8 @@ extension RealTimeCommands {
             }
             let online = try #require(scalars.last { $0.tag == "buffers/online" })
             #expect(online.value > 0)
-            // Every batch has demo rows, so the imitation term is on and measured.
+            // Learning starts after 100 online steps (4 episodes here); every batch has demo rows,
+            // so the imitation term is on and measured.
             let imitation = try #require(scalars.last { $0.tag == "learner/imitation_loss" })
             #expect(imitation.value > 0)
             let curve = try Image(contentsOf: runFolder.appendingPathComponent("learning-curve.png").path)
@@ -66,6 +67,43 @@ extension RealTimeCommands {
             #expect(report["episodes"] as? Int == 2)
             let low = try #require(report["ci95_low"] as? Double), high = try #require(report["ci95_high"] as? Double)
             #expect(low >= 0 && low <= high && high <= 1)
+
+            // The policy train wrote runs in `reins sim run` too (it acts with end-effector steps).
+            let simRun = try run(reinsExecutable, ["sim", "run", "--policy", runFolder.appendingPathComponent("policy.safetensors").path,
+                                                   "--episodes", "1", "--json"])
+            #expect(simRun.status == 0, "\(simRun.stderr)")
+            #expect(try jsonLines(simRun.stdout).last?["episodes"] as? Int == 1)
+        }
+
+        @Test("with --reward keys the twin gives no reward: the stand-in's y, late as a person's, ends each episode with reward 1 on its last step")
+        func keysReward() throws {
+            let folder = temporaryFolder("keys")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let record = try run(reinsExecutable, ["record", "--robot", "so101", "--task", "reach", "--episodes", "2", "--out", folder.path, "--sim",
+                                                   "--operator", "scripted", "--reward", "keys", "--no-console", "--image-size", "32", "--seed", "2"])
+            #expect(record.status == 0, "\(record.stderr)")
+            #expect(record.stderr.contains("y: done (the stand-in operator)"))
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".h5") }.sorted()
+            #expect(names.count == 2)
+            for name in names {
+                let episode = try EpisodeFile.read(folder.appendingPathComponent(name))
+                #expect(episode.metadata.success)
+                // Reward only on the step the key labelled; the twin's check on the steps before
+                // (it passed 3–10 steps earlier) gave none.
+                #expect(episode.rewards.last == 1 && episode.rewards.dropLast().allSatisfy { $0 == 0 })
+                #expect(episode.dones.last == 1 && episode.dones.dropLast().allSatisfy { $0 == 0 })
+                let cube = try #require(episode.cubePositions)
+                let doneAt = (0..<episode.steps).first { step in
+                    let tip = episode.endEffector[(step * 6)..<(step * 6 + 3)].map { $0 }
+                    let c = cube[(step * 3)..<(step * 3 + 3)].map { $0 }
+                    return zip(tip, c).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() <= 0.02
+                }
+                #expect(doneAt.map { episode.steps - 1 - $0 >= 2 } ?? false, "\(name): y came \(doneAt.map { episode.steps - 1 - $0 } ?? -1) steps after the tip reached the cube")
+            }
+            // A real arm has no task check.
+            let refused = try run(reinsExecutable, ["train", "--robot", "so101", "--task", "reach", "--port", "/dev/null", "--reward", "task", "--no-console"])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("--reward task needs the twin"), "\(refused.stderr)")
         }
 
         @Test("kill -9 during training, then --resume: the run continues from its last checkpoint with buffers and counters intact")
