@@ -34,11 +34,13 @@ public struct LearningCurve: Sendable {
     /// The plot as an RGB image.
     public func render() throws(DataError) -> Image {
         var pixels = [UInt8](repeating: 255, count: width * height * 3)
-        let left = 80, right = width - 30, top = 50, bottom = height - 70
+        // The legend has a row of its own above the plot, so it never covers a line.
+        let left = 80, right = width - 30, top = 80, bottom = height - 70
         let maxX = max(series.flatMap { $0.points.map(\.x) }.max() ?? 1, 1)
-        // At most six ticks: a run of 10,093 steps ends its axis at 12,000, not 15,000.
+        // The axis ends at the last step (a run of 10,011 steps ends at 10,011, not 12,000), with
+        // at most six round ticks up to it.
         let xStep = Self.niceStep(maxX / 6)
-        let xEnd = (maxX / xStep).rounded(.up) * xStep
+        let xEnd = maxX
         func px(_ x: Double) -> Int { left + Int((x / xEnd) * Double(right - left)) }
         func py(_ y: Double) -> Int {
             let fraction = (y - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound)
@@ -69,14 +71,16 @@ public struct LearningCurve: Sendable {
                 text(label, px(tick) - 10, bottom + 22)
             }
             try line([left, top, left, bottom, right, bottom], (60, 60, 60), 1)
-            text(title, left, top - 18, scale: 0.65)
+            text(title, left, 28, scale: 0.65)
             text(xLabel, (left + right) / 2 - 60, height - 20)
-            text(yLabel, 10, top - 18)
-            for (index, entry) in series.enumerated() {
+            text(yLabel, 10, top - 8)
+            var legendX = left
+            for entry in series {
                 let points = entry.points.flatMap { [px($0.x), py($0.y)] }
                 if points.count >= 4 { try line(points, entry.colour, 2) }
-                try line([right - 200, top + 20 + 22 * index, right - 170, top + 20 + 22 * index], entry.colour, 3)
-                text(entry.name, right - 160, top + 25 + 22 * index, colour: entry.colour)
+                try line([legendX, 52, legendX + 30, 52], entry.colour, 3)
+                text(entry.name, legendX + 38, 57, colour: entry.colour)
+                legendX += 38 + 9 * entry.name.count + 30
             }
         }
         return Image(width: width, height: height, channels: 3, pixels: pixels)

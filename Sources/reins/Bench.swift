@@ -16,8 +16,7 @@ struct BenchBus: ParsableCommand {
         commandName: "bus",
         abstract: "Sync read of present position plus sync write of goal position against an emulated bus on a pty.",
         discussion: """
-        A pty has no wire timing, so the time per cycle is host overhead (driver, emulator, kernel);
-        it is compared with the time the same bytes take on a 1 Mbps wire with return delay 0.
+        A pty has no wire timing, so the time per cycle is host overhead (driver, emulator, kernel); it is compared with the time the same bytes take on a 1 Mbps wire with return delay 0.
 
         Example:
           reins bench bus --protocol dynamixel --motors 6 --seconds 5

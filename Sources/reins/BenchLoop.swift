@@ -25,9 +25,7 @@ struct BenchLoop: ParsableCommand {
         commandName: "loop",
         abstract: "The realtime loop's achieved rate and wake-up jitter (p50/p99/max µs), optionally with the learner busy on another thread.",
         discussion: """
-        The loop runs at --rate with targets arriving at 10 Hz (interpolated and passed through the
-        safety layer) for --seconds. Jitter is how late each cycle woke after its deadline. With
-        --load learner, SAC image updates (batch 256, one BLAS thread) run flat out meanwhile.
+        The loop runs at --rate with targets arriving at 10 Hz (interpolated and passed through the safety layer) for --seconds. Jitter is how late each cycle woke after its deadline. With --load learner, SAC image updates (batch 256, one BLAS thread) run flat out meanwhile.
 
         Example:
           reins bench loop --rate 500 --seconds 20 --load learner --json

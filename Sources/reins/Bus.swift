@@ -77,13 +77,7 @@ extension Bus {
         static let configuration = CommandConfiguration(
             abstract: "Emulate a robot's servos on a new pty until interrupted; the pty path is the first line printed.",
             discussion: """
-            Every servo keeps its full control table; EEPROM is writable only with torque off. The
-            robot's MuJoCo twin moves the servos in real time: goal positions written over the bus
-            drive its actuators, present position, speed and load come from its physics, and torque
-            off makes a joint limp (servos power up with torque off, so the arm sags). Its cameras
-            stream as MJPEG over HTTP; their URLs follow the pty path, one "name url" per line. With
-            --no-physics, each present position simply moves toward its goal at the servo's speed.
-            Faults can be injected for tests.
+            Every servo keeps its full control table; EEPROM is writable only with torque off. The robot's MuJoCo twin moves the servos in real time: goal positions written over the bus drive its actuators, present position, speed and load come from its physics, and torque off makes a joint limp (servos power up with torque off, so the arm sags). Its cameras stream as MJPEG over HTTP; their URLs follow the pty path, one "name url" per line. With --no-physics, each present position simply moves toward its goal at the servo's speed. Faults can be injected for tests.
 
             Example:
               reins bus emulate --robot omx

@@ -8,13 +8,9 @@ struct Cameras: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List video devices with their capture formats, or probe a camera source.",
         discussion: """
-        Lists the /dev/video* nodes with each capture format's fourcc, frame sizes and rates, as the
-        driver reports them. A webcam usually has a second node that carries only metadata; it is
-        listed as not a capture node. An empty list is a valid answer on a machine with no cameras.
+        Lists the /dev/video* nodes with each capture format's fourcc, frame sizes and rates, as the driver reports them. A webcam usually has a second node that carries only metadata; it is listed as not a capture node. An empty list is a valid answer on a machine with no cameras.
 
-        --probe opens a source the way a robot does (a device index or path, a video file, or an
-        http/rtsp URL), crops then resizes as asked, waits for a frame, and prints the source's size
-        and rate, how long the first frame took and the rate frames arrive at; --out saves the frame.
+        --probe opens a source the way a robot does (a device index or path, a video file, or an http/rtsp URL), crops then resizes as asked, waits for a frame, and prints the source's size and rate, how long the first frame took and the rate frames arrive at; --out saves the frame.
 
         Example:
           reins cameras

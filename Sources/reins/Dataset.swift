@@ -12,8 +12,7 @@ struct Dataset: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Episodes, steps, success rate, intervention fraction, cameras, duration and size of a folder of episodes.",
             discussion: """
-            A file that cannot be read is named with the reason and left out of the totals; an
-            unfinished temporary file (from a crash) is reported too.
+            A file that cannot be read is named with the reason and left out of the totals; an unfinished temporary file (from a crash) is reported too.
 
             Example:
               reins dataset info demos

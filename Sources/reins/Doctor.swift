@@ -11,8 +11,7 @@ struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every library and device Reins needs, each with a real round trip.",
         discussion: """
-        One line per dependency: ok, or FAILED with the reason and the package that fixes it.
-        Exits with status 1 when any check fails. `make setup` installs everything.
+        One line per dependency: ok, or FAILED with the reason and the package that fixes it. Exits with status 1 when any check fails. `make setup` installs everything.
 
         Example:
           reins doctor

@@ -9,9 +9,7 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a trained policy: success rate with a 95 % Wilson interval, mean steps to success, intervention rate.",
         discussion: """
-        The policy acts deterministically (the mean action). --checkpoint takes a policy file, a
-        checkpoint folder or a run folder (its latest policy). With an operator, the steps they
-        took over are counted as the intervention rate.
+        The policy acts deterministically (the mean action). --checkpoint takes a policy file, a checkpoint folder or a run folder (its latest policy). With an operator, the steps they took over are counted as the intervention rate.
 
         Example:
           reins eval --robot so101 --task reach --checkpoint runs/reach --episodes 50 --sim --no-console

@@ -440,10 +440,7 @@ struct Teleop: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Drive the robot from the operator console: end-effector moves, gripper, episodes, the safety stop.",
         discussion: """
-        The operator has control from the start (space hands it to the policy, here one that holds
-        still). Keys: w/s a/d r/f move, arrows and q/e turn, o/c grip, +/- speed, y/n end an episode,
-        p pauses, x or Esc stops (hold, then torque off), ? shows every key, Q or Ctrl-C quits.
-        In the twin, an episode also ends when the task succeeds; the cube moves for the next one.
+        The operator has control from the start (space hands it to the policy, here one that holds still). Keys: w/s a/d r/f move, arrows and q/e turn, o/c grip, +/- speed, y/n end an episode, p pauses, x or Esc stops (hold, then torque off), ? shows every key, Q or Ctrl-C quits. In the twin, an episode also ends when the task succeeds; the cube moves for the next one.
 
         Example:
           reins teleop --robot so101 --sim
@@ -474,10 +471,7 @@ struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record episodes (demonstrations) to HDF5 files in robomimic's layout, one file per episode.",
         discussion: """
-        Each episode is written as DIR/episode_NNNNNN.h5 under a temporary name and renamed when
-        complete, so a crash loses at most the episode in progress; a leftover temporary file is
-        reported and removed on the next start. Backspace discards an episode; --only-success
-        keeps successes only. `reins dataset info DIR` summarises what was recorded.
+        Each episode is written as DIR/episode_NNNNNN.h5 under a temporary name and renamed when complete, so a crash loses at most the episode in progress; a leftover temporary file is reported and removed on the next start. Backspace discards an episode; --only-success keeps successes only. `reins dataset info DIR` summarises what was recorded.
 
         Example:
           reins record --robot so101 --task reach --episodes 20 --out demos --sim

@@ -5,8 +5,7 @@ struct Ports: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List serial ports with their USB vendor:product and serial number.",
         discussion: """
-        Servo bus adapters (Feetech URT-1, ROBOTIS U2D2, CH340 and FTDI boards) appear here.
-        An empty list is a valid answer on a machine with none.
+        Servo bus adapters (Feetech URT-1, ROBOTIS U2D2, CH340 and FTDI boards) appear here. An empty list is a valid answer on a machine with none.
 
         Example:
           reins ports

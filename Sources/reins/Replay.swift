@@ -9,12 +9,7 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replay a recorded episode in the twin or on the robot, and report how closely the joints followed.",
         discussion: """
-        The arm first moves slowly to the recorded start; then the recorded joint targets are sent
-        at the recorded rate through the control loop and its safety layer. In the twin the cube is
-        put where it was. The tracking error compares each joint after every step with the
-        recorded state after the same step (RMS and max, radians). --video writes the recorded
-        camera beside the twin's view, frame by frame. Ctrl-C (or Esc in a terminal) stops: hold,
-        then torque off.
+        The arm first moves slowly to the recorded start; then the recorded joint targets are sent at the recorded rate through the control loop and its safety layer. In the twin the cube is put where it was. The tracking error compares each joint after every step with the recorded state after the same step (RMS and max, radians). --video writes the recorded camera beside the twin's view, frame by frame. Ctrl-C (or Esc in a terminal) stops: hold, then torque off.
 
         Example:
           reins replay demos/episode_000000.h5 --sim --video replay.mp4

@@ -249,10 +249,7 @@ struct Calibrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record a robot's calibration: homing offsets and each joint's travel, into Calibration/<robot>/<id>.yaml.",
         discussion: """
-        Torque goes off. Put the arm at the middle of its range (every joint halfway between its
-        ends, as `reins sim render --pose middle` shows) and press Enter: the homing offsets are
-        written into the motors. Then move every joint slowly through its whole range while the
-        screen shows the travel recorded, and press Enter again to save.
+        Torque goes off. Put the arm at the middle of its range (every joint halfway between its ends, as `reins sim render --pose middle` shows) and press Enter: the homing offsets are written into the motors. Then move every joint slowly through its whole range while the screen shows the travel recorded, and press Enter again to save.
 
         Example:
           reins calibrate --robot so101 --port /dev/ttyUSB0 --id left_arm

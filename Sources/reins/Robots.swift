@@ -6,8 +6,7 @@ struct Robots: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the robot definitions under Robots/, or show one.",
         discussion: """
-        Each robot is Robots/<name>/robot.yaml; its calibrations are Calibration/<name>/*.yaml.
-        The checkout is found from the current folder, the reins executable, or REINS_HOME.
+        Each robot is Robots/<name>/robot.yaml; its calibrations are Calibration/<name>/*.yaml. The checkout is found from the current folder, the reins executable, or REINS_HOME.
 
         Example:
           reins robots

@@ -15,10 +15,7 @@ struct Sim: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Load a scene, step it, and write one offscreen-rendered frame as a PNG.",
             discussion: """
-            With --robot, renders that robot's twin (Robots/<robot>/scene.xml, checked against its robot
-            file) with the arm at its home pose or a random one, from the robot's first camera unless
-            --camera names another. With --scene, any MJCF file; with neither, Reins' built-in demo scene.
-            The GL backend is OSMesa unless --gl or MUJOCO_GL says egl.
+            With --robot, renders that robot's twin (Robots/<robot>/scene.xml, checked against its robot file) with the arm at its home pose or a random one, from the robot's first camera unless --camera names another. With --scene, any MJCF file; with neither, Reins' built-in demo scene. The GL backend is OSMesa unless --gl or MUJOCO_GL says egl.
 
             Example:
               reins sim render --robot so101 --size 128 --out front.png

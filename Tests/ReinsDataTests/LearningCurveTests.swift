@@ -24,10 +24,23 @@ struct LearningCurveTests {
             }
             return false
         }
-        #expect(hasColour(near: 869, 50, success.colour))
+        #expect(hasColour(near: 869, 80, success.colour))
         #expect(hasColour(near: 869, 470, interventions.colour))
         #expect(!hasColour(near: 869, 470, success.colour))
         #expect(LearningCurve.niceStep(1800) == 2000 && LearningCurve.niceStep(230) == 500 && LearningCurve.niceStep(1000) == 1000)
+
+        // A run of 10,011 steps ends its axis at its last step, and the legend (in its own row
+        // above the plot) covers no part of a line along the top of the plot.
+        let top = LearningCurve.Series(name: "success", colour: (20, 120, 220), points: [(x: 0, y: 1), (x: 10_011, y: 1)])
+        let long = try LearningCurve(title: "t", series: [top]).render()
+        func colourRow(_ y: Int) -> [Bool] {
+            (80...869).map { x in
+                let offset = (y * long.width + x) * 3
+                return abs(Int(long.pixels[offset]) - 20) < 40 && abs(Int(long.pixels[offset + 1]) - 120) < 40 && abs(Int(long.pixels[offset + 2]) - 220) < 40
+            }
+        }
+        #expect(colourRow(80).allSatisfy { $0 }, "the top line runs the whole axis")
+        for y in 84...470 { #expect(!colourRow(y).contains(true), "series colour at row \(y), away from its line") }
 
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("reins-curve-\(UUID().uuidString).png").path
         defer { try? FileManager.default.removeItem(atPath: path) }
