@@ -48,7 +48,7 @@ let package = Package(
         ]),
         .target(name: "ReinsNN", dependencies: ["CBLAS"]),
         .target(name: "ReinsLearn", dependencies: ["ReinsCore", "ReinsNN"]),
-        .target(name: "ReinsData", dependencies: ["CHDF5", "COpenCV"]),
+        .target(name: "ReinsData", dependencies: ["ReinsCore", "CHDF5", "COpenCV"]),
         .target(name: "ReinsTraining", dependencies: ["ReinsCore", "ReinsControl", "ReinsLearn", "ReinsNN", "ReinsData"]),
         .target(name: "ReinsConsole", dependencies: ["CNcurses", "CTerminal", "ReinsCore", "ReinsControl"]),
         .executableTarget(

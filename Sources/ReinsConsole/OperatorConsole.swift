@@ -81,11 +81,11 @@ public struct ConsoleModel: Sendable {
 /// adapts to the terminal's size (80×24 and up) and gives the terminal back on every exit path:
 /// `close()`, deinit, and fatal signals (the screen installs handlers that restore it first).
 public final class OperatorConsole: @unchecked Sendable {
-    private let model = Mutex(ConsoleModel())
+    private let model = Lock(ConsoleModel())
     private let keys = KeyQueue(capacity: 256)
     private let running = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(true)
-    private let startError = Mutex<ConsoleError?>(nil)
+    private let startError = Lock<ConsoleError?>(nil)
     private let started = Atomic<Bool>(false)
 
     /// Fails at once when there is no terminal to draw on.

@@ -152,16 +152,16 @@ public final class ControlLoop: @unchecked Sendable {
     private var thread: Thread?
 
     private final class Channels: @unchecked Sendable {
-        let inbox: Mutex<Inbox>
-        let published: Mutex<LoopStatus>
+        let inbox: Lock<Inbox>
+        let published: Lock<LoopStatus>
         /// Cycles finished, for `wait(untilCycle:)` without touching a lock the loop uses.
         let cyclesDone = Atomic<Int>(0)
-        let finalHistogram = Mutex<Histogram<UInt64>?>(nil)
+        let finalHistogram = Lock<Histogram<UInt64>?>(nil)
         let finished = Atomic<Bool>(false)
 
         init(motors: Int) {
-            inbox = Mutex(Inbox(target: [Double](repeating: 0, count: motors)))
-            published = Mutex(LoopStatus(motors: motors))
+            inbox = Lock(Inbox(target: [Double](repeating: 0, count: motors)))
+            published = Lock(LoopStatus(motors: motors))
         }
     }
 

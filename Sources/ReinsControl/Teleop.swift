@@ -43,11 +43,11 @@ public final class KeyboardOperator: ActionSource, Sendable {
         var gripper: Double?
         var speed = 0.5
     }
-    private let state: Mutex<State>
+    private let state: Lock<State>
     public static let speeds = [0.1, 0.25, 0.5, 0.75, 1.0]
 
     public init(inControl: Bool) {
-        state = Mutex(State(inControl: inControl))
+        state = Lock(State(inControl: inControl))
     }
 
     public var inControl: Bool { state.withLock { $0.inControl } }

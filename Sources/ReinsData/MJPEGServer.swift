@@ -1,4 +1,5 @@
 import Foundation
+import ReinsCore
 import Synchronization
 
 /// Serves camera frames as MJPEG over HTTP on 127.0.0.1, one path per camera
@@ -8,14 +9,14 @@ public final class MJPEGServer: @unchecked Sendable {
     public let port: Int
     public let fps: Double
     private let listener: Int32
-    private let frames: Mutex<[String: [UInt8]]>
+    private let frames: Lock<[String: [UInt8]]>
     private let running = Atomic<Bool>(true)
     private let clients = Atomic<Int>(0)
 
     /// Listens on 127.0.0.1:`port` (0 picks a free port) for the given camera names.
     public init(cameras: [String], port: Int = 0, fps: Double = 30) throws(DataError) {
         self.fps = fps
-        frames = Mutex(Dictionary(uniqueKeysWithValues: cameras.map { ($0, [UInt8]()) }))
+        frames = Lock(Dictionary(uniqueKeysWithValues: cameras.map { ($0, [UInt8]()) }))
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw .stream(address: "127.0.0.1:\(port)", reason: String(cString: strerror(errno))) }
         var yes: Int32 = 1

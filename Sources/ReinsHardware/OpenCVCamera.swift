@@ -60,7 +60,7 @@ public final class OpenCVCamera: Camera, Sendable {
     public var name: String { spec.name }
     private let capture: Capture
     /// The last capture-thread generation handed out; held while starting or stopping.
-    private let generations = Mutex<Int>(0)
+    private let generations = Lock<Int>(0)
 
     /// A camera for `spec` delivering `width` × `height` frames (a policy's 128 × 128, say);
     /// without them, the crop's size, else the spec's. Nothing is opened until `start`.
@@ -154,7 +154,7 @@ private final class Capture: Sendable {
     let kind: OpenCVCamera.SourceKind
     let width: Int
     let height: Int
-    let latest: Mutex<Latest>
+    let latest: Lock<Latest>
     /// The generation the capture thread may run as; any other value (0 after `stop`) ends it.
     let running = Atomic<Int>(0)
     let threads = Atomic<Int>(0)
@@ -166,7 +166,7 @@ private final class Capture: Sendable {
         self.kind = kind
         self.width = width
         self.height = height
-        latest = Mutex(Latest(pixels: [UInt8](repeating: 0, count: width * height * 3)))
+        latest = Lock(Latest(pixels: [UInt8](repeating: 0, count: width * height * 3)))
     }
 
     /// Opens the source and asks what it delivers; a failure is also kept as the last error.

@@ -160,14 +160,14 @@ public final class ServoBusEmulator: @unchecked Sendable {
 /// What the emulator's threads share: the pty, the servos' state, and the serving thread's flags.
 final class EmulatedLine: @unchecked Sendable {
     let pty: PseudoTerminal
-    let state: Mutex<EmulatorState>
+    let state: Lock<EmulatorState>
     let running = Atomic<Bool>(false)
     /// Set by the serving thread as it exits, so `stop()` can wait for it.
     let finished = Atomic<Bool>(false)
 
     init(pty: PseudoTerminal, state: EmulatorState) {
         self.pty = pty
-        self.state = Mutex(state)
+        self.state = Lock(state)
     }
 
     /// A servo's torque state and goal as a shaft position, for the twin's physics.

@@ -50,7 +50,7 @@ public final class TwinCamera: Camera, Sendable {
         var height = 0
         var stamp: FrameStamp?
     }
-    private let latest = Mutex(Latest())
+    private let latest = Lock(Latest())
 
     init(spec: CameraSpec, width: Int, height: Int) {
         self.spec = spec

@@ -28,11 +28,11 @@ final class TwinPhysics: @unchecked Sendable {
     private let stiffness: [Double]
     private let running = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
-    private let latest: Mutex<[Double]>
+    private let latest: Lock<[Double]>
     /// The cube's free joint and body, when the scene has one.
     private let cube: (joint: Int, body: Int)?
-    private let cubePlacement = Mutex<SIMD3<Double>?>(nil)
-    private let latestCube = Mutex<SIMD3<Double>?>(nil)
+    private let cubePlacement = Lock<SIMD3<Double>?>(nil)
+    private let latestCube = Lock<SIMD3<Double>?>(nil)
 
     init(twin shared: RobotTwin, ids: [UInt8], cameras: CameraFeed?) {
         let twin = shared.copy()
@@ -41,7 +41,7 @@ final class TwinPhysics: @unchecked Sendable {
         self.cameras = cameras
         simulation = twin.simulation(at: twin.robot.homePoseRad)
         stiffness = ids.indices.map { twin.model.positionGain(actuator: $0) }
-        latest = Mutex(twin.robot.homePoseRad)
+        latest = Lock(twin.robot.homePoseRad)
         if let joint = twin.model.jointID("cube"), let body = twin.model.bodyID("cube") {
             cube = (joint, body)
             latestCube.withLock { $0 = simulation.bodyPosition(body) }

@@ -34,10 +34,10 @@ public final class Learner: @unchecked Sendable {
     public var pushEvery = 50
     /// Transitions the queue holds before the actor's pushes are refused (and counted).
     public let queueCapacity = 2_000
-    private let inbox = Mutex<[Message]>([])
-    private let published = Mutex(Stats())
+    private let inbox = Lock<[Message]>([])
+    private let published = Lock(Stats())
     /// Held for each update, and by a checkpoint while it saves, so neither sees the other half done.
-    private let gate = Mutex<Int>(0)
+    private let gate = Lock<Int>(0)
     private let running = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(true)
     private var demoChained = false

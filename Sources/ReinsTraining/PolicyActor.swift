@@ -9,13 +9,13 @@ import Synchronization
 public final class PolicyActor: ActionSource, @unchecked Sendable {
     public let spec: TrainingSpec
     public var deterministic: Bool
-    private let policy: Mutex<Policy>
+    private let policy: Lock<Policy>
     private var generator: SplitMix64
 
     public init(spec: TrainingSpec, policy: Policy, deterministic: Bool, seed: UInt64) {
         self.spec = spec
         self.deterministic = deterministic
-        self.policy = Mutex(policy)
+        self.policy = Lock(policy)
         generator = SplitMix64(seed: seed)
     }
 

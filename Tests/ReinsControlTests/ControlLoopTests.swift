@@ -94,15 +94,16 @@ struct ControlLoopTests {
         let rig = try TwinRig("so101", faults: BusFaults(dropRate: 0.05))
         let patient = rig.robot.bus.transactionBudget
         let loop = rig.loop()
-        try loop.start()
+        // The bus is the loop's while it runs: its counters are read before and after.
         let retriesBefore = rig.robot.bus.statistics.retries
+        try loop.start()
         var pose = rig.robot.definition.homePoseRad
         pose[0] += 0.3
         loop.move(to: pose, speed: 1.0, tolerance: 0.05, timeout: .seconds(5))
         let status = loop.status
-        let retries = rig.robot.bus.statistics.retries - retriesBefore
         loop.stop(reason: "test over")
         loop.wait()
+        let retries = rig.robot.bus.statistics.retries - retriesBefore
         #expect(status.phase == .running, "\(status.phase)")
         #expect(status.failedCycles > 0)
         // Tried once per cycle: no transaction was retried inside one.
