@@ -6,7 +6,7 @@ APT_PACKAGES := pkg-config tmux libopencv-dev libserialport-dev libncurses-dev l
 	libmujoco-dev libosmesa6-dev libegl1 libegl-mesa0 libhdf5-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build run test clean
+.PHONY: setup build run test sanitize clean
 
 # Installs only what is missing, so a set-up machine returns at once.
 setup:
@@ -42,5 +42,15 @@ run: build
 test: setup
 	$(SWIFT) test
 
+# The concurrency suites (control loop, episode runner, emulators, learner, shard pool, cameras,
+# streams, GL) under ThreadSanitizer; the codecs and file readers (servo packets, HDF5 and episode
+# files, safetensors, TensorBoard events, replay buffers) under AddressSanitizer. Each builds in a
+# folder of its own; a report fails the run.
+TSAN_SUITES := ControlLoopTests|EpisodeRunnerTests|ShardPoolTests|EpisodeLabellingTests|LearnerTests|TwinBusTests|ServoBusTests|CameraStreamTests|OpenCVCameraTests|GLThreadTests|MJPEGTests
+ASAN_SUITES := DynamixelCodecTests|FastSyncReadTests|FeetechCodecTests|OpenCVTests|SerialLineTests|HDF5Tests|EpisodeFileTests|SafetensorsTests|TensorBoardTests|ReplayBufferTests|CheckpointTests
+sanitize: setup
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_SUITES)'
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter '$(ASAN_SUITES)'
+
 clean:
-	rm -rf .build out
+	rm -rf .build .build-tsan .build-asan out
