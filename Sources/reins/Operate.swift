@@ -76,9 +76,6 @@ final class OperatorStation {
         guard reward == .keys || connection.sim else {
             throw CommandError("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys give the reward (--reward keys)")
         }
-        guard reward == .task || operatorKind == .scripted || !options.noConsole else {
-            throw CommandError("with --reward keys someone must press y: use the console, or --operator scripted on the twin (its stand-in presses y)")
-        }
         guard operatorKind != .keyboard || !options.noConsole else {
             throw CommandError("the keyboard operator needs the console; drop --no-console or use --operator scripted")
         }
@@ -162,6 +159,9 @@ final class OperatorStation {
             model.mode = keyboard?.inControl == false ? .policy : .operator
         }
         for note in loop.status.realtime.notes { log(note) }
+        if reward == .keys, operatorKind != .scripted, options.noConsole {
+            log("note: with --reward keys and no console nobody can press y: every episode ends at the step limit without a reward (use the console, or --operator scripted on the twin)")
+        }
     }
 
     /// Waits up to 30 s for every camera's first frame (a device opening, the twin's first render).
