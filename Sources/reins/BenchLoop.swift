@@ -97,6 +97,7 @@ struct BenchLoop: ParsableCommand {
         configuration.watchdogTimeout = .seconds(1)
         configuration.torqueOffDelay = .milliseconds(100)
         if normalScheduling { configuration.realtimePriority = 0 }
+        if bus == .twin { configuration.tolerateEmulatedBus() }
         let safety = SafetyLayer(limits: SafetyLimits(robot: definition, joints: target.limits), kinematics: kinematics)
         let loop = ControlLoop(robot: target, safety: safety, configuration: configuration) {
             reins_count_allocations_on_this_thread()

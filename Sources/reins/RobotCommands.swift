@@ -114,13 +114,19 @@ final class RobotSession {
     /// A control loop for the robot at its file's rates, changed by `configure`, with the safety layer.
     func loop(_ configure: (inout LoopConfiguration) -> Void = { _ in }) -> ControlLoop {
         var configuration = LoopConfiguration(rates: robot.definition.rates)
-        // The twin's servos share this machine's CPU, and the kernel's tty worker, with the
-        // learner and the renderer: a loaded machine can hold their replies for a few hundred
-        // milliseconds, so the loop holds through half a second of failed cycles, not 100 ms.
-        if emulator != nil { configuration.toleratedBusFailures = max(configuration.toleratedBusFailures, Int(configuration.busHz / 2)) }
+        if emulator != nil { configuration.tolerateEmulatedBus() }
         configure(&configuration)
         let safety = SafetyLayer(limits: SafetyLimits(robot: robot.definition, joints: robot.limits), kinematics: kinematics)
         return ControlLoop(robot: robot, safety: safety, configuration: configuration)
+    }
+}
+
+extension LoopConfiguration {
+    /// The twin's servos share this machine's CPU, and the kernel's tty worker, with the learner
+    /// and the renderer: a loaded machine can hold their replies for a few hundred milliseconds,
+    /// so the loop holds through half a second of failed cycles, not 100 ms.
+    mutating func tolerateEmulatedBus() {
+        toleratedBusFailures = max(toleratedBusFailures, Int(busHz / 2))
     }
 }
 
