@@ -90,7 +90,7 @@ struct Train: ParsableCommand {
         // A fault (a bus that stops answering, a camera gone) ends training with a checkpoint of
         // everything learned and stored so far, then the error.
         var fault: (any Error)?
-        var supervisorFailures = 0
+        var suspect: [[Transition]] = []
         while counters.environmentSteps < steps && !station.quitRequested {
             var interventions = 0, episodeReturn = 0.0
             var held = HeldEpisode()
@@ -112,10 +112,19 @@ struct Train: ParsableCommand {
                 break
             }
             // The episode reaches the learner only now, labelled by its end (the keys on hardware).
+            // One the scripted supervisor took over and still failed waits with the others in a row
+            // of such: they reach the learner when an episode goes well, and never if the row
+            // grows into a fault (a broken scene is not training data).
             let labelled = held.finish(end)
-            learner.submit(episode: labelled)
             episodeReturn = labelled.reduce(0) { $0 + Double($1.reward) }
             let taken = station.runner.steps
+            if case .failure = end, `operator` == .scripted, taken > 0, Double(interventions) >= 0.3 * Double(taken) {
+                suspect.append(labelled)
+            } else {
+                for episode in suspect { learner.submit(episode: episode) }
+                suspect.removeAll()
+                learner.submit(episode: labelled)
+            }
             switch end {
             case .success, .failure:
                 counters.episodes += 1
@@ -156,15 +165,10 @@ struct Train: ParsableCommand {
                 lastCheckpoint = counters.environmentSteps
             }
             // The scripted supervisor finishes a reach in 11–25 steps: when it takes over episode
-            // after episode and finishes none, the scene is broken, not the policy, and those
-            // episodes are not training data.
-            if case .failure = end, `operator` == .scripted, taken > 0, Double(interventions) >= 0.3 * Double(taken) {
-                supervisorFailures += 1
-            } else {
-                supervisorFailures = 0
-            }
-            if supervisorFailures >= Self.supervisorFailuresTolerated {
-                fault = CommandError("the scripted supervisor took over in each of the last \(supervisorFailures) episodes and finished none: the twin's scene or the arm is not as an episode needs")
+            // after episode and finishes none, the scene is broken, not the policy.
+            if suspect.count >= Self.supervisorFailuresTolerated {
+                fault = CommandError("the scripted supervisor took over in each of the last \(suspect.count) episodes and finished none: the twin's scene or the arm is not as an episode needs; those episodes were not trained on")
+                suspect.removeAll()
                 break
             }
             if end == .quit { break }
@@ -174,6 +178,7 @@ struct Train: ParsableCommand {
             }
         }
         if fault == nil, let message = station.loopFault { fault = CommandError(message) }
+        for episode in suspect { learner.submit(episode: episode) }
         learner.stop()
         learnerStopped = true
         counters.updates = learner.stats.updates
