@@ -181,20 +181,43 @@ public final class EpisodeRunner {
     }
 
     /// Targets the safety layer will pass unchanged: within the joint limits, no faster than it
-    /// lets a command change over one policy period, and within its lead over the measured arm
-    /// (a tenth inside each, for rounding). An action asking for more (the gripper opening in one
-    /// step, say) takes more steps; the safety layer's clamps then mean something went wrong.
+    /// lets a command change over one policy period, within its lead over the measured arm (a
+    /// fifth inside the rate and a tenth inside the lead, for the interpolation's rounding), and
+    /// inside the box. An action asking for more (the gripper opening in one step, say) takes more
+    /// steps; the safety layer's clamps then mean something went wrong.
     func withinLimits(_ targets: [Double], from previous: [Double], measured: [Double]) -> [Double] {
         let limits = loop.safety.limits
         let period = 1 / loop.configuration.policyHz, cycles = Double(loop.cyclesPerPolicyStep)
-        return targets.indices.map { index in
-            let change = 0.9 * min(limits.maxVelocityRadPerS[index] * period, limits.maxStepRad[index] * cycles)
+        let limited = targets.indices.map { index in
+            let change = 0.8 * min(limits.maxVelocityRadPerS[index] * period, limits.maxStepRad[index] * cycles)
             let lead = 0.9 * limits.maxLeadRad[index]
             var value = min(max(targets[index], previous[index] - change), previous[index] + change)
             value = min(max(value, measured[index] - lead), measured[index] + lead)
             let joint = limits.joints[index]
             return min(max(value, joint.lowerBound), joint.upperBound)
         }
+        return withinBox(limited, from: previous, box: limits.workspace)
+    }
+
+    /// The move from `previous` toward `targets` shortened so the tip stays 2 mm inside the
+    /// workspace box (or, from outside it, gets no further out), as the safety layer would cut
+    /// it; the policy asking to leave the box is then not a clamp.
+    func withinBox(_ targets: [Double], from previous: [Double], box: WorkspaceBox) -> [Double] {
+        func violation(_ joints: [Double]) -> Double {
+            let p = kinematics.pose(joints).position
+            var total = 0.0
+            for axis in 0..<3 { total += max(0, box.minM[axis] + 0.002 - p[axis]) + max(0, p[axis] - box.maxM[axis] + 0.002) }
+            return total
+        }
+        let allowed = violation(previous)
+        guard violation(targets) > allowed + 1e-12 else { return targets }
+        func along(_ fraction: Double) -> [Double] { zip(previous, targets).map { $0 + fraction * ($1 - $0) } }
+        var good = 0.0, bad = 1.0
+        for _ in 0..<16 {
+            let middle = (good + bad) / 2
+            if violation(along(middle)) <= allowed + 1e-12 { good = middle } else { bad = middle }
+        }
+        return along(good)
     }
 
     /// The robot as it is now (after the scene was put right between reset and the first step).

@@ -82,9 +82,12 @@ struct EpisodeRunnerTests {
         // Down onto the table (the box's floor) near the base, as a policy overshooting the cube
         // does: from there a straight joint move home starts downward and the box stops it.
         let low = GoalSeeker(goal: Vector3(0.15, 0, -0.05), scale: runner.scale)
+        let clampsBefore = loop.status.safety
         for _ in 0..<60 where observation.endEffector.position.z >= 0.012 {
             observation = try runner.step(from: observation, policy: low).observation
         }
+        // The runner kept its own targets in the box: the safety layer had nothing to cut.
+        #expect(loop.status.safety.workspace == clampsBefore.workspace)
         #expect(observation.endEffector.position.z < 0.015, "the tip is \(observation.endEffector.position.z) m above the table")
         let before = loop.status.safety.workspace
         let reset = try runner.reset(speed: 1)
