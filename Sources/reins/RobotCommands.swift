@@ -123,10 +123,10 @@ final class RobotSession {
 
 extension LoopConfiguration {
     /// The twin's servos share this machine's CPU, and the kernel's tty worker, with the learner
-    /// and the renderer: a loaded machine can hold their replies for a few hundred milliseconds,
-    /// so the loop holds through half a second of failed cycles, not 100 ms.
+    /// and the renderer: a machine loaded past its cores was seen to hold their replies for half
+    /// a second, so the loop holds through 2 s of failed cycles, not 100 ms (a twin cannot be hurt).
     mutating func tolerateEmulatedBus() {
-        toleratedBusFailures = max(toleratedBusFailures, Int(busHz / 2))
+        toleratedBusFailures = max(toleratedBusFailures, Int(busHz * 2))
     }
 }
 

@@ -90,7 +90,7 @@ struct Train: ParsableCommand {
         // A fault (a bus that stops answering, a camera gone) ends training with a checkpoint of
         // everything learned and stored so far, then the error.
         var fault: (any Error)?
-        var suspect: [[Transition]] = []
+        var suspect: [[Transition]] = [], supervisorFailures = 0
         while counters.environmentSteps < steps && !station.quitRequested {
             var interventions = 0, episodeReturn = 0.0
             var held = HeldEpisode()
@@ -113,16 +113,18 @@ struct Train: ParsableCommand {
             }
             // The episode reaches the learner only now, labelled by its end (the keys on hardware).
             // One the scripted supervisor took over and still failed waits with the others in a row
-            // of such: they reach the learner when an episode goes well, and never if the row
-            // grows into a fault (a broken scene is not training data).
+            // of such: they reach the learner when an episode goes well or a checkpoint is taken,
+            // and never if the row grows into a fault first (a broken scene is not training data).
             let labelled = held.finish(end)
             episodeReturn = labelled.reduce(0) { $0 + Double($1.reward) }
             let taken = station.runner.steps
             if case .failure = end, `operator` == .scripted, taken > 0, Double(interventions) >= 0.3 * Double(taken) {
                 suspect.append(labelled)
+                supervisorFailures += 1
             } else {
                 for episode in suspect { learner.submit(episode: episode) }
                 suspect.removeAll()
+                supervisorFailures = 0
                 learner.submit(episode: labelled)
             }
             switch end {
@@ -161,13 +163,16 @@ struct Train: ParsableCommand {
             if station.console == nil { print(line) } else { station.log(line) }
             fflush(nil)
             if station.takeCheckpointRequest() || counters.environmentSteps - lastCheckpoint >= checkpointEvery {
+                // A checkpoint holds every episode so far: the ones waiting go in first.
+                for episode in suspect { learner.submit(episode: episode) }
+                suspect.removeAll()
                 try checkpoint(learner, actor: actor, counters: counters, run: runFolder, station: station)
                 lastCheckpoint = counters.environmentSteps
             }
             // The scripted supervisor finishes a reach in 11–25 steps: when it takes over episode
             // after episode and finishes none, the scene is broken, not the policy.
-            if suspect.count >= Self.supervisorFailuresTolerated {
-                fault = CommandError("the scripted supervisor took over in each of the last \(suspect.count) episodes and finished none: the twin's scene or the arm is not as an episode needs; those episodes were not trained on")
+            if supervisorFailures >= Self.supervisorFailuresTolerated {
+                fault = CommandError("the scripted supervisor took over in each of the last \(supervisorFailures) episodes and finished none: the twin's scene or the arm is not as an episode needs; those since the last checkpoint were not trained on")
                 suspect.removeAll()
                 break
             }

@@ -66,7 +66,7 @@ final class TwinRig {
     func loop(_ configure: (inout LoopConfiguration) -> Void = { _ in }) -> ControlLoop {
         var configuration = LoopConfiguration(rates: robot.definition.rates)
         // As `reins --sim` does: the emulated servos share the CPU with every other suite.
-        configuration.toleratedBusFailures = Int(configuration.busHz / 2)
+        configuration.toleratedBusFailures = Int(configuration.busHz * 2)
         configure(&configuration)
         let safety = SafetyLayer(limits: SafetyLimits(robot: robot.definition, joints: robot.limits), kinematics: kinematics)
         return ControlLoop(robot: robot, safety: safety, configuration: configuration)

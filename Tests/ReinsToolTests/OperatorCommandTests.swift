@@ -29,7 +29,9 @@ extension RealTimeCommands {
             try tmux.command("send-keys", "-t", tmux.session, "Space")
             #expect(try tmux.waitFor("operator has control").contains("OPERATOR"))
 
-            for _ in 0..<8 {
+            // Forward from home the elbow soon meets its limit and the IK gains a few millimetres a
+            // step (its first steps turn the joints as fast as the safety layer allows).
+            for _ in 0..<16 {
                 try tmux.command("send-keys", "-t", tmux.session, "w")
                 usleep(120_000)
             }
