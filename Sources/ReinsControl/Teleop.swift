@@ -112,83 +112,15 @@ public final class HoldPolicy: ActionSource {
     }
 }
 
-/// A scripted expert for reaching: moves the tip over the goal (4 cm above it), then down onto it,
-/// gripper open, at most `maxSpeed` of a full step, with seeded Gaussian noise on the motion. It
-/// demonstrates in the twin, where the goal (the cube) is known.
-public final class ScriptedReacher: ActionSource {
-    public let scale: ActionScale
-    public var noise: Double
-    /// The largest move per step as a fraction of a full action (a calm demonstrator).
-    public var maxSpeed = 0.5
-    private let goal: () -> Vector3?
+/// Uniform random actions in [−1, 1], seeded: the baseline a learned policy must beat.
+public final class RandomPolicy: ActionSource {
     private var generator: SplitMix64
 
-    public init(scale: ActionScale, noise: Double = 0.1, seed: UInt64, goal: @escaping () -> Vector3?) {
-        self.scale = scale
-        self.noise = noise
-        self.goal = goal
+    public init(seed: UInt64) {
         generator = SplitMix64(seed: seed)
     }
 
     public func action(for observation: EpisodeObservation) -> [Double]? {
-        guard let cube = goal() else { return nil }
-        let tip = observation.endEffector.position
-        let horizontal = length(Vector3(cube.x - tip.x, cube.y - tip.y, 0))
-        let aim = cube + Vector3(0, 0, horizontal > 0.015 ? 0.04 : 0)
-        var local = observation.endEffector.rotation.transposed * (aim - tip) / scale.linearM
-        if length(local) > maxSpeed { local *= maxSpeed / length(local) }
-        return [local.x, local.y, local.z, 0, 0, 0, 1].enumerated().map { index, value in
-            min(max(value + (index < 3 ? noise * generator.nextGaussian() : 0), -1), 1)
-        }
-    }
-}
-
-/// The scripted reacher as a person supervising a policy: it watches the tip's distance to the
-/// goal and takes over when the policy has moved the tip away for `patience` steps in a row, or
-/// has not got closer for `stallSteps`; it then drives for `takeoverSteps` and hands back.
-/// Human-in-the-loop training can so be run and tested without a person.
-public final class InterveningReacher: ActionSource {
-    public let expert: ScriptedReacher
-    public var patience = 3
-    public var stallSteps = 15
-    public var takeoverSteps = 10
-    /// Distance changes below this (metres) count as holding still.
-    public var tolerance = 0.002
-    private let goal: () -> Vector3?
-    private var awaySteps = 0, stalled = 0, controlLeft = 0
-    private var lastDistance: Double?, bestDistance = Double.infinity
-
-    public init(expert: ScriptedReacher, goal: @escaping () -> Vector3?) {
-        self.expert = expert
-        self.goal = goal
-    }
-
-    public func episodeStarted() {
-        awaySteps = 0
-        stalled = 0
-        controlLeft = 0
-        lastDistance = nil
-        bestDistance = .infinity
-    }
-
-    public func action(for observation: EpisodeObservation) -> [Double]? {
-        guard let cube = goal() else { return nil }
-        let distance = length(cube - observation.endEffector.position)
-        if let last = lastDistance, distance > last + tolerance { awaySteps += 1 } else { awaySteps = 0 }
-        if distance < bestDistance - tolerance {
-            bestDistance = distance
-            stalled = 0
-        } else {
-            stalled += 1
-        }
-        lastDistance = distance
-        if controlLeft == 0 && (awaySteps >= patience || stalled >= stallSteps) {
-            controlLeft = takeoverSteps
-            awaySteps = 0
-            stalled = 0
-        }
-        guard controlLeft > 0 else { return nil }
-        controlLeft -= 1
-        return expert.action(for: observation)
+        (0..<7).map { _ in Double.random(in: -1...1, using: &generator) }
     }
 }

@@ -26,7 +26,7 @@ public struct BusFaults: Sendable, Equatable {
 /// are honoured; a broadcast ping is answered by every servo in id order. A simple servo model
 /// moves the present position toward the goal at the servo's top speed while torque is on.
 /// Fast Sync Read is emulated; Fast Bulk Read is not.
-public final class ServoBusEmulator: @unchecked Sendable {
+public final class ServoBusEmulator: TwinScene, @unchecked Sendable {
     public let busProtocol: BusProtocol
     /// The pty and the servos' state, shared with the serving and physics threads; they hold
     /// this, never the emulator, so dropping the emulator stops them (its `deinit` does).
@@ -142,10 +142,10 @@ public final class ServoBusEmulator: @unchecked Sendable {
     public var twinJointPositions: [Double]? { physics?.jointPositions }
 
     /// The twin's cube (base frame, metres), while it drives the servos and its scene has one.
-    public var twinCubePosition: SIMD3<Double>? { physics?.cubePosition }
+    public var cubePosition: Vector3? { physics?.cubePosition }
 
     /// Puts the twin's cube at `position`, at rest (a task's reset).
-    public func placeTwinCube(at position: SIMD3<Double>) {
+    public func placeCube(at position: Vector3) {
         physics?.placeCube(at: position)
     }
 

@@ -79,18 +79,18 @@ struct BenchLoop: ParsableCommand {
     func run() throws {
         let target: any Robot
         let kinematics: KinematicsModel
-        var emulator: ServoBusEmulator?
+        var session: RobotSession?
         switch bus {
         case .twin:
-            let session = try RobotConnection.parse(["--robot", robot, "--sim"]).open(faults: BusFaults(dropRate: drop))
-            (target, kinematics, emulator) = (session.robot, session.kinematics, session.emulator)
+            let twin = try RobotAddress(robot: robot).open(faults: BusFaults(dropRate: drop))
+            (target, kinematics, session) = (twin.robot, twin.kinematics, twin)
         case .loopback:
             let catalog = try RobotCatalog.locate()
             let definition = try catalog.robot(robot)
             target = try LoopbackRobot(definition: definition, calibration: try catalog.calibration(for: definition, instance: "sim"))
             kinematics = try ArmKinematics.model(of: try RobotTwin(robot: definition))
         }
-        defer { emulator?.stop() }
+        defer { session?.close() }
         let definition = target.definition
 
         var configuration = LoopConfiguration(busHz: rate, policyHz: min(10, rate))

@@ -51,63 +51,29 @@ struct Eval: ParsableCommand {
         var options = episodeOptions
         options.imageSize = spec.imageSize
         let actor = PolicyActor(spec: spec, policy: policy, deterministic: true, seed: options.seed)
-        let station = try OperatorStation(connection: connection, options: options, operatorKind: `operator`, commandName: "eval",
-                                          policy: actor, supervising: true)
-        var closed = false
-        defer { if !closed { station.close() } }
+        let station = try options.openStation(connection, operatorKind: `operator`, commandName: "eval", policy: actor, supervising: true)
+        defer { station.close() }
         guard station.session.robot.definition.motors.count == spec.joints else {
             throw CommandError("\(path) was trained on a robot with \(spec.joints) joints; \(connection.robot) has \(station.session.robot.definition.motors.count)")
         }
-        var successes = 0, stepsToSuccess: [Int] = [], interventions = 0, steps = 0, finished = 0
-        // A fault (a bus that stops answering, a camera gone) ends the evaluation, but the episodes
-        // already finished are still reported before the error.
-        var fault: (any Error)?
-        for index in 0..<episodes {
-            guard !station.quitRequested else { break }
-            var episodeInterventions = 0
-            let end: EpisodeEnd
-            do {
-                (_, end) = try station.runEpisode(index: index) { _, step in
-                    if step.intervention { episodeInterventions += 1 }
-                }
-            } catch {
-                fault = error
-                break
-            }
-            if end == .quit { break }
-            if case .stopped = end {
-                station.waitForQuit()
-                break
-            }
-            if end == .discarded { continue }
-            finished += 1
-            steps += station.runner.steps
-            interventions += episodeInterventions
-            if end == .success {
-                successes += 1
-                stepsToSuccess.append(station.runner.steps)
-            }
-            let line = "episode \(index): \(end.description) in \(station.runner.steps) steps (\(successes)/\(finished) so far)"
-            if station.console == nil && !json { print(line) } else { station.log(line) }
+        let result = Evaluation(episodes: episodes).run(station: station, onEpisode: { index, outcome, result in
+            let line = "episode \(index): \(outcome.end.description) in \(outcome.steps) steps (\(result.successes)/\(result.finished) so far)"
+            if station.display == nil && !json { print(line) } else { station.log(line) }
             fflush(nil)
-        }
-        if fault == nil, let message = station.loopFault { fault = CommandError(message) }
+        })
         station.close()
-        closed = true
-        let rate = SuccessRate(successes: successes, trials: finished)
-        let output = Output(policy: path, episodes: finished, successes: successes, successRate: rate.rate, ci95Low: rate.lower,
-                            ci95High: rate.upper,
-                            meanStepsToSuccess: stepsToSuccess.isEmpty ? nil : Double(stepsToSuccess.reduce(0, +)) / Double(stepsToSuccess.count),
-                            interventionRate: steps > 0 ? Double(interventions) / Double(steps) : 0)
+        let rate = result.successRate
+        let output = Output(policy: path, episodes: result.finished, successes: result.successes, successRate: rate.rate, ci95Low: rate.lower,
+                            ci95High: rate.upper, meanStepsToSuccess: result.meanStepsToSuccess, interventionRate: result.interventionRate)
         if json {
             JSONLines.print(output)
         } else {
-            print(String(format: "success %d/%d = %.0f %% (95 %% Wilson interval %.0f–%.0f %%)", successes, finished, rate.rate * 100,
+            print(String(format: "success %d/%d = %.0f %% (95 %% Wilson interval %.0f–%.0f %%)", result.successes, result.finished, rate.rate * 100,
                          rate.lower * 100, rate.upper * 100))
             if let mean = output.meanStepsToSuccess { print(String(format: "mean steps to success %.1f", mean)) }
             if `operator` != .none { print(String(format: "intervention rate %.2f", output.interventionRate)) }
         }
-        if let fault { throw CommandError("evaluation stopped after \(finished) of \(episodes) episodes: \(fault)") }
+        if let stopped = result.stoppedBy { throw CommandError("evaluation stopped after \(result.finished) of \(episodes) episodes: \(stopped)") }
     }
 
     /// The policy file a checkpoint argument names: the file itself, a folder's policy.safetensors.

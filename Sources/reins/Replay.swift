@@ -3,7 +3,6 @@ import Foundation
 import ReinsControl
 import ReinsCore
 import ReinsData
-import ReinsSim
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,18 +49,15 @@ struct Replay: ParsableCommand {
             throw CommandError("\(episode) is not a readable episode: \(error)")
         }
         guard recorded.steps > 1 else { throw CommandError("\(episode) has \(recorded.steps) step(s): nothing to replay") }
-        var arguments = ["--robot", robot ?? recorded.metadata.robot]
-        arguments += sim ? ["--sim"] : ["--port", port!]
-        if let calibrationID { arguments += ["--id", calibrationID] }
-        let connection = try RobotConnection.parse(arguments)
+        let address = RobotAddress(robot: robot ?? recorded.metadata.robot, port: sim ? nil : port, calibrationID: calibrationID)
         let camera = recorded.cameras.first
-        let session = try connection.open(cameraSize: video != nil ? camera?.width : nil)
+        let session = try address.open(cameraSize: video != nil ? camera?.width : nil)
         defer { session.close() }
         guard session.robot.definition.motors.map(\.name) == recorded.metadata.jointNames else {
             throw CommandError("\(episode) was recorded with joints \(recorded.metadata.jointNames.joined(separator: ", ")), but \(session.robot.definition.name) has \(session.robot.definition.motors.map(\.name).joined(separator: ", "))")
         }
         if let cube = recorded.cubePositions, cube.count >= 3 {
-            session.emulator?.placeTwinCube(at: SIMD3(cube[0], cube[1], cube[2]))
+            session.scene?.placeCube(at: SIMD3(cube[0], cube[1], cube[2]))
         }
         let loop = session.loop { $0.policyHz = recorded.metadata.policyHz }
         let signals = StopSignals { _ in loop.stop(reason: "interrupted") }
@@ -76,52 +72,35 @@ struct Replay: ParsableCommand {
         let joints = recorded.jointCount
         // Hold what the recording held when it started, so the arm rests where it rested then.
         let start = recorded.startJointTargets.count == joints ? recorded.startJointTargets : Array(recorded.jointPositions(at: 0))
-        loop.move(to: start, speed: speed, tolerance: 0.02, timeout: .seconds(30))
-        loop.settle()
-
+        let replay = EpisodeReplay(targets: (0..<recorded.steps).map { Array(recorded.jointTargets(at: $0)) },
+                                   positions: (0..<recorded.steps).map { Array(recorded.jointPositions(at: $0)) }, start: start)
         var writer: VideoWriter?
         if let video, let camera {
             writer = try VideoWriter(path: video, codec: "mp4v", fps: recorded.metadata.policyHz, width: camera.width * 2, height: camera.height)
         }
         let twinCamera = session.cameras.first { $0.name == camera?.name }
-        var squared = [Double](repeating: 0, count: joints), worst = [Double](repeating: 0, count: joints)
-        var compared = 0
         var twinFrame: [UInt8] = []
-        for step in 0..<recorded.steps {
-            if escape.pressed { loop.stop(reason: "Esc") }
-            if loop.status.phase.isFinished || (loop.status.phase != .running && loop.status.phase != .holding) { break }
+        let tracking = try replay.play(on: loop, speed: speed) { step in
             if let writer, let camera, let twinCamera, (try? twinCamera.read(into: &twinFrame, maxAge: .seconds(1))) != nil {
                 try writer.write(sideBySide(recordedFrame(camera, step), twinFrame, width: camera.width, height: camera.height))
             }
-            let cycle = loop.status.cycles
-            loop.command(Array(recorded.jointTargets(at: step)))
-            loop.wait(untilCycle: cycle + loop.cyclesPerPolicyStep)
-            guard step + 1 < recorded.steps else { continue }
-            let now = loop.status.state.positions
-            let then = recorded.jointPositions(at: step + 1)
-            for index in 0..<joints {
-                let error = abs(now[index] - then[then.startIndex + index])
-                squared[index] += error * error
-                worst[index] = max(worst[index], error)
-            }
-            compared += 1
+            return !escape.pressed
         }
         writer?.close()
-        let rms = squared.map { compared > 0 ? ($0 / Double(compared)).squareRoot() : 0 }
-        let output = Output(episode: url.lastPathComponent, robot: session.robot.definition.name, steps: compared + 1,
-                            joints: recorded.metadata.jointNames, trackingRmsRad: rms, trackingMaxRad: worst,
-                            worstRmsRad: rms.max() ?? 0, completed: compared + 1 == recorded.steps)
+        let output = Output(episode: url.lastPathComponent, robot: session.robot.definition.name, steps: tracking.steps,
+                            joints: recorded.metadata.jointNames, trackingRmsRad: tracking.rmsRad, trackingMaxRad: tracking.maxRad,
+                            worstRmsRad: tracking.rmsRad.max() ?? 0, completed: tracking.completed)
         if json {
             JSONLines.print(output)
         } else {
             print("replayed \(output.steps) of \(recorded.steps) steps of \(output.episode) on \(sim ? "the twin" : session.robot.location)")
             print(column("joint", 15) + column("rms rad", 10) + "max rad")
             for (index, name) in output.joints.enumerated() {
-                print(column(name, 15) + column(String(format: "%.4f", rms[index]), 10) + String(format: "%.4f", worst[index]))
+                print(column(name, 15) + column(String(format: "%.4f", tracking.rmsRad[index]), 10) + String(format: "%.4f", tracking.maxRad[index]))
             }
             if let video { print("wrote \(video): recorded \(camera?.name ?? "") on the left, the twin on the right") }
         }
-        if !output.completed { throw CommandError("the replay stopped early: \(loop.status.phase)") }
+        if !output.completed { throw CommandError("the replay stopped early: \(tracking.stoppedBy ?? "\(loop.status.phase)")") }
     }
 
     private func recordedFrame(_ camera: Episode.CameraFrames, _ step: Int) -> ArraySlice<UInt8> {

@@ -19,11 +19,27 @@ struct RobotConnection: ParsableArguments {
         guard sim != (port != nil) else { throw ValidationError("give either --port P (a real or emulated bus) or --sim (the twin)") }
     }
 
+    var address: RobotAddress { RobotAddress(robot: robot, port: sim ? nil : port, calibrationID: calibrationID, marginMs: marginMs) }
+
+    func open(cameraSize: Int? = nil) throws -> RobotSession { try address.open(cameraSize: cameraSize) }
+}
+
+/// A robot to connect to, as the options give it or a command computes it (a replay takes the
+/// robot its episode names): a serial port, or without one the twin.
+struct RobotAddress {
+    var robot: String
+    /// nil: the twin, its servos emulated in this process on a pty.
+    var port: String?
+    var calibrationID: String?
+    var marginMs = 10
+
+    var sim: Bool { port == nil }
+
     /// Opens the bus, loads and checks the calibration, and connects. With `cameraSize`, the
     /// robot's cameras too, delivering N×N frames: the twin's rendered in process (at most 15 fps
     /// and no larger than the N×N frames need, to spare the CPU), or the robot file's sources
     /// through OpenCV.
-    /// `faults` are the emulated bus's, with --sim (benchmarks drop replies on purpose).
+    /// `faults` are the emulated bus's, for the twin (benchmarks drop replies on purpose).
     func open(cameraSize: Int? = nil, faults: BusFaults = BusFaults()) throws -> RobotSession {
         let catalog = try RobotCatalog.locate()
         var definition = try catalog.robot(robot)
@@ -39,7 +55,9 @@ struct RobotConnection: ParsableArguments {
         var emulator: ServoBusEmulator?
         var cameras: [any Camera] = []
         let path: String
-        if sim {
+        if let port {
+            path = port
+        } else {
             let emulated = try ServoBusEmulator(robot: definition, faults: faults)
             if let cameraSize {
                 let twinCameras = TwinCameras(robot: definition, width: cameraSize, height: cameraSize)
@@ -51,8 +69,6 @@ struct RobotConnection: ParsableArguments {
             emulated.start()
             emulator = emulated
             path = emulated.devicePath
-        } else {
-            path = port!
         }
         // An error from here on must not leave the emulator stepping and rendering while the
         // process exits: Mesa tears down under a rendering thread.
@@ -78,55 +94,17 @@ struct RobotConnection: ParsableArguments {
                     cameras.append(camera)
                 }
             }
-            return RobotSession(robot: servoRobot, kinematics: try ArmKinematics.model(of: twin), emulator: emulator, cameras: cameras,
-                                calibrationID: calibration.file.deletingPathExtension().lastPathComponent)
+            let opened = cameras
+            return RobotSession(robot: servoRobot, kinematics: try ArmKinematics.model(of: twin), scene: emulator, cameras: opened,
+                                calibrationID: calibration.file.deletingPathExtension().lastPathComponent) {
+                for case let camera as OpenCVCamera in opened { camera.stop() }
+                emulator?.stop()
+            }
         } catch {
             for case let camera as OpenCVCamera in cameras { camera.stop() }
             emulator?.stop()
             throw error
         }
-    }
-}
-
-/// A connected robot, its kinematics, and the emulator behind it with --sim.
-final class RobotSession {
-    let robot: ServoRobot
-    /// Each thread that needs kinematics (the loop's safety layer, the episode runner) makes its own.
-    let kinematics: KinematicsModel
-    let emulator: ServoBusEmulator?
-    let cameras: [any Camera]
-    let calibrationID: String
-
-    init(robot: ServoRobot, kinematics: KinematicsModel, emulator: ServoBusEmulator?, cameras: [any Camera] = [], calibrationID: String) {
-        self.robot = robot
-        self.kinematics = kinematics
-        self.emulator = emulator
-        self.cameras = cameras
-        self.calibrationID = calibrationID
-    }
-
-    /// Stops the cameras and the emulator.
-    func close() {
-        for case let camera as OpenCVCamera in cameras { camera.stop() }
-        emulator?.stop()
-    }
-
-    /// A control loop for the robot at its file's rates, changed by `configure`, with the safety layer.
-    func loop(_ configure: (inout LoopConfiguration) -> Void = { _ in }) -> ControlLoop {
-        var configuration = LoopConfiguration(rates: robot.definition.rates)
-        if emulator != nil { configuration.tolerateEmulatedBus() }
-        configure(&configuration)
-        let safety = SafetyLayer(limits: SafetyLimits(robot: robot.definition, joints: robot.limits), kinematics: kinematics)
-        return ControlLoop(robot: robot, safety: safety, configuration: configuration)
-    }
-}
-
-extension LoopConfiguration {
-    /// The twin's servos share this machine's CPU, and the kernel's tty worker, with the learner
-    /// and the renderer: a machine loaded past its cores was seen to hold their replies for half
-    /// a second, so the loop holds through 2 s of failed cycles, not 100 ms (a twin cannot be hurt).
-    mutating func tolerateEmulatedBus() {
-        toleratedBusFailures = max(toleratedBusFailures, Int(busHz * 2))
     }
 }
 
@@ -167,7 +145,7 @@ struct RobotCommand: ParsableCommand {
 
         func run() throws {
             let session = try connection.open()
-            defer { session.emulator?.stop() }
+            defer { session.close() }
             let robot = session.robot
             var state = RobotState(motors: robot.definition.motors.count)
             try robot.read(into: &state)
@@ -232,7 +210,7 @@ struct RobotCommand: ParsableCommand {
             }
             defer {
                 signals.cancel()
-                session.emulator?.stop()
+                session.close()
             }
             try loop.start()
             let home = session.robot.definition.homePoseRad

@@ -88,3 +88,29 @@ func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
     }
     return condition()
 }
+
+extension TwinRig {
+    /// The rig as a session. `hardware` hides the twin's scene, as a real arm has none; `closed`
+    /// runs when the session is closed (the rig itself stops the emulator when it goes).
+    func session(hardware: Bool = false, closed: @escaping () -> Void = {}) -> RobotSession {
+        RobotSession(robot: robot, kinematics: kinematics, scene: hardware ? nil : emulator, cameras: cameras, calibrationID: "sim", stop: closed)
+    }
+}
+
+/// The console's part in a station, pressing the keys a test queues: the real console is ncurses
+/// on a terminal (tested under tmux); here the keys land on exact steps.
+final class KeyScript: OperatorDisplay {
+    private(set) var model = ConsoleModel()
+    private(set) var events: [String] = []
+    private(set) var started = false, closed = false
+    private var pending: [KeyPress] = []
+
+    func start() { started = true }
+    func close() { closed = true }
+    func update(_ body: (inout ConsoleModel) -> Void) { body(&model) }
+    func log(_ event: String) { events.append(event) }
+    func nextKeyPress() -> KeyPress? { pending.isEmpty ? nil : pending.removeFirst() }
+
+    /// Queues a key for the station's next look (nil: a key that means nothing).
+    func press(_ command: TeleopCommand?) { pending.append(KeyPress(command)) }
+}

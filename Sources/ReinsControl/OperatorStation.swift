@@ -1,0 +1,463 @@
+import Foundation
+import ReinsCore
+import Synchronization
+
+/// Who operates the arm beside (or instead of) the policy.
+public enum OperatorKind: String, CaseIterable, Sendable {
+    /// The console's keys.
+    case keyboard
+    /// The twin's expert: in `record` it drives every step; in `train` it supervises the policy
+    /// and takes over when the task stops getting nearer (keyboard takeover stays live in the console).
+    case scripted
+    /// Nobody: the policy alone (training's ablation, evaluation).
+    case none
+}
+
+/// How a station runs its episodes.
+public struct StationOptions: Sendable {
+    /// The command, shown in the console and logged when it stops the loop.
+    public var commandName: String
+    public var task: TaskKind = .reach
+    public var maxSteps = 100
+    /// Seeds the cube's places, the scripted operator's noise and the stand-in labeller.
+    public var seed: UInt64 = 0
+    public var operatorKind: OperatorKind = .keyboard
+    /// The scripted operator watches a policy and takes over when needed (training, evaluation)
+    /// instead of driving every step (recording demonstrations).
+    public var supervising = false
+    /// The twin's task check or the operator's keys; nil picks the check on the twin and the keys
+    /// on hardware (where they are the only choice).
+    public var reward: RewardSource?
+
+    public init(commandName: String) {
+        self.commandName = commandName
+    }
+}
+
+/// A station that cannot run as asked: the message says what to change.
+public struct StationError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// One step as the station ran it.
+public struct StationStep: Sendable {
+    /// The observation the step was taken from.
+    public var observation: EpisodeObservation
+    public var step: EpisodeStep
+    /// Where the twin's cube was when the step was taken (episode files record it; nothing
+    /// the learner or the policy sees comes from it); nil on a real arm.
+    public var cube: Vector3?
+}
+
+/// How an episode went.
+public struct EpisodeOutcome: Sendable {
+    public var end: EpisodeEnd
+    /// Steps taken.
+    public var steps: Int
+    /// Steps where the operator acted.
+    public var interventions: Int
+    /// Whether the twin's check passed at any step (nil without a twin): the judge's verdict,
+    /// logged beside the keys', never a reward.
+    public var judgedSuccess: Bool?
+    /// The joint targets the episode started from (home).
+    public var startTargets: [Double]
+    /// When the episode started, seconds since 1970.
+    public var startedUnixSeconds: Double
+
+    public var interventionRate: Double { steps > 0 ? Double(interventions) / Double(steps) : 0 }
+}
+
+/// The robot, its control loop and cameras, an episode runner, the console (or progress lines)
+/// and who acts: what teleoperation, recording, training and evaluation have in common. It owns
+/// the session and the display from `init` on: it closes both if `init` fails, and `close()`
+/// (or deinit) stops the loop (hold, torque off), the cameras and the emulator on every other path.
+public final class OperatorStation {
+    public let session: RobotSession
+    public let loop: ControlLoop
+    public let runner: EpisodeRunner
+    public let display: (any OperatorDisplay)?
+    public let keyboard: KeyboardOperator?
+    public let options: StationOptions
+    public let reward: RewardSource
+    private let operatorSource: ActionSource?
+    private let policy: ActionSource
+    /// Where lines go without a display.
+    private let report: (String) -> Void
+    /// The twin's task check, where there is a twin: it judges (logs, the stand-in's eyes), and
+    /// gives the reward only with `.task`.
+    private let taskCheck: ((EpisodeObservation) -> Bool)?
+    /// With `.keys` and the scripted operator on the twin: the person who presses y.
+    private var labeller: ScriptedLabeller?
+    /// Keys pressed by the stand-in operator, read before the display's.
+    private var standInKeys: [TeleopCommand] = []
+    private let signalled = SignalFlag()
+    private var signals: StopSignals?
+    private var generator: SplitMix64
+    /// The cube's height when the episode started (the pick task's reference).
+    private let cubeStart = CubeStart()
+    private var cubePlaced: Vector3?
+    private var quitAsked = false
+    private var checkpointAsked = false
+    private var paused = false
+    private var closed = false
+    private var lastClamps = SafetyCounters()
+
+    /// `display` nil runs without a console: lines go to `report`.
+    public init(session: RobotSession, options: StationOptions, policy: ActionSource = HoldPolicy(), display: (any OperatorDisplay)?,
+                report: @escaping (String) -> Void) throws {
+        // Until the loop exists, a failure closes what was handed over here.
+        func refuse(_ message: String) -> StationError {
+            display?.close()
+            session.close()
+            return StationError(message)
+        }
+        let reward = options.reward ?? (session.isTwin ? .task : .keys)
+        guard reward == .keys || session.isTwin else {
+            throw refuse("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys give the reward (--reward keys)")
+        }
+        guard options.operatorKind != .keyboard || display != nil else {
+            throw refuse("the keyboard operator needs the console; drop --no-console or use --operator scripted")
+        }
+        guard options.operatorKind != .scripted || session.isTwin else {
+            throw refuse("the scripted operator needs the twin (--sim): only there is the cube's position known")
+        }
+        self.session = session
+        self.options = options
+        self.display = display
+        self.report = report
+        self.reward = reward
+        self.policy = policy
+        loop = session.loop()
+        generator = SplitMix64(seed: options.seed)
+        let scene = session.scene
+        let task = options.task
+        let cubeStart = cubeStart
+        let taskCheck: ((EpisodeObservation) -> Bool)? = scene.map { scene in
+            { observation in
+                guard let cube = scene.cubePosition else { return false }
+                return task.isDone(cube: cube, tip: observation.endEffector.position, cubeStartHeight: cubeStart.height)
+            }
+        }
+        self.taskCheck = taskCheck
+        // With the keys, nothing of the twin reaches the reward: the runner sees none.
+        let rewardCheck = reward == .task ? taskCheck : nil
+        runner = EpisodeRunner(loop: loop, kinematics: session.kinematics, cameras: session.cameras) { observation in
+            let success = rewardCheck?(observation) ?? false
+            return (success ? 1 : 0, success)
+        }
+        runner.maxSteps = options.maxSteps
+        // With a display the keys can always take over; the operator starts in control only when
+        // there is no policy to watch.
+        let keyboard = display == nil ? nil : KeyboardOperator(inControl: !options.supervising && options.operatorKind == .keyboard)
+        self.keyboard = keyboard
+        var scripted: ActionSource?
+        if options.operatorKind == .scripted {
+            let expert = scriptedExpert(for: task, scale: runner.scale, seed: options.seed &+ 1) { scene?.cubePosition }
+            scripted = options.supervising ? InterveningSupervisor(expert: expert) : expert
+        }
+        operatorSource = FirstAction([keyboard, scripted].compactMap { $0 })
+        if reward == .keys, options.operatorKind == .scripted, session.isTwin {
+            labeller = ScriptedLabeller(policyHz: session.robot.definition.rates.policyHz, seed: options.seed &+ 3)
+        }
+        // The twin renders on the CPU it shares with everything else: allow its frames more age.
+        if session.isTwin { runner.maxFrameAge = .seconds(1) }
+        let flag = signalled
+        do {
+            try Self.waitForFirstFrames(session.cameras)
+            signals = StopSignals { _ in flag.raised.store(true, ordering: .releasing) }
+            try loop.start()
+            try display?.start()
+        } catch {
+            // Nothing started here outlives the failure: the loop holds, then switches the
+            // torque off; the cameras and the emulator stop.
+            close()
+            throw error
+        }
+        display?.update { model in
+            model.command = options.commandName
+            model.robot = session.robot.definition.name
+            model.task = reward == .keys ? "\(task.rawValue) (y/n decides)" : task.rawValue
+            model.maxSteps = options.maxSteps
+            model.mode = keyboard?.inControl == false ? .policy : .operator
+        }
+        for note in loop.status.realtime.notes { log(note) }
+        if reward == .keys, options.operatorKind != .scripted, display == nil {
+            log("note: with --reward keys and no console nobody can press y: every episode ends at the step limit without a reward (use the console, or --operator scripted on the twin)")
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Waits up to 30 s for every camera's first frame (a device opening, the twin's first render).
+    public static func waitForFirstFrames(_ cameras: [any Camera]) throws {
+        var frame: [UInt8] = []
+        for camera in cameras {
+            var lastError: CameraError?
+            for _ in 0..<600 {
+                do {
+                    _ = try camera.read(into: &frame, maxAge: .seconds(30))
+                    lastError = nil
+                    break
+                } catch {
+                    lastError = error
+                    usleep(50_000)
+                }
+            }
+            if let lastError { throw StationError("\(lastError) (waited 30 s for the first frame)") }
+        }
+    }
+
+    /// Gives the terminal back, stops the loop (hold, torque off), the cameras and the emulator.
+    /// Later calls do nothing.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        display?.close()
+        signals?.cancel()
+        loop.stop(reason: "\(options.commandName) ended")
+        loop.wait()
+        session.close()
+    }
+
+    /// A line for the operator: the console's event log, or `report`.
+    public func log(_ event: String) {
+        if let display { display.log(event) } else { report(event) }
+    }
+
+    /// Whether a signal (Ctrl-C, the terminal closing) asked the command to stop.
+    public var quitRequested: Bool { signalled.raised.load(ordering: .acquiring) }
+
+    /// Why the control loop stopped, when a fault (not the operator) stopped it.
+    public var loopFault: String? {
+        if case .faulted(let message) = loop.status.phase { return message }
+        return nil
+    }
+
+    /// Whether the operator asked for a checkpoint (the k key) since the last call.
+    public func takeCheckpointRequest() -> Bool {
+        defer { checkpointAsked = false }
+        return checkpointAsked
+    }
+
+    /// Puts the twin's cube somewhere new (seeded) and waits until the physics has it.
+    private func placeCube() {
+        guard let scene = session.scene else { return }
+        let position = TaskKind.cubePlacement(using: &generator)
+        cubePlaced = position
+        scene.placeCube(at: position)
+        for _ in 0..<100 {
+            if let cube = scene.cubePosition, length(cube - position) < 0.005 { break }
+            usleep(10_000)
+        }
+        cubeStart.height = scene.cubePosition?.z ?? 0
+    }
+
+    /// What is wrong with the twin's cube for a new episode: not finite, off the table, or not
+    /// where it was placed (the arm knocked it on its way home); nil when it is ready.
+    func cubeProblem() -> String? {
+        guard let scene = session.scene, let placed = cubePlaced else { return nil }
+        guard let cube = scene.cubePosition else { return "the twin reports no cube" }
+        let place = String(format: "(%.3f, %.3f, %.3f) m", cube.x, cube.y, cube.z)
+        guard cube.x.isFinite, cube.y.isFinite, cube.z.isFinite else { return "the cube's position is not finite" }
+        guard abs(cube.z - TaskKind.cubeHalfSize) < 0.005 else { return "the cube is not resting on the table: it is at \(place)" }
+        guard length(cube - placed) < 0.01 else { return "the cube moved from where it was placed to \(place)" }
+        return nil
+    }
+
+    /// After the reset: every joint reading finite and, on the twin, the cube resting where it was
+    /// placed. A cube the arm knocked on its way home is placed again (three times at most);
+    /// after that the episode stops with what is wrong rather than train on a broken scene.
+    private func verifiedScene(_ observation: EpisodeObservation) throws -> EpisodeObservation {
+        guard observation.joints.allSatisfy(\.isFinite), observation.endEffector.position.x.isFinite else {
+            throw EpisodeError.scene("the joint readings are not finite: \(observation.joints)")
+        }
+        var observation = observation
+        for _ in 0..<3 {
+            guard let problem = cubeProblem() else { return observation }
+            log("\(problem); placing it again")
+            placeCube()
+            // Two frames of the twin's cameras, so the observation shows the cube where it now is.
+            usleep(300_000)
+            observation = try runner.observe()
+        }
+        if let problem = cubeProblem() { throw EpisodeError.scene("\(problem), after placing it three times") }
+        return observation
+    }
+
+    /// Runs one episode and says how it ended; `onStep` sees each step with the observation it was
+    /// taken from (recording writes them, training holds them until the end labels them).
+    public func runEpisode(index: Int, onStep: (StationStep) -> Void = { _ in }) throws -> EpisodeOutcome {
+        defer { reportClamps() }
+        display?.update { model in
+            model.episode = index
+            model.step = 0
+            model.reward = 0
+            model.episodeReturn = 0
+        }
+        log("episode \(index): moving home")
+        placeCube()
+        let started = Date().timeIntervalSince1970
+        var observation = try verifiedScene(try runner.reset())
+        var outcome = EpisodeOutcome(end: .quit, steps: 0, interventions: 0, judgedSuccess: taskCheck.map { _ in false },
+                                     startTargets: runner.startTargets, startedUnixSeconds: started)
+        policy.episodeStarted()
+        operatorSource?.episodeStarted()
+        labeller?.episodeStarted()
+        standInKeys.removeAll()
+        var episodeReturn = 0.0, wasIntervening = keyboard?.inControl == true
+        show(observation, step: 0, reward: 0, episodeReturn: 0)
+        log("episode \(index): go")
+        func ended(_ end: EpisodeEnd) -> EpisodeOutcome {
+            outcome.end = end
+            outcome.steps = runner.steps
+            return outcome
+        }
+        while true {
+            if quitRequested { return ended(.quit) }
+            if let end = handleKeys() { return ended(end) }
+            if let message = loopFault { return ended(.stopped(message)) }
+            if paused {
+                usleep(100_000)
+                continue
+            }
+            let cube = session.scene?.cubePosition
+            let step = try runner.step(from: observation, policy: policy, operator: operatorSource)
+            episodeReturn += step.reward
+            if step.intervention { outcome.interventions += 1 }
+            onStep(StationStep(observation: observation, step: step, cube: cube))
+            if let taskCheck {
+                let done = taskCheck(step.observation)
+                if done { outcome.judgedSuccess = true }
+                if labeller?.pressesSuccess(taskDone: done) == true { standInKeys.append(.markSuccess) }
+            }
+            if step.intervention != wasIntervening, keyboard != nil {
+                log(step.intervention ? "operator took over at step \(runner.steps)" : "policy back at step \(runner.steps)")
+                wasIntervening = step.intervention
+            }
+            observation = step.observation
+            show(observation, step: runner.steps, reward: step.reward, episodeReturn: episodeReturn)
+            if step.done {
+                if step.success { return ended(.success) }
+                return ended(runner.steps >= options.maxSteps ? .failure("time limit") : .failure("the loop stopped"))
+            }
+        }
+    }
+
+    /// Waits, with the console up, until the operator quits (after a stop or a fault).
+    public func waitForQuit() {
+        guard let display else { return }
+        display.update { $0.prompt = "stopped: Q quits" }
+        while !quitRequested {
+            if let end = handleKeys(), end == .quit { return }
+            usleep(50_000)
+        }
+    }
+
+    /// Applies the keys pressed since the last step; returns how the episode ends if a key ends it.
+    private func handleKeys() -> EpisodeEnd? {
+        if !standInKeys.isEmpty, standInKeys.removeFirst() == .markSuccess {
+            log("y: done (the stand-in operator)")
+            return .success
+        }
+        guard let display else { return nil }
+        while let press = display.nextKeyPress() {
+            let command = press.command
+            if quitAsked {
+                quitAsked = false
+                display.update { $0.prompt = nil }
+                if command == .markSuccess { return .quit }
+                continue
+            }
+            guard let command else { continue }
+            if keyboard?.handle(command) == true {
+                if command == .toggleControl {
+                    let inControl = keyboard?.inControl == true
+                    display.update { $0.mode = inControl ? .operator : .policy }
+                    log(inControl ? "operator has control" : "policy has control")
+                }
+                if command == .faster || command == .slower {
+                    let speed = keyboard?.speed ?? 0.5
+                    display.update { $0.speed = speed }
+                }
+                continue
+            }
+            switch command {
+            case .markSuccess: return .success
+            case .markFailure: return .failure("marked by the operator")
+            case .discard: return .discarded
+            case .pause:
+                paused.toggle()
+                let inControl = keyboard?.inControl != false, paused = paused
+                display.update { $0.mode = paused ? .paused : (inControl ? .operator : .policy) }
+                log(paused ? "paused: the arm holds" : "resumed")
+            case .stop:
+                loop.stop(reason: "operator stop")
+                display.update { $0.mode = .stopped }
+                log("STOP: holding, then torque off")
+                return .stopped("operator stop")
+            case .checkpoint:
+                checkpointAsked = true
+                log("checkpoint and learning curve after this episode")
+            case .help:
+                display.update { $0.showHelp.toggle() }
+            case .quit:
+                quitAsked = true
+                display.update { $0.prompt = "Quit? The episode in progress is not kept. y quits, any other key goes on" }
+            default:
+                break
+            }
+        }
+        return nil
+    }
+
+    /// Logs how many commands the safety layer changed since the last report, by rule.
+    public func reportClamps() {
+        let counters = loop.status.safety
+        guard counters.clamps > lastClamps.clamps else { return }
+        log("safety clamped \(counters.clamps - lastClamps.clamps) command(s): joint limits \(counters.jointLimit - lastClamps.jointLimit), "
+            + "step \(counters.step - lastClamps.step), lead \(counters.lead - lastClamps.lead), box \(counters.workspace - lastClamps.workspace)")
+        lastClamps = counters
+    }
+
+    private func show(_ observation: EpisodeObservation, step: Int, reward: Double, episodeReturn: Double) {
+        guard let display else { return }
+        let status = loop.status
+        let definition = session.robot.definition
+        let limits = session.robot.limits
+        let rate = loop.achievedRate
+        let cameras = session.cameras
+        display.update { model in
+            model.step = step
+            model.reward = reward
+            model.episodeReturn = episodeReturn
+            model.loopHz = rate
+            model.jitterP99Us = status.jitterP99Us
+            model.safetyClamps = status.safety.clamps
+            model.joints = definition.motors.indices.map { index in
+                ConsoleModel.Joint(name: definition.motors[index].name, position: status.state.positions[index],
+                                   target: status.sent[index], limits: limits[index])
+            }
+            model.endEffector = observation.endEffector.vector
+            model.gripper = observation.gripper
+            model.previews = cameras.compactMap { camera in
+                observation.images[camera.name].map { ConsoleModel.Preview(name: camera.name, width: camera.width, height: camera.height, rgb: $0) }
+            }
+        }
+    }
+}
+
+/// The cube's starting height, shared by the station and its task check (both on the episode thread).
+private final class CubeStart {
+    var height = 0.0
+}
+
+/// Set from a signal handler's queue, read by the episode loop.
+private final class SignalFlag: Sendable {
+    let raised = Atomic<Bool>(false)
+}

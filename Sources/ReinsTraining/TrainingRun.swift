@@ -1,0 +1,302 @@
+import Foundation
+import ReinsControl
+import ReinsCore
+import ReinsData
+import ReinsLearn
+
+/// A training run that cannot go on as asked: the message says what to change.
+public struct TrainingRunError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Episodes the scripted supervisor took over and still failed, held back from the learner. One
+/// such episode is ordinary; a row of them means the scene or the arm is broken (the supervisor
+/// finishes a reach in 11–25 steps), and a broken scene is not training data. They reach the
+/// learner when an episode goes well or a checkpoint is taken, and never if the row grows into
+/// a fault first.
+public struct SupervisorWatch: Sendable {
+    /// Failed episodes in a row, each mostly the supervisor's, that make a fault.
+    public var tolerated = 10
+    /// The share of an episode's steps the supervisor must have taken for its failure to count.
+    public var takeoverShare = 0.3
+    public private(set) var held: [[Transition]] = []
+    public private(set) var failuresInARow = 0
+
+    public init() {}
+
+    /// Takes a finished episode's labelled transitions; returns the episodes that may reach the
+    /// learner now (none while a row of supervisor failures grows).
+    public mutating func finished(_ transitions: [Transition], end: EpisodeEnd, outcome steps: Int, interventions: Int) -> [[Transition]] {
+        if case .failure = end, steps > 0, Double(interventions) >= takeoverShare * Double(steps) {
+            held.append(transitions)
+            failuresInARow += 1
+            return []
+        }
+        failuresInARow = 0
+        return release() + [transitions]
+    }
+
+    /// The held episodes, for a checkpoint (which holds every episode so far).
+    public mutating func release() -> [[Transition]] {
+        defer { held.removeAll() }
+        return held
+    }
+
+    /// Whether the row of failures is long enough to stop the run; the held episodes are dropped.
+    public mutating func faulted() -> Bool {
+        guard failuresInARow >= tolerated else { return false }
+        held.removeAll()
+        return true
+    }
+}
+
+/// Human-in-the-loop training in one process: the station runs episodes with the actor's policy
+/// (the operator or the scripted supervisor correcting it), each episode's transitions are held
+/// until it ends and labelled by how it ended (`HeldEpisode`), and the learner trains on its own
+/// threads. Checkpoints, TensorBoard scalars and the learning curve go to the run's folder.
+public final class TrainingRun {
+    public struct Settings: Sendable {
+        public var robot: String
+        public var task: TaskKind
+        public var camera: String
+        public var imageSize: Int
+        public var joints: Int
+        public var run: URL
+        public var steps = 10_000
+        public var checkpointEvery = 1_000
+        public var keep = 3
+        public var learnerThreads = 2
+        public var imitationWeight: Float = 1
+        public var seed: UInt64 = 0
+        /// A folder of recorded episodes for the demo buffer (ignored when resuming: the
+        /// checkpoint holds the buffer).
+        public var demos: URL?
+        public var resume = false
+        /// The scripted supervisor operates: a row of its failures is a fault (`SupervisorWatch`).
+        public var supervised = true
+
+        public init(robot: String, task: TaskKind, camera: String, imageSize: Int, joints: Int, run: URL) {
+            self.robot = robot
+            self.task = task
+            self.camera = camera
+            self.imageSize = imageSize
+            self.joints = joints
+            self.run = run
+        }
+    }
+
+    public let settings: Settings
+    public let spec: TrainingSpec
+    public let actor: PolicyActor
+    public let learner: Learner
+    public private(set) var counters = RunCounters()
+    /// What resuming found, for the operator ("resumed …"); nil for a new run.
+    public private(set) var resumed: String?
+    private var watch = SupervisorWatch()
+
+    /// Builds the learner and its buffers: from the last checkpoint with `resume`, else empty with
+    /// the demonstrations loaded. Nothing runs yet: the actor is the station's policy, then `run`.
+    public init(settings: Settings) throws {
+        self.settings = settings
+        let folder = settings.run
+        let last = RunCheckpoint.all(in: folder).last
+        if !settings.resume, last != nil {
+            throw TrainingRunError("\(folder.path) already has checkpoints; add --resume to continue it, or give another --run")
+        }
+        if settings.resume, last == nil {
+            throw TrainingRunError("\(folder.path) has no checkpoint to resume from; start without --resume")
+        }
+        spec = TrainingSpec(camera: settings.camera, imageSize: settings.imageSize, joints: settings.joints)
+        let config = spec.learnerConfig(imitationWeight: settings.imitationWeight)
+        actor = PolicyActor(spec: spec, policy: Policy(config: config), deterministic: false, seed: settings.seed &+ 5)
+        var demonstrations: [[Transition]] = []
+        if let demos = settings.demos, !settings.resume { demonstrations = try Self.loadDemonstrations(demos, spec: spec) }
+        // A resumed run keeps its buffers' sizes (a ring overwrites its oldest steps beyond them).
+        let demoSteps = demonstrations.reduce(0) { $0 + $1.count }
+        var capacities = (online: settings.steps + 1_000, demos: min(settings.steps, 20_000) + 2 * demoSteps + 100)
+        if let last, settings.resume { capacities = try RunCheckpoint.bufferCapacities(last) }
+        learner = Learner(config: config, actor: actor, onlineCapacity: capacities.online, demoCapacity: capacities.demos,
+                          seed: settings.seed, threads: settings.learnerThreads)
+        counters.seed = settings.seed
+        if let last, settings.resume {
+            counters = try RunCheckpoint.load(last, into: learner)
+            resumed = "resumed \(last.lastPathComponent): \(counters.environmentSteps) steps, \(counters.episodes) episodes, \(counters.updates) updates, "
+                + "\(learner.online.count) online and \(learner.demos.count) demo transitions"
+        } else {
+            for transitions in demonstrations { learner.addDemonstration(transitions) }
+        }
+    }
+
+    /// A demo folder's episodes as transitions; the first file that does not fit stops the run with its name.
+    public static func loadDemonstrations(_ folder: URL, spec: TrainingSpec) throws -> [[Transition]] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }.sorted()
+        } catch {
+            throw TrainingRunError("\(folder.path) cannot be read as a folder of episodes: \(error.localizedDescription)")
+        }
+        guard !names.isEmpty else { throw TrainingRunError("\(folder.path) has no episode files; record some with `reins record --out \(folder.path)`") }
+        return try names.map { name in
+            let episode = try EpisodeFile.read(folder.appendingPathComponent(name))
+            return try spec.transitions(of: episode, file: "\(folder.path)/\(name)")
+        }
+    }
+
+    /// How the run ended.
+    public struct Summary: Sendable {
+        public var counters: RunCounters
+        public var seconds: Double
+    }
+
+    /// Trains until `settings.steps` environment steps, the operator quits, or a fault. A fault
+    /// (a bus that stops answering, a camera gone, a row of supervisor failures) still ends with a
+    /// checkpoint of everything learned and stored so far, then throws. `progress` gets one line
+    /// per episode; the learner is stopped on every path.
+    public func run(station: OperatorStation, progress: (String) -> Void) throws -> Summary {
+        let board = try TensorBoardWriter(directory: settings.run)
+        learner.start()
+        var learnerStopped = false
+        defer { if !learnerStopped { learner.stop() } }
+        var lastCheckpoint = counters.environmentSteps
+        let started = Date()
+        let config = learner.agent.config
+        station.log("training \(spec.camera) \(spec.imageSize)x\(spec.imageSize) + proprio \(config.observation.proprioWidth) → \(TrainingSpec.actionWidth) actions; run \(settings.run.path)")
+        var fault: (any Error)?
+        while counters.environmentSteps < settings.steps && !station.quitRequested {
+            var held = HeldEpisode()
+            let outcome: EpisodeOutcome
+            do {
+                outcome = try station.runEpisode(index: counters.episodes) { recorded in
+                    counters.environmentSteps += 1
+                    let step = recorded.step
+                    if let input = spec.observation(recorded.observation), let next = spec.observation(step.observation) {
+                        held.append(Transition(observation: input, action: step.action.map(Float.init), reward: Float(step.reward),
+                                               nextObservation: next, terminal: step.success, episodeEnded: step.done,
+                                               intervention: step.intervention))
+                    }
+                    let stats = learner.stats, counters = counters
+                    station.display?.update { $0.learner = Self.panel(stats, counters) }
+                }
+            } catch {
+                _ = learner.submit(episode: held.finish(.stopped("\(error)")))
+                fault = error
+                break
+            }
+            // The episode reaches the learner only now, labelled by its end (the keys on hardware).
+            let end = outcome.end
+            let labelled = held.finish(end)
+            let episodeReturn = labelled.reduce(0) { $0 + Double($1.reward) }
+            if settings.supervised {
+                for episode in watch.finished(labelled, end: end, outcome: outcome.steps, interventions: outcome.interventions) {
+                    _ = learner.submit(episode: episode)
+                }
+            } else {
+                _ = learner.submit(episode: labelled)
+            }
+            if case .success = end { count(outcome, success: true, episodeReturn: episodeReturn) }
+            if case .failure = end { count(outcome, success: false, episodeReturn: episodeReturn) }
+            let stats = learner.stats
+            counters.updates = stats.updates
+            try board.scalars(scalars(outcome, episodeReturn: episodeReturn, stats: stats, loop: station.loop), step: counters.environmentSteps)
+            board.flush()
+            progress(String(format: "episode %d: %@ in %d steps, return %.2f, interventions %d; steps %d/%d, updates %d (%.1f/s), Q %.2f, imitation %.3f; success %.0f %% (%.0f %% by the policy alone) and interventions %.0f %% over the last 20",
+                            counters.episodes, end.description, outcome.steps, episodeReturn, outcome.interventions, counters.environmentSteps,
+                            settings.steps, stats.updates, stats.updatesPerSecond, stats.meanQ, stats.imitationLoss,
+                            counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, counters.recentInterventionRate * 100))
+            if station.takeCheckpointRequest() || counters.environmentSteps - lastCheckpoint >= settings.checkpointEvery {
+                // A checkpoint holds every episode so far: the ones waiting go in first.
+                for episode in watch.release() { _ = learner.submit(episode: episode) }
+                try checkpoint(station: station)
+                lastCheckpoint = counters.environmentSteps
+            }
+            if watch.faulted() {
+                fault = TrainingRunError("the scripted supervisor took over in each of the last \(watch.failuresInARow) episodes and finished none: the twin's scene or the arm is not as an episode needs; those since the last checkpoint were not trained on")
+                break
+            }
+            if end == .quit { break }
+            if case .stopped = end {
+                station.waitForQuit()
+                break
+            }
+        }
+        if fault == nil, let message = station.loopFault { fault = TrainingRunError(message) }
+        for episode in watch.release() { _ = learner.submit(episode: episode) }
+        learner.stop()
+        learnerStopped = true
+        counters.updates = learner.stats.updates
+        try checkpoint(station: station)
+        if let fault {
+            throw TrainingRunError("training stopped at step \(counters.environmentSteps): \(fault); the run is saved, continue it with --resume")
+        }
+        return Summary(counters: counters, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Counts a finished episode (success or failure; discarded, quit and stopped ones are not episodes).
+    private func count(_ outcome: EpisodeOutcome, success: Bool, episodeReturn: Double) {
+        counters.episodes += 1
+        counters.successes.append(success)
+        counters.interventionRates.append(outcome.interventionRate)
+        counters.returns.append(episodeReturn)
+        counters.curve.append(RunCounters.CurvePoint(step: counters.environmentSteps, successRate: counters.recentSuccessRate,
+                                                     interventionRate: counters.recentInterventionRate))
+    }
+
+    private func scalars(_ outcome: EpisodeOutcome, episodeReturn: Double, stats: Learner.Stats, loop: ControlLoop) -> [(String, Double)] {
+        var scalars: [(String, Double)] = [
+            ("episode/return", episodeReturn), ("episode/success", outcome.end == .success ? 1 : 0),
+            ("episode/intervention_rate", outcome.interventionRate),
+            ("rolling20/success_rate", counters.recentSuccessRate), ("rolling20/intervention_rate", counters.recentInterventionRate),
+            ("rolling20/unassisted_success_rate", counters.recentUnassistedSuccessRate),
+            ("learner/critic_loss", Double(stats.criticLoss)), ("learner/actor_loss", Double(stats.actorLoss)),
+            ("learner/imitation_loss", Double(stats.imitationLoss)),
+            ("learner/temperature", Double(stats.temperature)), ("learner/mean_q", Double(stats.meanQ)),
+            ("learner/updates_per_s", stats.updatesPerSecond), ("learner/updates", Double(stats.updates)),
+            ("buffers/online", Double(stats.onlineTransitions)), ("buffers/demo", Double(stats.demoTransitions)),
+            ("loop/jitter_p99_us", loop.status.jitterP99Us),
+        ]
+        // The twin's own verdict, logged beside the keys' (it judges; it never gives the reward).
+        if let judged = outcome.judgedSuccess { scalars.append(("episode/judged_success", judged ? 1 : 0)) }
+        return scalars
+    }
+
+    /// Saves a checkpoint, the current policy (in it and at the run's top) and the learning curve.
+    private func checkpoint(station: OperatorStation) throws {
+        var counters = counters
+        counters.actorGenerator = actor.generatorState
+        let folder = try RunCheckpoint.save(learner, counters: counters, run: settings.run, keep: settings.keep)
+        let metadata = ["reins.environment_steps": String(counters.environmentSteps), "reins.robot": settings.robot,
+                        "reins.task": settings.task.rawValue]
+        try actor.save(to: folder.appendingPathComponent("policy.safetensors").path, metadata: metadata)
+        try actor.save(to: settings.run.appendingPathComponent("policy.safetensors").path, metadata: metadata)
+        try learningCurve.write(to: settings.run.appendingPathComponent("learning-curve.png").path)
+        station.log("checkpoint \(folder.lastPathComponent)")
+    }
+
+    private var learningCurve: LearningCurve {
+        LearningCurve(title: "\(settings.robot) \(settings.task.rawValue): rates over the last 20 episodes", series: [
+            .init(name: "success", colour: (30, 110, 220), points: counters.curve.map { (x: Double($0.step), y: $0.successRate) }),
+            .init(name: "success, policy alone", colour: (40, 160, 70), points: counters.unassistedCurve.map { (x: Double($0.step), y: $0.rate) }),
+            .init(name: "intervention", colour: (230, 90, 30), points: counters.curve.map { (x: Double($0.step), y: $0.interventionRate) }),
+        ])
+    }
+
+    /// The console's learner panel: updates, losses, temperature and Q; then buffer sizes, success
+    /// (assisted and by the policy alone) and intervention rates and returns over the last 20 episodes.
+    public static func panel(_ stats: Learner.Stats, _ counters: RunCounters) -> [String] {
+        let sparkline = counters.returns.suffix(20).map { value -> Character in
+            let levels = Array("▁▂▃▄▅▆▇█")
+            return levels[min(levels.count - 1, max(0, Int(value.rounded(.down) * 7)))]
+        }
+        return [
+            String(format: "%d upd %.1f/s critic %.3f actor %.2f imit %.3f α %.3f Q %.2f", stats.updates, stats.updatesPerSecond,
+                   stats.criticLoss, stats.actorLoss, stats.imitationLoss, stats.temperature, stats.meanQ),
+            String(format: "online %d demo %d  succ %.0f%% alone %.0f%% interv %.0f%% ", stats.onlineTransitions,
+                   stats.demoTransitions, counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100,
+                   counters.recentInterventionRate * 100) + String(sparkline),
+        ]
+    }
+}

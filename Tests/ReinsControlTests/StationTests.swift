@@ -1,0 +1,119 @@
+import Foundation
+import ReinsControl
+import ReinsCore
+import ReinsSim
+import Testing
+
+@Suite("Operator station: episode ends, keys, rewards, ownership", .serialized)
+struct StationTests {
+    static func options(_ operatorKind: OperatorKind = .none, reward: RewardSource? = nil, maxSteps: Int = 100) -> StationOptions {
+        var options = StationOptions(commandName: "test")
+        options.operatorKind = operatorKind
+        options.supervising = true
+        options.reward = reward
+        options.maxSteps = maxSteps
+        options.seed = 3
+        return options
+    }
+
+    @Test("y, n and backspace end an episode on the step they are pressed; Q asks first, and only y quits")
+    func keysEndEpisodes() throws {
+        let rig = try TwinRig("so101")
+        let keys = KeyScript()
+        let station = try OperatorStation(session: rig.session(), options: Self.options(reward: .keys), display: keys) { _ in }
+        defer { station.close() }
+        #expect(keys.started)
+        let presses: [(TeleopCommand, EpisodeEnd)] = [(.markSuccess, .success), (.markFailure, .failure("marked by the operator")), (.discard, .discarded)]
+        for (index, (command, expected)) in presses.enumerated() {
+            var rewards: [Double] = []
+            let outcome = try station.runEpisode(index: index) { recorded in
+                rewards.append(recorded.step.reward)
+                if station.runner.steps == 3 { keys.press(command) }
+            }
+            #expect(outcome.end == expected)
+            #expect(outcome.steps == 3)
+            // With the keys, the runner's steps carry no reward: the end labels the episode.
+            #expect(rewards == [0, 0, 0])
+            // The twin judged it all the same (the arm held still, far from the cube).
+            #expect(outcome.judgedSuccess == false)
+        }
+        // Q, then a key that means nothing: the question goes away and the episode goes on.
+        let outcome = try station.runEpisode(index: 3) { _ in
+            switch station.runner.steps {
+            case 2: keys.press(.quit)
+            case 3: keys.press(nil)
+            case 5: keys.press(.quit)
+            case 6: keys.press(.markSuccess)
+            default: break
+            }
+        }
+        #expect(outcome.end == .quit)
+        #expect(outcome.steps == 6)
+        #expect(keys.model.prompt == nil)
+    }
+
+    @Test("on the twin with the keys and the scripted operator, the stand-in presses y 3–10 steps after the task is first done")
+    func standInPressesLate() throws {
+        let rig = try TwinRig("so101")
+        var options = Self.options(.scripted, reward: .keys)
+        options.supervising = false
+        let station = try OperatorStation(session: rig.session(), options: options, display: nil) { _ in }
+        defer { station.close() }
+        let task = TaskKind.reach
+        for index in 0..<2 {
+            var firstDone: Int?, start: Double?
+            let outcome = try station.runEpisode(index: index) { recorded in
+                guard let cube = recorded.cube else { return }
+                // The check, as the judge sees it, on the state after the step.
+                start = start ?? cube.z
+                if firstDone == nil, task.isDone(cube: cube, tip: recorded.step.observation.endEffector.position, cubeStartHeight: start ?? 0) {
+                    firstDone = station.runner.steps
+                }
+                #expect(recorded.step.reward == 0 && !recorded.step.success)
+            }
+            let done = try #require(firstDone, "the scripted reacher reached the cube")
+            #expect(outcome.end == .success)
+            #expect((3...10).contains(outcome.steps - done), "y after \(outcome.steps - done) steps")
+            #expect(outcome.judgedSuccess == true)
+        }
+    }
+
+    @Test("a station refuses the task's reward, or the scripted operator, on a robot without a twin, and closes what it was given")
+    func refusals() throws {
+        let rig = try TwinRig("so101")
+        for (options, words) in [(Self.options(reward: .task), "--reward task needs the twin"), (Self.options(.scripted), "needs the twin")] {
+            var closed = 0
+            let keys = KeyScript()
+            #expect {
+                _ = try OperatorStation(session: rig.session(hardware: true) { closed += 1 }, options: options, display: keys) { _ in }
+            } throws: { error in
+                "\(error)".contains(words)
+            }
+            #expect(closed == 1 && keys.closed)
+        }
+        var closed = 0
+        #expect(throws: StationError.self) {
+            _ = try OperatorStation(session: rig.session { closed += 1 }, options: Self.options(.keyboard), display: nil) { _ in }
+        }
+        #expect(closed == 1)
+    }
+
+    @Test("on a robot without a twin the reward is the keys', and nothing of the twin reaches the episode")
+    func hardwareRewardIsTheKeys() throws {
+        let rig = try TwinRig("so101")
+        let keys = KeyScript()
+        var closed = false
+        let station = try OperatorStation(session: rig.session(hardware: true) { closed = true }, options: Self.options(), display: keys) { _ in }
+        #expect(station.reward == .keys)
+        var cubes: [Vector3?] = []
+        let outcome = try station.runEpisode(index: 0) { recorded in
+            cubes.append(recorded.cube)
+            if station.runner.steps == 2 { keys.press(.markSuccess) }
+        }
+        #expect(outcome.end == .success && outcome.judgedSuccess == nil)
+        #expect(cubes.count == 2 && cubes.allSatisfy { $0 == nil })
+        station.close()
+        #expect(closed && keys.closed)
+        #expect(station.loop.status.phase.isFinished)
+    }
+}
