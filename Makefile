@@ -46,7 +46,7 @@ test: setup
 # streams, GL) under ThreadSanitizer; the codecs and file readers (servo packets, HDF5 and episode
 # files, safetensors, TensorBoard events, replay buffers) under AddressSanitizer. Each builds in a
 # folder of its own; a report fails the run.
-TSAN_SUITES := ControlLoopTests|EpisodeRunnerTests|ShardPoolTests|EpisodeLabellingTests|LearnerTests|TwinBusTests|ServoBusTests|CameraStreamTests|OpenCVCameraTests|GLThreadTests|MJPEGTests
+TSAN_SUITES := ControlLoopTests|EpisodeRunnerTests|StationTests|ShardPoolTests|EpisodeLabellingTests|LearnerTests|TwinBusTests|ServoBusTests|CameraStreamTests|OpenCVCameraTests|GLThreadTests|MJPEGTests
 ASAN_SUITES := DynamixelCodecTests|FastSyncReadTests|FeetechCodecTests|OpenCVTests|SerialLineTests|HDF5Tests|EpisodeFileTests|SafetensorsTests|TensorBoardTests|ReplayBufferTests|CheckpointTests
 sanitize: setup
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_SUITES)'

@@ -203,21 +203,9 @@ public final class EpisodeRunner {
     /// workspace box (or, from outside it, gets no further out), as the safety layer would cut
     /// it; the policy asking to leave the box is then not a clamp.
     func withinBox(_ targets: [Double], from previous: [Double], box: WorkspaceBox) -> [Double] {
-        func violation(_ joints: [Double]) -> Double {
-            let p = kinematics.pose(joints).position
-            var total = 0.0
-            for axis in 0..<3 { total += max(0, box.minM[axis] + 0.002 - p[axis]) + max(0, p[axis] - box.maxM[axis] + 0.002) }
-            return total
-        }
-        let allowed = violation(previous)
-        guard violation(targets) > allowed + 1e-12 else { return targets }
-        func along(_ fraction: Double) -> [Double] { zip(previous, targets).map { $0 + fraction * ($1 - $0) } }
-        var good = 0.0, bad = 1.0
-        for _ in 0..<16 {
-            let middle = (good + bad) / 2
-            if violation(along(middle)) <= allowed + 1e-12 { good = middle } else { bad = middle }
-        }
-        return along(good)
+        var command = targets, scratch = targets
+        _ = kinematics.keepInBox(&command, from: previous, box: box, inset: 0.002, scratch: &scratch)
+        return command
     }
 
     /// The robot as it is now (after the scene was put right between reset and the first step).

@@ -100,32 +100,13 @@ public final class SafetyLayer {
     /// How far outside the box the end effector is at `joints` (metres summed over the axes), 0
     /// inside. On the thread that filters (the loop's), or before the loop starts.
     public func workspaceViolation(_ joints: [Double]) -> Double {
-        guard let kinematics else { return 0 }
-        let p = kinematics.pose(joints).position
-        let box = limits.workspace
-        var violation = 0.0
-        for axis in 0..<3 { violation += max(0, box.minM[axis] - p[axis]) + max(0, p[axis] - box.maxM[axis]) }
-        return violation
+        kinematics?.boxViolation(joints, box: limits.workspace) ?? 0
     }
 
     /// Shortens the move from `previous` toward `command` to the longest one whose end effector
     /// stays in the box (or, from outside it, gets no further out).
     private func keepInWorkspace(_ command: inout [Double], previous: [Double]) {
-        guard kinematics != nil else { return }
-        let allowed = workspaceViolation(previous)
-        guard workspaceViolation(command) > allowed + 1e-12 else { return }
-        counters.workspace += 1
-        var good = 0.0, bad = 1.0
-        for _ in 0..<16 {
-            let middle = (good + bad) / 2
-            interpolate(previous, command, middle)
-            if workspaceViolation(scratch) <= allowed + 1e-12 { good = middle } else { bad = middle }
-        }
-        interpolate(previous, command, good)
-        for index in command.indices { command[index] = scratch[index] }
-    }
-
-    private func interpolate(_ from: [Double], _ to: [Double], _ fraction: Double) {
-        for index in scratch.indices { scratch[index] = from[index] + fraction * (to[index] - from[index]) }
+        guard let kinematics else { return }
+        if kinematics.keepInBox(&command, from: previous, box: limits.workspace, scratch: &scratch) { counters.workspace += 1 }
     }
 }

@@ -24,3 +24,37 @@ public struct KinematicsModel: Sendable {
     /// A new instance, to be used by the calling thread (or by the one part that owns it) only.
     public func makeInstance() -> any Kinematics { make() }
 }
+
+extension Kinematics {
+    /// How far outside `box`, shrunk by `inset` metres on every side, the tip is at `joints`
+    /// (metres summed over the axes), 0 inside. Realtime: allocates nothing.
+    public func boxViolation(_ joints: [Double], box: WorkspaceBox, inset: Double = 0) -> Double {
+        let p = pose(joints).position
+        var violation = 0.0
+        for axis in 0..<3 { violation += max(0, box.minM[axis] + inset - p[axis]) + max(0, p[axis] - box.maxM[axis] + inset) }
+        return violation
+    }
+
+    /// Shortens the move from `previous` toward `command` to the longest one whose tip stays in
+    /// the box shrunk by `inset` (or, from outside it, gets no further out), by 16 halvings of
+    /// the move. Returns whether it had to. The safety layer and the episode runner cut moves
+    /// alike, so a move the runner sends is one the safety layer passes. Realtime: allocates
+    /// nothing (`scratch`, one value per motor, holds the trial joints).
+    public func keepInBox(_ command: inout [Double], from previous: [Double], box: WorkspaceBox, inset: Double = 0,
+                          scratch: inout [Double]) -> Bool {
+        let allowed = boxViolation(previous, box: box, inset: inset)
+        guard boxViolation(command, box: box, inset: inset) > allowed + 1e-12 else { return false }
+        func interpolate(_ fraction: Double) {
+            for index in scratch.indices { scratch[index] = previous[index] + fraction * (command[index] - previous[index]) }
+        }
+        var good = 0.0, bad = 1.0
+        for _ in 0..<16 {
+            let middle = (good + bad) / 2
+            interpolate(middle)
+            if boxViolation(scratch, box: box, inset: inset) <= allowed + 1e-12 { good = middle } else { bad = middle }
+        }
+        interpolate(good)
+        for index in command.indices { command[index] = scratch[index] }
+        return true
+    }
+}
