@@ -1,5 +1,6 @@
 #include "CMuJoCo.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,16 @@ static void reins_mj_warning(const char *message) {
     snprintf(last_warning, sizeof last_warning, "%s", message);
 }
 
-void reins_mj_install_handlers(void) {
+static void reins_mj_set_handlers(void) {
     mju_user_error = reins_mj_error;
     mju_user_warning = reins_mj_warning;
+}
+
+/* Once per process: models load on several threads (tests, the twin beside the renderer), and
+   MuJoCo's handlers are plain globals. */
+void reins_mj_install_handlers(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, reins_mj_set_handlers);
 }
 
 int reins_mj_take_warning(char *out, int out_size) {
