@@ -13,14 +13,15 @@ enum LearnerConfiguration: String, ExpressibleByArgument, CaseIterable {
 
 /// Options shared by the learning benchmarks.
 struct BLASOptions: ParsableArguments {
-    @Flag(help: "Rerun with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so OpenBLAS picks its own kernel for this CPU (benchmarks only; tests and CI keep the machine's setting).")
+    @Flag(help: "Rerun with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset and Reins' own choice off, so OpenBLAS picks its own kernel for this CPU (benchmarks only; tests and CI keep the machine's setting).")
     var nativeKernel = false
 
     /// Replaces this process with itself minus the two variables, once.
     func applyNativeKernel() throws {
         let pinned = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
-        guard nativeKernel, pinned.contains(where: { ProcessInfo.processInfo.environment[$0] != nil }) else { return }
-        for name in pinned { unsetenv(name) }
+        guard nativeKernel, ProcessInfo.processInfo.environment[BLASKernel.nativeMarker] == nil else { return }
+        for name in pinned + [BLASKernel.chosenMarker] { unsetenv(name) }
+        setenv(BLASKernel.nativeMarker, "1", 1)
         let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
         execv("/proc/self/exe", arguments)
         throw CommandError("could not rerun with OpenBLAS's native kernel: \(String(cString: strerror(errno)))")
@@ -94,6 +95,7 @@ struct BenchLearner: ParsableCommand {
         var gflopPerS: Double
         var learnerThreads: Int
         var blasCore: String
+        var blasCoreChosenBy: BLASKernelSource
         var blasThreads: Int
         var openblasCoretype: String
     }
@@ -142,7 +144,7 @@ struct BenchLearner: ParsableCommand {
             config: config.rawValue, batch: settings.batchSize, updates: count, updatesPerS: Double(count) / total,
             updateMedianMs: median(Array(updateTimes[0..<count])), updateP90Ms: percentile(Array(updateTimes[0..<count]), 0.9),
             sampleMedianMs: median(Array(sampleTimes[0..<count])), gflopPerUpdate: flops / 1e9,
-            gflopPerS: flops * Double(count) / total / 1e9, learnerThreads: threads, blasCore: BLAS.coreName, blasThreads: BLAS.threadCount,
+            gflopPerS: flops * Double(count) / total / 1e9, learnerThreads: threads, blasCore: BLAS.coreName, blasCoreChosenBy: KernelChoice.source, blasThreads: BLAS.threadCount,
             openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset")
         if json {
             JSONLines.print(output)
@@ -151,7 +153,7 @@ struct BenchLearner: ParsableCommand {
             learner (\(config.rawValue), batch \(output.batch)): \(String(format: "%.2f", output.updatesPerS)) updates/s, \
             median \(String(format: "%.2f", output.updateMedianMs)) ms (sampling \(String(format: "%.2f", output.sampleMedianMs)) ms)
             \(String(format: "%.2f", output.gflopPerUpdate)) GFLOP per update, \(String(format: "%.1f", output.gflopPerS)) GFLOP/s; \
-            \(threads) learner threads; OpenBLAS \(output.blasCore) kernel, \(output.blasThreads) threads per call (OPENBLAS_CORETYPE \(output.openblasCoretype))
+            \(threads) learner threads; OpenBLAS \(output.blasCore) kernel, \(output.blasThreads) threads per call (chosen by \(output.blasCoreChosenBy.rawValue); OPENBLAS_CORETYPE \(output.openblasCoretype))
             """)
         }
     }
@@ -175,6 +177,7 @@ struct BenchInference: ParsableCommand {
         var medianUs: Double
         var p99Us: Double
         var blasCore: String
+        var blasCoreChosenBy: BLASKernelSource
         var blasThreads: Int
     }
 
@@ -196,7 +199,7 @@ struct BenchInference: ParsableCommand {
             times[index] = (clock.now - start).microseconds
         }
         let output = Output(config: config.rawValue, iterations: iterations, medianUs: median(times), p99Us: percentile(times, 0.99),
-                            blasCore: BLAS.coreName, blasThreads: BLAS.threadCount)
+                            blasCore: BLAS.coreName, blasCoreChosenBy: KernelChoice.source, blasThreads: BLAS.threadCount)
         if json {
             JSONLines.print(output)
         } else {
@@ -239,6 +242,8 @@ struct BenchSACPendulum: ParsableCommand {
         var evaluationReturns: [Double]
         var meanEvaluationReturn: Double
         var policy: String?
+        var blasCore = BLAS.coreName
+        var blasCoreChosenBy = KernelChoice.source
     }
 
     func validate() throws {

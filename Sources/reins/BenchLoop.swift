@@ -64,6 +64,9 @@ struct BenchLoop: ParsableCommand {
         /// polling its status every millisecond; nil where the counter is unavailable (sanitizers).
         var allocationsPerCycle: Double?
         var learnerUpdates: Int
+        /// The learner load's BLAS kernel and who chose it.
+        var blasCore = BLAS.coreName
+        var blasCoreChosenBy = KernelChoice.source
         var fifoScheduling: Bool
         var memoryLocked: Bool
         var notes: [String]

@@ -27,11 +27,19 @@ struct Doctor: ParsableCommand {
         var ok: Bool
         var detail: String
         var fix: String?
+        /// A check that passed with something to put right (it does not fail the run).
+        var warning = false
     }
 
     /// Thrown by a check with the reason it failed and the fix to print.
     struct Failure: Error {
         var reason: String
+        var fix: String
+    }
+
+    /// Thrown by a check that works, but not as well as it should, with the fix.
+    struct Warning: Error {
+        var detail: String
         var fix: String
     }
 
@@ -58,12 +66,16 @@ struct Doctor: ParsableCommand {
                 result = Check(check: name, ok: true, detail: try body())
             } catch let failure as Failure {
                 result = Check(check: name, ok: false, detail: failure.reason, fix: failure.fix)
+            } catch let warning as Warning {
+                result = Check(check: name, ok: true, detail: warning.detail, fix: warning.fix, warning: true)
             } catch {
                 result = Check(check: name, ok: false, detail: "\(error)", fix: "run `make setup`")
             }
             if !result.ok { failures += 1 }
             if json {
                 JSONLines.print(result)
+            } else if result.warning {
+                print("warn    \(column(name, 14)) \(result.detail)\n        fix: \(result.fix ?? "")")
             } else if result.ok {
                 print("ok      \(column(name, 14)) \(result.detail)")
             } else {
@@ -110,7 +122,18 @@ struct Doctor: ParsableCommand {
                 }
             }
         }
-        return "\(BLAS.configuration.split(separator: " ").prefix(2).joined(separator: " ")), kernel \(BLAS.coreName), \(BLAS.threadCount) threads, sgemm checked"
+        let cpu = CPUFeatures.current(), core = BLAS.coreName
+        let detail = "\(BLAS.configuration.split(separator: " ").prefix(2).joined(separator: " ")), kernel \(core) (chosen by \(KernelChoice.source.rawValue)), "
+            + "\(BLAS.threadCount) threads, sgemm checked; CPU \(cpu.summary)"
+        if BLASKernel.isGeneric(core), cpu.avx2, cpu.fma {
+            throw Warning(detail: detail + "; the \(core) kernel is generic (SSE), several times slower than this CPU allows",
+                          fix: "unset OPENBLAS_CORETYPE (and REINS_BLAS_NATIVE) so Reins chooses, or set OPENBLAS_CORETYPE=Haswell")
+        }
+        if BLASKernel.isGeneric(core) {
+            throw Warning(detail: detail + "; the \(core) kernel is generic and this CPU has no AVX2 and FMA for a better one",
+                          fix: "train on a machine with AVX2 (most x86 CPUs since 2013), or expect slow learning here")
+        }
+        return detail
     }
 
     private func checkNcurses() throws -> String {

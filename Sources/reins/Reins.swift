@@ -25,6 +25,7 @@ struct Reins: ParsableCommand {
         // A pipe whose reader has gone (`reins train | tee log` when the terminal closes) makes
         // writes fail instead of killing the run before it saves its episode or checkpoint.
         signal(SIGPIPE, SIG_IGN)
+        KernelChoice.apply()
         main(nil)
     }
 }

@@ -116,6 +116,33 @@ struct DoctorTests {
         #expect(result.status == 0)
     }
 
+    @Test("a generic BLAS kernel someone set is honoured, and doctor warns with the fix; benchmarks say who chose the kernel")
+    func genericKernelWarned() throws {
+        let result = try reins("doctor", "--json", environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        let blas = try #require(try jsonLines(result.stdout).first { $0["check"] as? String == "OpenBLAS" })
+        let detail = blas["detail"] as? String ?? ""
+        #expect(blas["ok"] as? Bool == true && blas["warning"] as? Bool == true, "\(blas)")
+        #expect(detail.contains("kernel Prescott (chosen by environment)") && detail.contains("generic"), "\(detail)")
+        #expect((blas["fix"] as? String ?? "").contains("OPENBLAS_CORETYPE"))
+        #expect(result.status == 0)
+
+        let chosen = ["OPENBLAS_CORETYPE": "Haswell", "REINS_BLAS_CHOSEN": "Haswell"]
+        let bench = try #require(try jsonLines(try reins("bench", "inference", "--config", "state", "--iterations", "20", "--json",
+                                                         environment: chosen).stdout).first)
+        #expect(bench["blas_core"] as? String == "Haswell" && bench["blas_core_chosen_by"] as? String == "reins", "\(bench)")
+        let set = try #require(try jsonLines(try reins("bench", "inference", "--config", "state", "--iterations", "20", "--json",
+                                                       environment: ["OPENBLAS_CORETYPE": "Haswell"]).stdout).first)
+        #expect(set["blas_core_chosen_by"] as? String == "environment")
+    }
+
+    @Test("a probe run answers whether a kernel loads and multiplies right, and nothing else")
+    func kernelProbe() throws {
+        let agrees = try reins("robots", environment: ["OPENBLAS_CORETYPE": "Haswell", "REINS_BLAS_PROBE": "Haswell"])
+        #expect(agrees.status == 0 && agrees.stdout.isEmpty)
+        let other = try reins("robots", environment: ["OPENBLAS_CORETYPE": "Haswell", "REINS_BLAS_PROBE": "SkylakeX"])
+        #expect(other.status == 1)
+    }
+
     @Test("a missing GL library fails the check and names the package")
     func missingLibrary() throws {
         let result = try reins("doctor", "--gl", "osmesa", environment: ["REINS_OSMESA_LIBRARY": "libOSMesa.so.404"])
