@@ -60,11 +60,17 @@ final class ObservationEncoder {
         let proprioStart = cameras.count * latentWidth
         copyColumns(out: features.pointer + proprioStart, outStride: width, observation.proprio, stride: proprioWidth,
                     columns: proprioWidth, rows: rows)
-        if let extra {
-            copyColumns(out: features.pointer + proprioStart + proprioWidth, outStride: width, extra, stride: extraWidth,
-                        columns: extraWidth, rows: rows)
-        }
+        if let extra { setExtra(extra, rows: rows) }
     }
+
+    /// Writes `rows` of the extra columns (a critic's actions) after the observation's. Allocates nothing.
+    func setExtra(_ extra: UnsafePointer<Float>, rows: Range<Int>) {
+        copyColumns(out: features.pointer + cameras.count * latentWidth + proprioWidth, outStride: featureWidth, extra, stride: extraWidth,
+                    columns: extraWidth, rows: rows)
+    }
+
+    /// The width of the observation's own columns (camera latents and proprio), before the extra ones.
+    var observationWidth: Int { featureWidth - extraWidth }
 
     /// Backpropagates `rows` of `featureGradient`'s camera columns through each camera's encoder,
     /// accumulating into `gradients`. Allocates nothing.
@@ -126,7 +132,19 @@ final class Critic {
 
     /// Q for `rows` of the batch. Allocates nothing.
     func forward(_ observation: ObservationBatch, actions: UnsafePointer<Float>, rows: Range<Int>) {
-        encoder.forward(observation, extra: actions, rows: rows)
+        encode(observation, rows: rows)
+        evaluate(actions: actions, rows: rows)
+    }
+
+    /// The encoder's features of `observation` for `rows`, without actions: what a shared-encoder
+    /// actor reads, and what `evaluate` then completes. Allocates nothing.
+    func encode(_ observation: ObservationBatch, rows: Range<Int>) {
+        encoder.forward(observation, extra: nil, rows: rows)
+    }
+
+    /// Q for `rows` of the observation last encoded, with `actions`. Allocates nothing.
+    func evaluate(actions: UnsafePointer<Float>, rows: Range<Int>) {
+        encoder.setExtra(actions, rows: rows)
         for head in heads { head.forward(encoder.features.pointer, rows: rows) }
     }
 
@@ -153,9 +171,19 @@ final class Critic {
 
 /// The tanh-squashed Gaussian policy: an encoder, an MLP, and per action dimension a mean and a
 /// log standard deviation (clipped). Actions are tanh(μ + σ·ε), in [−1, 1].
+///
+/// With a shared encoder (`SACConfig.sharedEncoder`, cameras present) the actor has none of its
+/// own: it reads the critic encoder's features, copied and so detached (the critic trains the
+/// encoder; the actor's gradient stops at its input), as HIL-SERL, RLPD and DrQ do.
 final class Actor {
     let parameters = ParameterSet()
-    let encoder: ObservationEncoder
+    /// nil with a shared encoder.
+    let encoder: ObservationEncoder?
+    /// The trunk's input width: camera latents and proprio.
+    let inputWidth: Int
+    /// The trunk's input rows with a shared encoder (the critic's features, copied); else the
+    /// actor's own encoder's features.
+    private let sharedInput: FloatBuffer?
     let trunk: Sequential
     let actionWidth: Int
     let logStdRange: ClosedRange<Float>
@@ -169,13 +197,17 @@ final class Actor {
     init(_ name: String, config: SACConfig, maxBatch: Int, shards: Int, seed: UInt64) {
         actionWidth = config.actionWidth
         logStdRange = config.logStdMin...config.logStdMax
-        encoder = ObservationEncoder("\(name).encoder", config: config, extraWidth: 0, maxBatch: maxBatch, parameters: parameters)
-        trunk = multilayerPerceptron("\(name).policy", input: encoder.featureWidth, hidden: config.hiddenWidths,
+        let own = config.sharesEncoder ? nil
+            : ObservationEncoder("\(name).encoder", config: config, extraWidth: 0, maxBatch: maxBatch, parameters: parameters)
+        encoder = own
+        inputWidth = config.observation.images.count * config.encoderLatentWidth + config.observation.proprioWidth
+        sharedInput = own == nil ? FloatBuffer(count: maxBatch * inputWidth) : nil
+        trunk = multilayerPerceptron("\(name).policy", input: inputWidth, hidden: config.hiddenWidths,
                                      output: 2 * config.actionWidth, maxBatch: maxBatch, parameters: parameters)
-        trunk.computesInputGradient = !config.observation.images.isEmpty
+        trunk.computesInputGradient = !(own?.cameras.isEmpty ?? true)
         parameters.allocate(shards: shards)
         var generator = SplitMix64(seed: seed)
-        encoder.initialize(using: &generator)
+        own?.initialize(using: &generator)
         trunk.initialize(using: &generator)
         actions = FloatBuffer(count: maxBatch * actionWidth)
         logProbabilities = FloatBuffer(count: maxBatch)
@@ -192,10 +224,27 @@ final class Actor {
         }
     }
 
-    /// Actions tanh(μ + σε), with ε from `setNoise`, and their log-probabilities for `rows`. Allocates nothing.
+    /// The trunk's input: the shared copy, or the actor's own encoder's features.
+    private var input: UnsafePointer<Float> { UnsafePointer(sharedInput?.pointer ?? encoder!.features.pointer) }
+
+    /// Actions for `rows` from the actor's own encoder (not with a shared one). Allocates nothing.
     func forward(_ observation: ObservationBatch, rows: Range<Int>) {
+        guard let encoder else { preconditionFailure("an actor with a shared encoder acts on features: forward(features:stride:rows:)") }
         encoder.forward(observation, extra: nil, rows: rows)
-        let output = trunk.forward(encoder.features.pointer, rows: rows)
+        act(rows: rows)
+    }
+
+    /// Actions for `rows` from a shared encoder's features (their first `inputWidth` columns, row
+    /// stride `stride`), copied so no gradient flows back into them. Allocates nothing.
+    func forward(features: UnsafePointer<Float>, stride: Int, rows: Range<Int>) {
+        guard let sharedInput else { preconditionFailure("an actor with its own encoder acts on observations: forward(_:rows:)") }
+        copyColumns(out: sharedInput.pointer, outStride: inputWidth, features, stride: stride, columns: inputWidth, rows: rows)
+        act(rows: rows)
+    }
+
+    /// Actions tanh(μ + σε), with ε from `setNoise`, and their log-probabilities for `rows` of the trunk's input.
+    private func act(rows: Range<Int>) {
+        let output = trunk.forward(input, rows: rows)
         let width = actionWidth
         let halfLogTwoPi = Float(0.5 * log(2 * Double.pi))
         for row in rows {
@@ -257,8 +306,8 @@ final class Actor {
                 trunkGradient[row * 2 * width + width + column] = (throughU * spread - logProbabilityGradient) * logStdInRange[index]
             }
         }
-        trunk.backward(trunkGradient.pointer, input: encoder.features.pointer, rows: rows, gradients: gradients)
-        if !encoder.cameras.isEmpty {
+        trunk.backward(trunkGradient.pointer, input: input, rows: rows, gradients: gradients)
+        if let encoder, !encoder.cameras.isEmpty {
             copyColumns(out: encoder.featureGradient.pointer, outStride: encoder.featureWidth, trunk.inputGradient,
                         stride: encoder.featureWidth, columns: encoder.featureWidth, rows: rows)
             encoder.backward(observation, rows: rows, gradients: gradients)

@@ -23,14 +23,23 @@ extension SACAgent {
             }
             return (forward * batch, inputGradient * batch)
         }
-        let actorNetwork = cost(actor.encoder.cameras + [actor.trunk])
+        let actorNetwork = cost((actor.encoder?.cameras ?? []) + [actor.trunk])
         let criticEncoder = cost(critic.encoder.cameras)
         let criticHeads = cost(critic.heads)
         let criticForward = criticEncoder.forward + criticHeads.forward
-        let criticStep = actorNetwork.forward + 2 * criticForward  // actor on s′, target critic on s′, critic on s
-            + criticForward + criticEncoder.inputGradient + criticHeads.inputGradient  // weight and input gradients
-        let actorStep = actorNetwork.forward + criticForward + criticHeads.inputGradient  // actor on s, critic on (s, a), dQ/da
-            + actorNetwork.forward + actorNetwork.inputGradient
+        // Backward: weight gradients cost a forward's flops, input gradients what they are counted at.
+        let criticBackward = criticForward + criticEncoder.inputGradient + criticHeads.inputGradient
+        let actorBackward = actorNetwork.forward + actorNetwork.inputGradient
+        if config.sharesEncoder {
+            // Critic step: the target encodes s′ once (actor and target heads read it), the critic
+            // runs on (s, a) and backward. Actor step: the critic encodes s once, the actor and the
+            // heads read it, dQ/da through the heads, the actor's trunk backward.
+            let criticStep = criticEncoder.forward + actorNetwork.forward + criticHeads.forward + criticForward + criticBackward
+            let actorStep = criticEncoder.forward + actorNetwork.forward + criticHeads.forward + criticHeads.inputGradient + actorBackward
+            return criticStep + actorStep
+        }
+        let criticStep = actorNetwork.forward + 2 * criticForward + criticBackward  // actor and target critic on s′, critic on s
+        let actorStep = actorNetwork.forward + criticForward + criticHeads.inputGradient + actorBackward  // actor on s, critic on (s, a), dQ/da
         return criticStep + actorStep
     }
 }

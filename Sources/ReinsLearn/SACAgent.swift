@@ -2,9 +2,10 @@ import Foundation
 import ReinsCore
 import ReinsNN
 
-/// Soft actor-critic as HIL-SERL runs it (RLPD-style): an actor and an ensemble of critics with
-/// separate image encoders, target critics averaged with Polyak's rate, a learned temperature, no
-/// entropy term in the critic's backup, and the minimum over the target ensemble.
+/// Soft actor-critic as HIL-SERL runs it (RLPD-style): an actor and an ensemble of critics, target
+/// critics averaged with Polyak's rate, a learned temperature, no entropy term in the critic's
+/// backup, and the minimum over the target ensemble. The image encoder is the critic's, read by
+/// the actor with its gradient stopped (`SACConfig.sharedEncoder`), or one of each.
 ///
 /// The loss functions are methods (`criticStep`, `actorStep`). With `threads` > 1 each step splits
 /// the batch into that many row ranges, one per thread, with OpenBLAS single-threaded inside each
@@ -140,7 +141,6 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
             optimize(critic.parameters, criticOptimizer, range: range)
             targetCritic.parameters.blend(toward: critic.parameters, rate: config.targetRate, range: range)
         case .actorLoss:
-            actor.forward(batch.observation, rows: rows)
             (shardLoss[shard], shardSum[shard]) = actorLoss(batch, alpha: currentTemperature, rows: rows)
             let imitation = config.imitationWeight > 0
                 ? Actor.Imitation(weights: imitationWeights.pointer, targets: batch.actions.pointer) : nil
@@ -154,10 +154,18 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     }
 
     /// Targets for `rows`, then the critic's loss terms and dL/dQ into `qGradient`: (Σ (Q − y)², Σ Q).
+    /// With a shared encoder the target critic encodes s′ once, for the actor's a′ and the backup.
     func criticLoss(_ batch: TransitionBatch, rows: Range<Int>) -> (Float, Float) {
         let ensemble = config.criticEnsemble
-        actor.forward(batch.nextObservation, rows: rows)
-        targetCritic.forward(batch.nextObservation, actions: actor.actions.pointer, rows: rows)
+        if config.sharesEncoder {
+            targetCritic.encode(batch.nextObservation, rows: rows)
+            let encoder = targetCritic.encoder
+            actor.forward(features: encoder.features.pointer, stride: encoder.featureWidth, rows: rows)
+            targetCritic.evaluate(actions: actor.actions.pointer, rows: rows)
+        } else {
+            actor.forward(batch.nextObservation, rows: rows)
+            targetCritic.forward(batch.nextObservation, actions: actor.actions.pointer, rows: rows)
+        }
         for row in rows {
             var minimum = Float.infinity
             for head in 0..<ensemble { minimum = min(minimum, targetCritic.q(head, row)) }
@@ -184,11 +192,19 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         return (squares, sumQ)
     }
 
-    /// For the actions the actor last took on `rows`: dL/da into the critic's feature gradient, and
-    /// the loss terms (Σ α·logπ − mean_k Q, Σ logπ).
+    /// The actor's actions on `rows` of s, then dL/da into the critic's feature gradient, and the
+    /// loss terms (Σ α·logπ − mean_k Q, Σ logπ). With a shared encoder the critic encodes s once,
+    /// for the actor and for Q(s, a).
     func actorLoss(_ batch: TransitionBatch, alpha: Float, rows: Range<Int>) -> (Float, Float) {
         let count = batch.count, ensemble = config.criticEnsemble
-        critic.forward(batch.observation, actions: actor.actions.pointer, rows: rows)
+        if config.sharesEncoder {
+            critic.encode(batch.observation, rows: rows)
+            actor.forward(features: critic.encoder.features.pointer, stride: critic.encoder.featureWidth, rows: rows)
+            critic.evaluate(actions: actor.actions.pointer, rows: rows)
+        } else {
+            actor.forward(batch.observation, rows: rows)
+            critic.forward(batch.observation, actions: actor.actions.pointer, rows: rows)
+        }
         for head in 0..<ensemble {
             (qGradient.pointer + head * count + rows.lowerBound).update(repeating: -1 / Float(ensemble * count), count: rows.count)
         }

@@ -28,6 +28,10 @@ public struct SACConfig: Codable, Sendable, Equatable {
     /// a positive weight (as ConRFT and IBRL do) lets a vision policy copy its operator long before
     /// the critic has learned enough to teach it.
     public var imitationWeight: Float = 0
+    /// The actor reads the critic's image encoder (features detached) instead of training its own,
+    /// as HIL-SERL, RLPD and DrQ do: about half of each update's convolutions go. Files without
+    /// the setting load with separate encoders, as they were written.
+    public var sharedEncoder = false
     /// Random-shift augmentation, in pixels (DrQ's pad 4).
     public var augmentationShift = 4
     /// The actor's standard deviation is clipped to [1e-5, 10] (SERL's bounds), as log-std.
@@ -41,9 +45,15 @@ public struct SACConfig: Codable, Sendable, Equatable {
 
     public var resolvedTargetEntropy: Float { targetEntropy ?? -Float(actionWidth) / 2 }
 
-    /// The benchmark's image configuration: one 64×64×3 camera, 6-dim proprio, 6-dim action.
+    /// Whether the actor reads the critic's encoder: shared, and there are cameras to encode.
+    public var sharesEncoder: Bool { sharedEncoder && !observation.images.isEmpty }
+
+    /// The benchmark's image configuration: one 64×64×3 camera, 6-dim proprio, 6-dim action, the
+    /// encoder shared as training shares it.
     public static var standardImage: SACConfig {
-        SACConfig(observation: ObservationSpec(images: [.init(name: "front", height: 64, width: 64)], proprioWidth: 6), actionWidth: 6)
+        var config = SACConfig(observation: ObservationSpec(images: [.init(name: "front", height: 64, width: 64)], proprioWidth: 6), actionWidth: 6)
+        config.sharedEncoder = true
+        return config
     }
 
     /// The benchmark's state configuration: a 12-dim observation vector (e.g. joint positions and
@@ -77,6 +87,7 @@ extension SACConfig {
         demoFraction = try setting(.demoFraction, demoFraction)
         criticUpdatesPerActorUpdate = try setting(.criticUpdatesPerActorUpdate, criticUpdatesPerActorUpdate)
         imitationWeight = try setting(.imitationWeight, imitationWeight)
+        sharedEncoder = try setting(.sharedEncoder, sharedEncoder)
         augmentationShift = try setting(.augmentationShift, augmentationShift)
         logStdMin = try setting(.logStdMin, logStdMin)
         logStdMax = try setting(.logStdMax, logStdMax)

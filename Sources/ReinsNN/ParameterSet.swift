@@ -67,6 +67,17 @@ public final class ParameterSet: @unchecked Sendable {
         values.update(from: other.values, count: count)
     }
 
+    /// Copies each tensor from the one of the same name and shape in `other` (a policy's copy of the
+    /// critic's encoder, out of the whole critic).
+    public func copyValues(byName other: ParameterSet) {
+        for slot in slots {
+            guard let source = other.slots.first(where: { $0.name == slot.name }), source.shape == slot.shape else {
+                preconditionFailure("parameter \(slot.name) \(slot.shape) is not in the set copied from")
+            }
+            values(slot).update(from: other.values(source), count: slot.count)
+        }
+    }
+
     /// Polyak averaging, self ← τ·source + (1 − τ)·self, as target networks are updated; over
     /// `range` of the flat parameters (all of them by default).
     public func blend(toward source: ParameterSet, rate tau: Float, range: Range<Int>? = nil) {

@@ -115,6 +115,13 @@ public enum RunCheckpoint {
         return (try capacity("online.safetensors"), try capacity("demos.safetensors"))
     }
 
+    /// The learner configuration a checkpoint was made with; nil when it does not say.
+    public static func savedConfig(_ checkpoint: URL) -> SACConfig? {
+        let path = checkpoint.appendingPathComponent("agent.safetensors").path
+        guard let json = (try? SafetensorsFile(path: path))?.metadata["reins.sac_config"] else { return nil }
+        return try? JSONDecoder().decode(SACConfig.self, from: Data(json.utf8))
+    }
+
     /// Restores the learner (and its buffers) from a checkpoint folder; returns the counters.
     public static func load(_ checkpoint: URL, into learner: Learner) throws -> RunCounters {
         let counters: RunCounters

@@ -111,7 +111,14 @@ public final class TrainingRun {
             throw TrainingRunError("\(folder.path) has no checkpoint to resume from; start without --resume")
         }
         spec = TrainingSpec(camera: settings.camera, imageSize: settings.imageSize, joints: settings.joints)
-        let config = spec.learnerConfig(imitationWeight: settings.imitationWeight)
+        var config = spec.learnerConfig(imitationWeight: settings.imitationWeight)
+        // A run started before the encoder was shared goes on as it started.
+        var continuedSeparate = false
+        if let last, settings.resume, let saved = RunCheckpoint.savedConfig(last), !saved.sharedEncoder, config.sharedEncoder {
+            var separate = config
+            separate.sharedEncoder = false
+            if separate == saved { (config, continuedSeparate) = (saved, true) }
+        }
         actor = PolicyActor(spec: spec, policy: Policy(config: config), deterministic: false, seed: settings.seed &+ 5)
         var demonstrations: [[Transition]] = []
         if let demos = settings.demos, !settings.resume { demonstrations = try Self.loadDemonstrations(demos, spec: spec) }
@@ -126,6 +133,7 @@ public final class TrainingRun {
             counters = try RunCheckpoint.load(last, into: learner)
             resumed = "resumed \(last.lastPathComponent): \(counters.environmentSteps) steps, \(counters.episodes) episodes, \(counters.updates) updates, "
                 + "\(learner.online.count) online and \(learner.demos.count) demo transitions"
+                + (continuedSeparate ? "; it goes on with separate actor and critic encoders, as it started" : "")
         } else {
             for transitions in demonstrations { learner.addDemonstration(transitions) }
         }

@@ -79,12 +79,14 @@ struct BenchLearner: ParsableCommand {
     @Option(help: "Seed for the buffers, networks and sampling.") var seed: UInt64 = 0
     @Option(help: "Learner threads, each taking part of the batch with single-threaded OpenBLAS; 1 leaves threading to OpenBLAS.")
     var threads = 2
+    @Flag(help: "Give the actor an image encoder of its own, as before the critic's was shared (standard config).") var separateEncoders = false
     @OptionGroup var blas: BLASOptions
     @Flag(help: "Print one JSON object.") var json = false
 
     struct Output: Encodable {
         var benchmark = "learner"
         var config: String
+        var sharedEncoder: Bool
         var batch: Int
         var updates: Int
         var updatesPerS: Double
@@ -110,6 +112,7 @@ struct BenchLearner: ParsableCommand {
         try blas.applyNativeKernel()
         var settings = config.config
         settings.batchSize = batch ?? settings.batchSize
+        if separateEncoders { settings.sharedEncoder = false }
         let agent = SACAgent(config: settings, seed: seed, threads: threads)
         let (demos, online) = prefilledBuffers(settings, online: settings.observation.images.isEmpty ? 20_000 : 4_000,
                                                demos: 1_000, seed: seed &+ 7)
@@ -141,7 +144,7 @@ struct BenchLearner: ParsableCommand {
         let total = (clock.now - start).seconds
         let flops = agent.flopsPerUpdate
         let output = Output(
-            config: config.rawValue, batch: settings.batchSize, updates: count, updatesPerS: Double(count) / total,
+            config: config.rawValue, sharedEncoder: settings.sharesEncoder, batch: settings.batchSize, updates: count, updatesPerS: Double(count) / total,
             updateMedianMs: median(Array(updateTimes[0..<count])), updateP90Ms: percentile(Array(updateTimes[0..<count]), 0.9),
             sampleMedianMs: median(Array(sampleTimes[0..<count])), gflopPerUpdate: flops / 1e9,
             gflopPerS: flops * Double(count) / total / 1e9, learnerThreads: threads, blasCore: BLAS.coreName, blasCoreChosenBy: KernelChoice.source, blasThreads: BLAS.threadCount,
@@ -150,7 +153,7 @@ struct BenchLearner: ParsableCommand {
             JSONLines.print(output)
         } else {
             print("""
-            learner (\(config.rawValue), batch \(output.batch)): \(String(format: "%.2f", output.updatesPerS)) updates/s, \
+            learner (\(config.rawValue), batch \(output.batch)\(settings.sharesEncoder ? ", shared encoder" : "")): \(String(format: "%.2f", output.updatesPerS)) updates/s, \
             median \(String(format: "%.2f", output.updateMedianMs)) ms (sampling \(String(format: "%.2f", output.sampleMedianMs)) ms)
             \(String(format: "%.2f", output.gflopPerUpdate)) GFLOP per update, \(String(format: "%.1f", output.gflopPerS)) GFLOP/s; \
             \(threads) learner threads; OpenBLAS \(output.blasCore) kernel, \(output.blasThreads) threads per call (chosen by \(output.blasCoreChosenBy.rawValue); OPENBLAS_CORETYPE \(output.openblasCoretype))

@@ -78,11 +78,14 @@ struct LossGradientTests {
     }
 
     /// With an imitation weight, rows 0 and 2 are the operator's: the loss adds (λ/2)·‖tanh(μ) − a‖² for each.
-    @Test("actor loss: mean of α·logπ − mean Q through tanh-squashed samples, heads' action input and actor encoder, plus the imitation term",
-          arguments: [Float(0), 0.8])
-    func actorLoss(imitationWeight: Float) {
+    /// With a shared encoder the actor reads the critic encoder's latent, which the loss does not
+    /// differentiate (the gradient stops there), and the critic gets no gradient at all.
+    @Test("actor loss: mean of α·logπ − mean Q through tanh-squashed samples, heads' action input and actor encoder (or the critic's, detached), plus the imitation term",
+          arguments: [(Float(0), false), (0.8, false), (0, true), (0.8, true)])
+    func actorLoss(imitationWeight: Float, shared: Bool) {
         var config = Self.tinyConfig
         config.imitationWeight = imitationWeight
+        config.sharedEncoder = shared
         let agent = SACAgent(config: config, seed: 6)
         let batch = Self.batch(config, seed: 40)
         batch.interventions.copy(from: [1, 0, 1])
@@ -90,7 +93,7 @@ struct LossGradientTests {
         let alpha: Float = 0.3
         var generator: SplitMix64? = SplitMix64(seed: 9)
         agent.actor.setNoise(rows: 3, sampling: &generator)
-        agent.actor.forward(batch.observation, rows: 0..<3)
+        agent.critic.parameters.zeroGradients()
         _ = agent.actorLoss(batch, alpha: alpha, rows: 0..<3)
         agent.actor.parameters.zeroGradients()
         let imitationLoss = agent.actor.backward(
@@ -104,7 +107,9 @@ struct LossGradientTests {
         let noise = Self.doubles(actor.noise, 6)
         let criticParameters = (0..<agent.critic.parameters.count).map { Double(agent.critic.parameters.values[$0]) }
         func policy(_ parameters: [Double]) -> (actions: [Double], logProbabilities: [Double], imitation: Double) {
-            let latent = Reference.forward(actor.encoder.cameras[0], images, batch: 3, set: set, parameters: parameters)
+            let latent = shared
+                ? Reference.forward(agent.critic.encoder.cameras[0], images, batch: 3, set: agent.critic.parameters, parameters: criticParameters)
+                : Reference.forward(actor.encoder!.cameras[0], images, batch: 3, set: set, parameters: parameters)
             var features: [Double] = []
             for row in 0..<3 {
                 features.append(contentsOf: latent[(row * 5)..<((row + 1) * 5)])
@@ -143,11 +148,49 @@ struct LossGradientTests {
         #expect(mismatch(Self.doubles(actor.logProbabilities, 3), reference.logProbabilities, absolute: 1e-4, relative: 1e-4) == nil)
         #expect(abs(Double(imitationLoss) - reference.imitation) < 1e-5)
         #expect((imitationWeight > 0) == (imitationLoss > 0))
+        #expect(shared == (actor.encoder == nil))
+        let critic = agent.critic.parameters
+        #expect((0..<critic.count).allSatisfy { critic.gradients[$0] == 0 }, "the actor's loss reached the critic")
     }
 
-    @Test("an update split over two threads matches the single-thread update")
-    func shardedUpdate() {
+    @Test("with a shared encoder the backup's a′ comes from the target critic's features of s′, which its heads also read")
+    func sharedBackup() {
         var config = Self.tinyConfig
+        config.sharedEncoder = true
+        let agent = SACAgent(config: config, seed: 7)
+        // The target differs from the critic, as it does after updates, so the test tells them apart.
+        agent.targetCritic.parameters.blend(toward: SACAgent(config: config, seed: 8).critic.parameters, rate: 0.5)
+        let batch = Self.batch(config, seed: 60)
+        var generator: SplitMix64? = SplitMix64(seed: 10)
+        agent.actor.setNoise(rows: 3, sampling: &generator)
+        _ = agent.criticLoss(batch, rows: 0..<3)
+
+        let target = agent.targetCritic, actor = agent.actor
+        let targetParameters = (0..<target.parameters.count).map { Double(target.parameters.values[$0]) }
+        let actorParameters = (0..<actor.parameters.count).map { Double(actor.parameters.values[$0]) }
+        let images = Self.doubles(batch.nextImages[0], 3 * 192), proprio = Self.doubles(batch.nextProprio, 6), noise = Self.doubles(actor.noise, 6)
+        let latent = Reference.forward(target.encoder.cameras[0], images, batch: 3, set: target.parameters, parameters: targetParameters)
+        var features: [Double] = []
+        for row in 0..<3 {
+            features.append(contentsOf: latent[(row * 5)..<((row + 1) * 5)])
+            features.append(contentsOf: proprio[(row * 2)..<((row + 1) * 2)])
+        }
+        let output = Reference.forward(actor.trunk, features, batch: 3, set: actor.parameters, parameters: actorParameters)
+        let nextActions = (0..<6).map { index -> Double in
+            let row = index / 2, column = index % 2
+            let logStd = min(max(output[row * 4 + 2 + column], Double(config.logStdMin)), Double(config.logStdMax))
+            return Foundation.tanh(output[row * 4 + column] + exp(logStd) * noise[index])
+        }
+        let q = Self.referenceQ(target, images: images, proprio: proprio, actions: nextActions, batch: 3, parameters: targetParameters)
+        let rewards = [1.0, 0, 0.5], masks = [0.0, 1, 1]
+        let expected = (0..<3).map { rewards[$0] + Double(config.discount) * masks[$0] * min(q[0][$0], q[1][$0]) }
+        #expect(mismatch(Self.doubles(agent.targets, 3), expected, absolute: 1e-5, relative: 1e-4) == nil)
+    }
+
+    @Test("an update split over two threads matches the single-thread update", arguments: [false, true])
+    func shardedUpdate(shared: Bool) {
+        var config = Self.tinyConfig
+        config.sharedEncoder = shared
         config.batchSize = 8
         let single = SACAgent(config: config, seed: 11), sharded = SACAgent(config: config, seed: 11, threads: 2)
         let batch = TransitionBatch(spec: config.observation, actionWidth: 2, capacity: 8)
