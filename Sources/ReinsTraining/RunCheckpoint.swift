@@ -28,6 +28,9 @@ public struct RunCounters: Codable, Sendable, Equatable {
     public var actorGenerator: UInt64 = 0
     public var learnerGenerator: UInt64 = 0
     public var seed: UInt64 = 0
+    /// Seconds the actor held the arm between episodes for the learner to catch up (`minUpdatesPerStep`);
+    /// nil in counters written before the setting existed.
+    public var learnerWaitSeconds: Double?
 
     public init() {}
 

@@ -78,6 +78,10 @@ public final class TrainingRun {
         public var resume = false
         /// The scripted supervisor operates: a row of its failures is a fault (`SupervisorWatch`).
         public var supervised = true
+        /// Updates the learner must have made per environment step since learning started before
+        /// the next episode begins (nil: never wait). The actor never waits mid-episode; between
+        /// episodes it holds the arm at home, so a slower machine takes longer and learns the same.
+        public var minUpdatesPerStep: Double?
 
         public init(robot: String, task: TaskKind, camera: String, imageSize: Int, joints: Int, run: URL) {
             self.robot = robot
@@ -97,6 +101,8 @@ public final class TrainingRun {
     /// What resuming found, for the operator ("resumed …"); nil for a new run.
     public private(set) var resumed: String?
     private var watch = SupervisorWatch()
+    /// Online transitions handed to the learner by this process (a resumed run's buffer counts too).
+    private var submittedTransitions = 0
 
     /// Builds the learner and its buffers: from the last checkpoint with `resume`, else empty with
     /// the demonstrations loaded. Nothing runs yet: the actor is the station's policy, then `run`.
@@ -137,6 +143,7 @@ public final class TrainingRun {
         } else {
             for transitions in demonstrations { learner.addDemonstration(transitions) }
         }
+        submittedTransitions = learner.online.count
     }
 
     /// A demo folder's episodes as transitions; the first file that does not fit stops the run with its name.
@@ -190,7 +197,7 @@ public final class TrainingRun {
                     station.display?.update { $0.learner = Self.panel(stats, counters) }
                 }
             } catch {
-                _ = learner.submit(episode: held.finish(.stopped("\(error)")))
+                submit(held.finish(.stopped("\(error)")))
                 fault = error
                 break
             }
@@ -200,24 +207,34 @@ public final class TrainingRun {
             let episodeReturn = labelled.reduce(0) { $0 + Double($1.reward) }
             if settings.supervised {
                 for episode in watch.finished(labelled, end: end, outcome: outcome.steps, interventions: outcome.interventions) {
-                    _ = learner.submit(episode: episode)
+                    submit(episode)
                 }
             } else {
-                _ = learner.submit(episode: labelled)
+                submit(labelled)
             }
+            // Another episode follows: the learner may need to catch up first.
+            var another = counters.environmentSteps < settings.steps && !station.quitRequested && station.loopFault == nil
+            if case .stopped = end { another = false }
+            if end == .quit { another = false }
+            let waited = another ? try waitForLearner(station) : 0
             if case .success = end { count(outcome, success: true, episodeReturn: episodeReturn) }
             if case .failure = end { count(outcome, success: false, episodeReturn: episodeReturn) }
             let stats = learner.stats
             counters.updates = stats.updates
-            try board.scalars(scalars(outcome, episodeReturn: episodeReturn, stats: stats, loop: station.loop), step: counters.environmentSteps)
+            var logged = scalars(outcome, episodeReturn: episodeReturn, stats: stats, loop: station.loop)
+            if settings.minUpdatesPerStep != nil {
+                logged += [("learner/wait_s", waited), ("learner/wait_total_s", counters.learnerWaitSeconds ?? 0)]
+            }
+            try board.scalars(logged, step: counters.environmentSteps)
             board.flush()
             progress(String(format: "episode %d: %@ in %d steps, return %.2f, interventions %d; steps %d/%d, updates %d (%.1f/s), Q %.2f, imitation %.3f; success %.0f %% (%.0f %% by the policy alone) and interventions %.0f %% over the last 20",
                             counters.episodes, end.description, outcome.steps, episodeReturn, outcome.interventions, counters.environmentSteps,
                             settings.steps, stats.updates, stats.updatesPerSecond, stats.meanQ, stats.imitationLoss,
-                            counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, counters.recentInterventionRate * 100))
+                            counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, counters.recentInterventionRate * 100)
+                     + (waited > 0 ? String(format: "; waited %.1f s for the learner", waited) : ""))
             if station.takeCheckpointRequest() || counters.environmentSteps - lastCheckpoint >= settings.checkpointEvery {
                 // A checkpoint holds every episode so far: the ones waiting go in first.
-                for episode in watch.release() { _ = learner.submit(episode: episode) }
+                for episode in watch.release() { submit(episode) }
                 try checkpoint(station: station)
                 lastCheckpoint = counters.environmentSteps
             }
@@ -232,7 +249,7 @@ public final class TrainingRun {
             }
         }
         if fault == nil, let message = station.loopFault { fault = TrainingRunError(message) }
-        for episode in watch.release() { _ = learner.submit(episode: episode) }
+        for episode in watch.release() { submit(episode) }
         learner.stop()
         learnerStopped = true
         counters.updates = learner.stats.updates
@@ -241,6 +258,56 @@ public final class TrainingRun {
             throw TrainingRunError("training stopped at step \(counters.environmentSteps): \(fault); the run is saved, continue it with --resume")
         }
         return Summary(counters: counters, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The updates the learner must have made before the next episode: the ratio times the online
+    /// transitions handed to it beyond those it starts learning after (episodes held back from it,
+    /// such as a row of supervisor failures, do not count).
+    public static func requiredUpdates(ratio: Double, onlineTransitions: Int, learningStarts: Int) -> Int {
+        Int((ratio * Double(max(0, onlineTransitions - learningStarts))).rounded(.up))
+    }
+
+    /// Hands an episode's transitions to the learner, counting them for the update ratio.
+    private func submit(_ transitions: [Transition]) {
+        learner.submit(episode: transitions)
+        submittedTransitions += transitions.count
+    }
+
+    /// How long the learner may make no update at all while the arm waits for it before the wait
+    /// gives up, says so, and the next episode starts.
+    static let stalledLearnerSeconds = 60.0
+
+    /// With `minUpdatesPerStep`, moves the arm home and holds it (torque on) until the learner has
+    /// caught up, the operator quits, or the loop stops; returns the seconds waited.
+    private func waitForLearner(_ station: OperatorStation) throws -> Double {
+        guard let ratio = settings.minUpdatesPerStep else { return 0 }
+        func missing() -> Int {
+            Self.requiredUpdates(ratio: ratio, onlineTransitions: submittedTransitions, learningStarts: learner.learningStarts) - learner.stats.updates
+        }
+        guard missing() > 0 else { return 0 }
+        let started = Date()
+        _ = try station.runner.reset()
+        var lastShown = -1, lastUpdates = learner.stats.updates, lastProgress = Date()
+        while station.loopFault == nil, !station.quitRequested, station.loop.status.phase == .running || station.loop.status.phase == .holding {
+            let left = missing(), updates = learner.stats.updates
+            guard left > 0 else { break }
+            if updates != lastUpdates { (lastUpdates, lastProgress) = (updates, Date()) }
+            if Date().timeIntervalSince(lastProgress) > Self.stalledLearnerSeconds {
+                station.log(String(format: "the learner made no update in %.0f s; going on without the %d updates still missing", Self.stalledLearnerSeconds, left))
+                break
+            }
+            // The console's prompt shows what is left, once a second.
+            let shown = Int(Date().timeIntervalSince(started))
+            if shown != lastShown, let display = station.display {
+                display.update { $0.prompt = "waiting for the learner: \(left) updates" }
+                lastShown = shown
+            }
+            usleep(100_000)
+        }
+        station.display?.update { $0.prompt = nil }
+        let waited = Date().timeIntervalSince(started)
+        counters.learnerWaitSeconds = (counters.learnerWaitSeconds ?? 0) + waited
+        return waited
     }
 
     /// Counts a finished episode (success or failure; discarded, quit and stopped ones are not episodes).

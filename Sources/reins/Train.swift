@@ -33,12 +33,17 @@ struct Train: ParsableCommand {
     var imitationWeight: Float = 1
     @Option(help: "task (the twin's check gives reward 1 and ends the episode; the default with --sim) or keys (the operator's y and n, the only reward on hardware; with --operator scripted on the twin a stand-in presses y 0.3–1 s after the twin sees the task done).")
     var reward: RewardSource?
+    @Option(name: .customLong("min-utd"), help: "Updates per environment step the learner must have made (counted from when learning starts) before each new episode; between episodes the arm holds at home until it has. Off by default: reach does not need many updates.")
+    var minUpdatesPerStep: Double?
     @Flag(help: "Continue the run from its last checkpoint.") var resume = false
 
     func validate() throws {
         guard steps > 0, checkpointEvery > 0, keep > 0 else { throw ValidationError("--steps, --checkpoint-every and --keep must be positive") }
         guard (1...8).contains(learnerThreads) else { throw ValidationError("--learner-threads must be from 1 to 8") }
         guard imitationWeight >= 0, imitationWeight.isFinite else { throw ValidationError("--imitation-weight must be 0 or more") }
+        if let minUpdatesPerStep {
+            guard minUpdatesPerStep > 0, minUpdatesPerStep <= 100 else { throw ValidationError("--min-utd must be above 0 and at most 100") }
+        }
         guard !episodeOptions.noCameras else { throw ValidationError("training learns from a camera; --no-cameras leaves it blind") }
         guard reward != .task || connection.sim else {
             throw ValidationError("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys give the reward (--reward keys)")
@@ -61,6 +66,7 @@ struct Train: ParsableCommand {
         settings.demos = demos.map { URL(fileURLWithPath: $0) }
         settings.resume = resume
         settings.supervised = `operator` == .scripted
+        settings.minUpdatesPerStep = minUpdatesPerStep
         let training = try TrainingRun(settings: settings)
         if let resumed = training.resumed { printError(resumed) }
         let station = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "train", policy: training.actor,

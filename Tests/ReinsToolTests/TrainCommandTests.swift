@@ -75,6 +75,34 @@ extension RealTimeCommands {
             #expect(try jsonLines(simRun.stdout).last?["episodes"] as? Int == 1)
         }
 
+        @Test("with --min-utd the arm waits between episodes until the learner has made its updates per step since learning started")
+        func minimumUpdateRatio() throws {
+            let folder = temporaryFolder("utd")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let demos = folder.appendingPathComponent("demos"), runFolder = folder.appendingPathComponent("run")
+            try Self.recordDemos(into: demos)
+            let train = try run(reinsExecutable, ["train", "--robot", "so101", "--task", "reach", "--sim", "--demos", demos.path,
+                                                  "--run", runFolder.path, "--steps", "200", "--no-console", "--image-size", "32",
+                                                  "--seed", "3", "--max-steps", "30", "--min-utd", "0.5", "--learner-threads", "1", "--operator", "none"])
+            #expect(train.status == 0, "\(train.stderr)")
+            #expect(train.stdout.contains("s for the learner"), "\(train.stdout)")
+            let events = try #require(try FileManager.default.contentsOfDirectory(atPath: runFolder.path).first { $0.hasPrefix("events.out.tfevents.") })
+            let scalars = try TensorBoardReader.read(runFolder.appendingPathComponent(events)).scalars
+            let updates = scalars.filter { $0.tag == "learner/updates" }
+            #expect(updates.count >= 5)
+            // Every episode but the last began only once the learner had caught up: with nobody
+            // supervising, every step it took reached the learner.
+            for point in updates.dropLast() {
+                #expect(Int(point.value) >= Int((0.5 * Double(max(0, point.step - 100))).rounded(.up)), "\(point.step): \(point.value)")
+            }
+            #expect((updates.last?.value ?? 0) > 0)
+            let waited = scalars.filter { $0.tag == "learner/wait_s" }.map(\.value).reduce(0, +)
+            #expect(waited > 0)
+            let checkpoints = try FileManager.default.contentsOfDirectory(atPath: runFolder.appendingPathComponent("checkpoints").path).sorted()
+            let counters = try Self.counters(runFolder.appendingPathComponent("checkpoints").appendingPathComponent(try #require(checkpoints.last)))
+            #expect((counters["learnerWaitSeconds"] as? Double ?? 0) > 0)
+        }
+
         @Test("with --reward keys the twin gives no reward: the stand-in's y, late as a person's, ends each episode with reward 1 on its last step")
         func keysReward() throws {
             let folder = temporaryFolder("keys")
