@@ -82,6 +82,8 @@ public final class TrainingRun {
         /// the next episode begins (nil: never wait). The actor never waits mid-episode; between
         /// episodes it holds the arm at home, so a slower machine takes longer and learns the same.
         public var minUpdatesPerStep: Double?
+        /// The actor reads the critic's encoder (`SACConfig.sharedEncoder`).
+        public var sharedEncoder = false
 
         public init(robot: String, task: TaskKind, camera: String, imageSize: Int, joints: Int, run: URL) {
             self.robot = robot
@@ -117,13 +119,13 @@ public final class TrainingRun {
             throw TrainingRunError("\(folder.path) has no checkpoint to resume from; start without --resume")
         }
         spec = TrainingSpec(camera: settings.camera, imageSize: settings.imageSize, joints: settings.joints)
-        var config = spec.learnerConfig(imitationWeight: settings.imitationWeight)
-        // A run started before the encoder was shared goes on as it started.
-        var continuedSeparate = false
-        if let last, settings.resume, let saved = RunCheckpoint.savedConfig(last), !saved.sharedEncoder, config.sharedEncoder {
-            var separate = config
-            separate.sharedEncoder = false
-            if separate == saved { (config, continuedSeparate) = (saved, true) }
+        var config = spec.learnerConfig(imitationWeight: settings.imitationWeight, sharedEncoder: settings.sharedEncoder)
+        // A resumed run goes on with the encoders it started with, shared or not.
+        var continuedAsStarted = false
+        if let last, settings.resume, let saved = RunCheckpoint.savedConfig(last), saved.sharedEncoder != config.sharedEncoder {
+            var asStarted = config
+            asStarted.sharedEncoder = saved.sharedEncoder
+            if asStarted == saved { (config, continuedAsStarted) = (saved, true) }
         }
         actor = PolicyActor(spec: spec, policy: Policy(config: config), deterministic: false, seed: settings.seed &+ 5)
         var demonstrations: [[Transition]] = []
@@ -139,7 +141,7 @@ public final class TrainingRun {
             counters = try RunCheckpoint.load(last, into: learner)
             resumed = "resumed \(last.lastPathComponent): \(counters.environmentSteps) steps, \(counters.episodes) episodes, \(counters.updates) updates, "
                 + "\(learner.online.count) online and \(learner.demos.count) demo transitions"
-                + (continuedSeparate ? "; it goes on with separate actor and critic encoders, as it started" : "")
+                + (continuedAsStarted ? "; it goes on with \(config.sharedEncoder ? "the shared encoder" : "separate actor and critic encoders"), as it started" : "")
         } else {
             for transitions in demonstrations { learner.addDemonstration(transitions) }
         }

@@ -27,14 +27,15 @@ public struct TrainingSpec: Sendable, Equatable {
     /// The learner's settings for this observation and action: HIL-SERL's, except where two CPU
     /// cores call for less work per update. A batch of 128 (64 demo + 64 online) and one critic step
     /// per actor step double the updates a second (an image update at 256 costs ~18 GFLOP, ~0.2 s on
-    /// both cores), the actor reads the critic's encoder, and `imitationWeight` pulls the policy toward its operator's actions (0 is
-    /// HIL-SERL's actor loss).
-    public func learnerConfig(imitationWeight: Float) -> SACConfig {
+    /// both cores), and `imitationWeight` pulls the policy toward its operator's actions (0 is
+    /// HIL-SERL's actor loss). `sharedEncoder` lets the actor read the critic's encoder; off by
+    /// default here, because the imitation term then no longer trains an encoder (see README).
+    public func learnerConfig(imitationWeight: Float, sharedEncoder: Bool = false) -> SACConfig {
         var config = SACConfig(observation: observation, actionWidth: Self.actionWidth)
         config.batchSize = 128
         config.criticUpdatesPerActorUpdate = 1
         config.imitationWeight = imitationWeight
-        config.sharedEncoder = true
+        config.sharedEncoder = sharedEncoder
         return config
     }
 

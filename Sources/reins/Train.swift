@@ -35,6 +35,8 @@ struct Train: ParsableCommand {
     var reward: RewardSource?
     @Option(name: .customLong("min-utd"), help: "Updates per environment step the learner must have made (counted from when learning starts) before each new episode; between episodes the arm holds at home until it has. Off by default: reach does not need many updates.")
     var minUpdatesPerStep: Double?
+    @Flag(help: "The actor reads the critic's image encoder instead of training its own (HIL-SERL's and RLPD's design; about 1.7× the updates a second, but the imitation term then shapes no encoder: on reach it learned slower, see README).")
+    var sharedEncoder = false
     @Flag(help: "Continue the run from its last checkpoint.") var resume = false
 
     func validate() throws {
@@ -67,6 +69,7 @@ struct Train: ParsableCommand {
         settings.resume = resume
         settings.supervised = `operator` == .scripted
         settings.minUpdatesPerStep = minUpdatesPerStep
+        settings.sharedEncoder = sharedEncoder
         let training = try TrainingRun(settings: settings)
         if let resumed = training.resumed { printError(resumed) }
         let station = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "train", policy: training.actor,
