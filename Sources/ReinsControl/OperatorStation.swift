@@ -29,8 +29,15 @@ public struct StationOptions: Sendable {
     /// on hardware (where they are the only choice).
     public var reward: RewardSource?
 
-    public init(commandName: String) {
+    public init(commandName: String, task: TaskKind = .reach, maxSteps: Int = 100, seed: UInt64 = 0,
+                operatorKind: OperatorKind = .keyboard, supervising: Bool = false, reward: RewardSource? = nil) {
         self.commandName = commandName
+        self.task = task
+        self.maxSteps = maxSteps
+        self.seed = seed
+        self.operatorKind = operatorKind
+        self.supervising = supervising
+        self.reward = reward
     }
 }
 

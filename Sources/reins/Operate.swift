@@ -31,13 +31,8 @@ extension EpisodeOptions {
     /// --no-console, and the station that runs episodes on them; the station owns both from here.
     func openStation(_ connection: RobotConnection, operatorKind: OperatorKind, commandName: String, policy: ActionSource = HoldPolicy(),
                      supervising: Bool = false, reward: RewardSource? = nil) throws -> OperatorStation {
-        var options = StationOptions(commandName: commandName)
-        options.task = task
-        options.maxSteps = maxSteps
-        options.seed = seed
-        options.operatorKind = operatorKind
-        options.supervising = supervising
-        options.reward = reward
+        let options = StationOptions(commandName: commandName, task: task, maxSteps: maxSteps, seed: seed, operatorKind: operatorKind,
+                                     supervising: supervising, reward: reward)
         var console: OperatorConsole?
         if !noConsole {
             do {

@@ -54,18 +54,15 @@ extension Sim {
             let imageSize = learned?.spec.imageSize ?? size
             let session = try RobotAddress(robot: robot).open(cameraSize: learned != nil || video != nil ? imageSize : nil)
             let source: ActionSource
-            switch policy {
-            case "scripted": source = scriptedExpert(for: task, scale: ActionScale(), seed: seed &+ 1) { [scene = session.scene] in scene?.cubePosition }
-            case "random": source = RandomPolicy(seed: seed &+ 2)
-            default: source = learned!
+            if let learned {
+                source = learned
+            } else if policy == "random" {
+                source = RandomPolicy(seed: seed &+ 2)
+            } else {
+                source = scriptedExpert(for: task, scale: ActionScale(), seed: seed &+ 1) { [scene = session.scene] in scene?.cubePosition }
             }
-            var options = StationOptions(commandName: "sim run")
-            options.task = task
-            options.maxSteps = maxSteps
-            options.seed = seed
-            options.operatorKind = intervene ? .scripted : .none
-            options.supervising = true
-            options.reward = .task
+            let options = StationOptions(commandName: "sim run", task: task, maxSteps: maxSteps, seed: seed,
+                                         operatorKind: intervene ? .scripted : .none, supervising: true, reward: .task)
             let station = try OperatorStation(session: session, options: options, policy: source, display: nil) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }

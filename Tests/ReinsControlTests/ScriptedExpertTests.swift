@@ -10,13 +10,8 @@ private func run(_ task: TaskKind, episodes: Int, seed: UInt64, maxSteps: Int = 
                  policy: (RobotSession) -> ActionSource) throws -> (successes: Int, steps: [Int], interventionRate: Double) {
     let rig = try TwinRig("so101")
     let session = rig.session()
-    var options = StationOptions(commandName: "test")
-    options.task = task
-    options.maxSteps = maxSteps
-    options.seed = seed
-    options.operatorKind = supervised ? .scripted : .none
-    options.supervising = true
-    options.reward = .task
+    let options = StationOptions(commandName: "test", task: task, maxSteps: maxSteps, seed: seed,
+                                 operatorKind: supervised ? .scripted : .none, supervising: true, reward: .task)
     let station = try OperatorStation(session: session, options: options, policy: policy(session), display: nil) { _ in }
     defer { station.close() }
     var successes = 0, steps: [Int] = [], interventions = 0, taken = 0

@@ -7,13 +7,7 @@ import Testing
 @Suite("Operator station: episode ends, keys, rewards, ownership", .serialized)
 struct StationTests {
     static func options(_ operatorKind: OperatorKind = .none, reward: RewardSource? = nil, maxSteps: Int = 100) -> StationOptions {
-        var options = StationOptions(commandName: "test")
-        options.operatorKind = operatorKind
-        options.supervising = true
-        options.reward = reward
-        options.maxSteps = maxSteps
-        options.seed = 3
-        return options
+        StationOptions(commandName: "test", maxSteps: maxSteps, seed: 3, operatorKind: operatorKind, supervising: true, reward: reward)
     }
 
     @Test("y, n and backspace end an episode on the step they are pressed; Q asks first, and only y quits")
