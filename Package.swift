@@ -34,6 +34,8 @@ let package = Package(
         ),
         .target(name: "CTerminal"),
         .target(name: "CAllocationCounter"),
+        // Without errno, sqrtf is one instruction and the kernels' loops vectorise.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-fno-math-errno"])]),
         .target(
             name: "CGLOffscreen",
             linkerSettings: [.linkedLibrary("dl")]
@@ -46,7 +48,7 @@ let package = Package(
         .target(name: "ReinsControl", dependencies: [
             "ReinsCore", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
-        .target(name: "ReinsNN", dependencies: ["CBLAS"]),
+        .target(name: "ReinsNN", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "ReinsLearn", dependencies: ["ReinsCore", "ReinsNN"]),
         .target(name: "ReinsData", dependencies: ["ReinsCore", "CHDF5", "COpenCV"]),
         .target(name: "ReinsTraining", dependencies: ["ReinsCore", "ReinsControl", "ReinsLearn", "ReinsNN", "ReinsData"]),
@@ -63,7 +65,7 @@ let package = Package(
         .testTarget(name: "ReinsHardwareTests", dependencies: ["ReinsHardware", "ReinsCore"]),
         .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim", "ReinsHardware", "ReinsCore", "ReinsData"]),
         .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl", "ReinsCore", "ReinsSim", "ReinsHardware", "ReinsData", "CAllocationCounter"]),
-        .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN", "ReinsCore"]),
+        .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN", "ReinsCore", "CKernels"]),
         .testTarget(name: "ReinsLearnTests", dependencies: ["ReinsLearn", "ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),
         .testTarget(name: "ReinsTrainingTests", dependencies: ["ReinsTraining", "ReinsLearn", "ReinsData", "ReinsControl", "ReinsCore"]),

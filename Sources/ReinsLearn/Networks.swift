@@ -49,11 +49,11 @@ final class ObservationEncoder {
         for camera in cameras { camera.initialize(using: &generator) }
     }
 
-    /// Fills `rows` of `features`. Allocates nothing.
-    func forward(_ observation: ObservationBatch, extra: UnsafePointer<Float>?, rows: Range<Int>) {
+    /// Fills `rows` of `features`; without `forBackward` the cameras keep only what a forward needs. Allocates nothing.
+    func forward(_ observation: ObservationBatch, extra: UnsafePointer<Float>?, rows: Range<Int>, forBackward: Bool = true) {
         let width = featureWidth
         for (index, camera) in cameras.enumerated() {
-            let latent = camera.forward(observation.images[index], rows: rows)
+            let latent = camera.forward(observation.images[index], rows: rows, forBackward: forBackward)
             copyColumns(out: features.pointer + index * latentWidth, outStride: width, latent, stride: latentWidth,
                         columns: latentWidth, rows: rows)
         }
@@ -131,15 +131,15 @@ final class Critic {
     func q(_ head: Int, _ row: Int) -> Float { heads[head].output[row] }
 
     /// Q for `rows` of the batch. Allocates nothing.
-    func forward(_ observation: ObservationBatch, actions: UnsafePointer<Float>, rows: Range<Int>) {
-        encode(observation, rows: rows)
+    func forward(_ observation: ObservationBatch, actions: UnsafePointer<Float>, rows: Range<Int>, forBackward: Bool = true) {
+        encode(observation, rows: rows, forBackward: forBackward)
         evaluate(actions: actions, rows: rows)
     }
 
     /// The encoder's features of `observation` for `rows`, without actions: what a shared-encoder
     /// actor reads, and what `evaluate` then completes. Allocates nothing.
-    func encode(_ observation: ObservationBatch, rows: Range<Int>) {
-        encoder.forward(observation, extra: nil, rows: rows)
+    func encode(_ observation: ObservationBatch, rows: Range<Int>, forBackward: Bool = true) {
+        encoder.forward(observation, extra: nil, rows: rows, forBackward: forBackward)
     }
 
     /// Q for `rows` of the observation last encoded, with `actions`. Allocates nothing.
@@ -228,9 +228,9 @@ final class Actor {
     private var input: UnsafePointer<Float> { UnsafePointer(sharedInput?.pointer ?? encoder!.features.pointer) }
 
     /// Actions for `rows` from the actor's own encoder (not with a shared one). Allocates nothing.
-    func forward(_ observation: ObservationBatch, rows: Range<Int>) {
+    func forward(_ observation: ObservationBatch, rows: Range<Int>, forBackward: Bool = true) {
         guard let encoder else { preconditionFailure("an actor with a shared encoder acts on features: forward(features:stride:rows:)") }
-        encoder.forward(observation, extra: nil, rows: rows)
+        encoder.forward(observation, extra: nil, rows: rows, forBackward: forBackward)
         act(rows: rows)
     }
 

@@ -71,10 +71,10 @@ public final class Policy: @unchecked Sendable {
         actor.setNoise(rows: 1, sampling: &sampling)
         if !deterministic { generator = sampling! }
         if let encoder {
-            encoder.forward(observationBatch, extra: nil, rows: 0..<1)
+            encoder.forward(observationBatch, extra: nil, rows: 0..<1, forBackward: false)
             actor.forward(features: encoder.features.pointer, stride: encoder.featureWidth, rows: 0..<1)
         } else {
-            actor.forward(observationBatch, rows: 0..<1)
+            actor.forward(observationBatch, rows: 0..<1, forBackward: false)
         }
         return Array(UnsafeBufferPointer(start: actor.actions.pointer, count: config.actionWidth))
     }

@@ -158,13 +158,13 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     func criticLoss(_ batch: TransitionBatch, rows: Range<Int>) -> (Float, Float) {
         let ensemble = config.criticEnsemble
         if config.sharesEncoder {
-            targetCritic.encode(batch.nextObservation, rows: rows)
+            targetCritic.encode(batch.nextObservation, rows: rows, forBackward: false)
             let encoder = targetCritic.encoder
             actor.forward(features: encoder.features.pointer, stride: encoder.featureWidth, rows: rows)
             targetCritic.evaluate(actions: actor.actions.pointer, rows: rows)
         } else {
-            actor.forward(batch.nextObservation, rows: rows)
-            targetCritic.forward(batch.nextObservation, actions: actor.actions.pointer, rows: rows)
+            actor.forward(batch.nextObservation, rows: rows, forBackward: false)
+            targetCritic.forward(batch.nextObservation, actions: actor.actions.pointer, rows: rows, forBackward: false)
         }
         for row in rows {
             var minimum = Float.infinity
@@ -198,12 +198,12 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     func actorLoss(_ batch: TransitionBatch, alpha: Float, rows: Range<Int>) -> (Float, Float) {
         let count = batch.count, ensemble = config.criticEnsemble
         if config.sharesEncoder {
-            critic.encode(batch.observation, rows: rows)
+            critic.encode(batch.observation, rows: rows, forBackward: false)
             actor.forward(features: critic.encoder.features.pointer, stride: critic.encoder.featureWidth, rows: rows)
             critic.evaluate(actions: actor.actions.pointer, rows: rows)
         } else {
             actor.forward(batch.observation, rows: rows)
-            critic.forward(batch.observation, actions: actor.actions.pointer, rows: rows)
+            critic.forward(batch.observation, actions: actor.actions.pointer, rows: rows, forBackward: false)
         }
         for head in 0..<ensemble {
             (qGradient.pointer + head * count + rows.lowerBound).update(repeating: -1 / Float(ensemble * count), count: rows.count)

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Adam over a whole parameter set in one flat loop (Kingma & Ba; β1 0.9, β2 0.999, ε 1e-8 as in
@@ -42,27 +43,8 @@ public final class Adam: @unchecked Sendable {
 
     /// θ −= lr · m̂ / (√v̂ + ε), with m̂ = m / c1 and v̂ = v / c2, over `range`. Allocates nothing.
     public func apply(_ range: Range<Int>) {
-        let stepSize = stepSize, rootCorrection2 = rootCorrection2
-        let values = parameters.values + range.lowerBound, gradients = parameters.gradients + range.lowerBound
-        let m = firstMoment.pointer + range.lowerBound, v = secondMoment.pointer + range.lowerBound
-        let count = range.count
-        var index = 0
-        while index + 8 <= count {
-            let gradient = SIMD8.load(gradients + index)
-            let first = SIMD8.load(m + index) * beta1 + gradient * (1 - beta1)
-            let second = SIMD8.load(v + index) * beta2 + gradient * gradient * (1 - beta2)
-            first.store(to: m + index)
-            second.store(to: v + index)
-            let denominator = second.squareRoot() / rootCorrection2 + epsilon
-            (SIMD8.load(values + index) - stepSize * first / denominator).store(to: values + index)
-            index += 8
-        }
-        while index < count {
-            let gradient = gradients[index]
-            m[index] = m[index] * beta1 + gradient * (1 - beta1)
-            v[index] = v[index] * beta2 + gradient * gradient * (1 - beta2)
-            values[index] -= stepSize * m[index] / (v[index].squareRoot() / rootCorrection2 + epsilon)
-            index += 1
-        }
+        let start = range.lowerBound
+        reins_adam(KernelSet.current.set, parameters.values + start, parameters.gradients + start, firstMoment.pointer + start,
+                   secondMoment.pointer + start, range.count, beta1, beta2, stepSize, rootCorrection2, epsilon)
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 /// One step of a network as a forward/backward pair, on batches of up to `maxBatch` samples laid
 /// out row by row. Each layer owns its output and input-gradient buffers, sized when it is built,
 /// so neither pass allocates. Backward reads what the last forward kept, writes the gradient with
@@ -20,6 +21,9 @@ public protocol Layer: AnyObject {
     var computesInputGradient: Bool { get set }
     /// Allocates nothing.
     func forward(_ input: UnsafePointer<Float>, rows: Range<Int>)
+    /// A forward pass no backward pass will follow (a target network, features read without their
+    /// gradient, acting): the layer may keep less of it. Allocates nothing.
+    func forwardWithoutBackward(_ input: UnsafePointer<Float>, rows: Range<Int>)
     /// Allocates nothing.
     func backward(_ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Range<Int>,
                   gradients: UnsafeMutablePointer<Float>?)
@@ -28,6 +32,8 @@ public protocol Layer: AnyObject {
 }
 
 extension Layer {
+    public func forwardWithoutBackward(_ input: UnsafePointer<Float>, rows: Range<Int>) { forward(input, rows: rows) }
+
     /// The whole batch on this thread.
     public func forward(_ input: UnsafePointer<Float>, batch: Int) { forward(input, rows: 0..<batch) }
 }
@@ -121,98 +127,17 @@ public final class LayerNorm: Layer {
     }
 
     public func forward(_ input: UnsafePointer<Float>, rows: Range<Int>) {
-        let width = inputWidth
-        let gamma = parameters.values(scale), beta = parameters.values(offset)
-        let vectorWidth = width & ~7
-        for row in rows {
-            let x = input + row * width, xHat = normalized.pointer + row * width, y = output + row * width
-            var sums = SIMD8<Float>.zero, squares = SIMD8<Float>.zero
-            var index = 0
-            while index < vectorWidth {
-                let value = SIMD8.load(x + index)
-                sums += value
-                squares += value * value
-                index += 8
-            }
-            var sum = sums.sum(), sumOfSquares = squares.sum()
-            while index < width {
-                sum += x[index]
-                sumOfSquares += x[index] * x[index]
-                index += 1
-            }
-            let mean = sum / Float(width)
-            let variance = max(sumOfSquares / Float(width) - mean * mean, 0)
-            let inverse = 1 / (variance + Self.epsilon).squareRoot()
-            inverseDeviation[row] = inverse
-            index = 0
-            while index < vectorWidth {
-                let value = (SIMD8.load(x + index) - mean) * inverse
-                value.store(to: xHat + index)
-                (value * SIMD8.load(gamma + index) + SIMD8.load(beta + index)).store(to: y + index)
-                index += 8
-            }
-            while index < width {
-                let value = (x[index] - mean) * inverse
-                xHat[index] = value
-                y[index] = value * gamma[index] + beta[index]
-                index += 1
-            }
-        }
+        let start = rows.lowerBound, width = inputWidth
+        reins_layer_norm_forward(KernelSet.current.set, input + start * width, normalized.pointer + start * width, inverseDeviation.pointer + start,
+                                 output + start * width, parameters.values(scale), parameters.values(offset), rows.count, width, Self.epsilon)
     }
 
     public func backward(_ outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Range<Int>,
                          gradients: UnsafeMutablePointer<Float>?) {
-        let width = inputWidth
-        let gamma = parameters.values(scale)
-        let vectorWidth = width & ~7
-        for row in rows {
-            let dy = outputGradient + row * width, xHat = normalized.pointer + row * width
-            if let gradients {
-                let dGamma = gradients + scale.offset, dBeta = gradients + offset.offset
-                var index = 0
-                while index < vectorWidth {
-                    let gradient = SIMD8.load(dy + index)
-                    (SIMD8.load(dGamma + index) + gradient * SIMD8.load(xHat + index)).store(to: dGamma + index)
-                    (SIMD8.load(dBeta + index) + gradient).store(to: dBeta + index)
-                    index += 8
-                }
-                while index < width {
-                    dGamma[index] += dy[index] * xHat[index]
-                    dBeta[index] += dy[index]
-                    index += 1
-                }
-            }
-            guard computesInputGradient else { continue }
-            // dx = rstd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)), with dx̂ = dy · γ.
-            var sums = SIMD8<Float>.zero, products = SIMD8<Float>.zero
-            var index = 0
-            while index < vectorWidth {
-                let dXHat = SIMD8.load(dy + index) * SIMD8.load(gamma + index)
-                sums += dXHat
-                products += dXHat * SIMD8.load(xHat + index)
-                index += 8
-            }
-            var meanDXHat = sums.sum(), meanDXHatXHat = products.sum()
-            while index < width {
-                let dXHat = dy[index] * gamma[index]
-                meanDXHat += dXHat
-                meanDXHatXHat += dXHat * xHat[index]
-                index += 1
-            }
-            meanDXHat /= Float(width)
-            meanDXHatXHat /= Float(width)
-            let inverse = inverseDeviation[row], dx = inputGradient + row * width
-            index = 0
-            while index < vectorWidth {
-                let dXHat = SIMD8.load(dy + index) * SIMD8.load(gamma + index)
-                ((dXHat - meanDXHat - SIMD8.load(xHat + index) * meanDXHatXHat) * inverse).store(to: dx + index)
-                index += 8
-            }
-            while index < width {
-                dx[index] = inverse * (dy[index] * gamma[index] - meanDXHat - xHat[index] * meanDXHatXHat)
-                index += 1
-            }
-        }
+        let start = rows.lowerBound, width = inputWidth
+        reins_layer_norm_backward(KernelSet.current.set, outputGradient + start * width, normalized.pointer + start * width, inverseDeviation.pointer + start,
+                                  parameters.values(scale), gradients.map { $0 + scale.offset }, gradients.map { $0 + offset.offset },
+                                  computesInputGradient ? inputGradient + start * width : nil, rows.count, width)
     }
 }
 
@@ -285,12 +210,17 @@ public final class Sequential {
         for layer in layers { layer.initialize(using: &generator) }
     }
 
-    /// Runs `rows` of the batch through every layer; returns the output (row 0). Allocates nothing.
+    /// Runs `rows` of the batch through every layer; returns the output (row 0). Without
+    /// `forBackward` the layers may keep less than a backward pass needs. Allocates nothing.
     @discardableResult
-    public func forward(_ input: UnsafePointer<Float>, rows: Range<Int>) -> UnsafeMutablePointer<Float> {
+    public func forward(_ input: UnsafePointer<Float>, rows: Range<Int>, forBackward: Bool = true) -> UnsafeMutablePointer<Float> {
         var current = input
         for layer in layers {
-            layer.forward(current, rows: rows)
+            if forBackward {
+                layer.forward(current, rows: rows)
+            } else {
+                layer.forwardWithoutBackward(current, rows: rows)
+            }
             current = UnsafePointer(layer.output)
         }
         return output
