@@ -62,7 +62,8 @@ public final class TrainingRun {
     public struct Settings: Sendable {
         public var robot: String
         public var task: TaskKind
-        public var camera: String
+        /// The cameras the policy sees, each through its own encoder.
+        public var cameras: [String]
         public var imageSize: Int
         public var joints: Int
         public var run: URL
@@ -85,10 +86,10 @@ public final class TrainingRun {
         /// The actor reads the critic's encoder (`SACConfig.sharedEncoder`).
         public var sharedEncoder = false
 
-        public init(robot: String, task: TaskKind, camera: String, imageSize: Int, joints: Int, run: URL) {
+        public init(robot: String, task: TaskKind, cameras: [String], imageSize: Int, joints: Int, run: URL) {
             self.robot = robot
             self.task = task
-            self.camera = camera
+            self.cameras = cameras
             self.imageSize = imageSize
             self.joints = joints
             self.run = run
@@ -118,8 +119,13 @@ public final class TrainingRun {
         if settings.resume, last == nil {
             throw TrainingRunError("\(folder.path) has no checkpoint to resume from; start without --resume")
         }
-        spec = TrainingSpec(camera: settings.camera, imageSize: settings.imageSize, joints: settings.joints)
+        spec = TrainingSpec(cameras: settings.cameras, imageSize: settings.imageSize, joints: settings.joints)
         var config = spec.learnerConfig(imitationWeight: settings.imitationWeight, sharedEncoder: settings.sharedEncoder)
+        if let last, settings.resume, let saved = RunCheckpoint.savedConfig(last), saved.observation != config.observation {
+            let started = saved.observation.images.map { "\($0.name) \($0.width)x\($0.height)" }.joined(separator: ", ")
+            throw TrainingRunError("\(folder.path) was started seeing \(started) with \(saved.observation.proprioWidth) proprio values; "
+                + "resume it with the same --cameras and --image-size")
+        }
         // A resumed run goes on with the encoders it started with, shared or not.
         var continuedAsStarted = false
         if let last, settings.resume, let saved = RunCheckpoint.savedConfig(last), saved.sharedEncoder != config.sharedEncoder {
@@ -181,7 +187,7 @@ public final class TrainingRun {
         var lastCheckpoint = counters.environmentSteps
         let started = Date()
         let config = learner.agent.config
-        station.log("training \(spec.camera) \(spec.imageSize)x\(spec.imageSize) + proprio \(config.observation.proprioWidth) → \(TrainingSpec.actionWidth) actions; run \(settings.run.path)")
+        station.log("training \(spec.cameras.joined(separator: " + ")) \(spec.imageSize)x\(spec.imageSize) + proprio \(config.observation.proprioWidth) → \(TrainingSpec.actionWidth) actions; run \(settings.run.path)")
         var fault: (any Error)?
         while counters.environmentSteps < settings.steps && !station.quitRequested {
             var held = HeldEpisode()

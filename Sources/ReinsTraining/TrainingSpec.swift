@@ -4,22 +4,32 @@ import ReinsCore
 import ReinsData
 import ReinsLearn
 
-/// What a policy sees and does on a robot: one camera at N×N, proprio = the joint angles and the
-/// end effector's position, actions = the 7 values of an end-effector step (twist + gripper).
+/// What a policy sees and does on a robot: its cameras (the robot's first by default, or several,
+/// as HIL-SERL feeds front and wrist) at N×N each, proprio = the joint angles and the end
+/// effector's position, actions = the 7 values of an end-effector step (twist + gripper).
 /// The cube's position is not in it: the policy has to see it.
 public struct TrainingSpec: Sendable, Equatable {
-    public var camera: String
+    public var cameras: [String]
     public var imageSize: Int
     public var joints: Int
 
-    public init(camera: String, imageSize: Int, joints: Int) {
-        self.camera = camera
+    public init(cameras: [String], imageSize: Int, joints: Int) {
+        precondition(!cameras.isEmpty, "a policy learns from at least one camera")
+        self.cameras = cameras
         self.imageSize = imageSize
         self.joints = joints
     }
 
+    /// The spec a learned policy was trained with: its cameras, their size, and the joints its proprio implies.
+    public init?(policy config: SACConfig) {
+        guard let first = config.observation.images.first, config.actionWidth == Self.actionWidth,
+              config.observation.images.allSatisfy({ $0.width == first.width && $0.height == first.width && $0.channels == 3 })
+        else { return nil }
+        self.init(cameras: config.observation.images.map(\.name), imageSize: first.width, joints: config.observation.proprioWidth - 3)
+    }
+
     public var observation: ObservationSpec {
-        ObservationSpec(images: [.init(name: camera, height: imageSize, width: imageSize)], proprioWidth: joints + 3)
+        ObservationSpec(images: cameras.map { .init(name: $0, height: imageSize, width: imageSize) }, proprioWidth: joints + 3)
     }
 
     public static let actionWidth = 7
@@ -39,36 +49,54 @@ public struct TrainingSpec: Sendable, Equatable {
         return config
     }
 
-    /// The policy's input for a live observation; nil when the camera has no frame in it.
+    /// The policy's input for a live observation; nil when a camera has no frame in it.
     public func observation(_ live: EpisodeObservation) -> Observation? {
-        guard let image = live.images[camera], image.count == imageSize * imageSize * 3 else { return nil }
+        var images: [[UInt8]] = []
+        for camera in cameras {
+            guard let image = live.images[camera], image.count == imageSize * imageSize * 3 else { return nil }
+            images.append(image)
+        }
         let p = live.endEffector.position
-        return Observation(images: [image], proprio: live.joints.map(Float.init) + [Float(p.x), Float(p.y), Float(p.z)])
+        return Observation(images: images, proprio: live.joints.map(Float.init) + [Float(p.x), Float(p.y), Float(p.z)])
+    }
+
+    /// Each of the spec's cameras in a recorded episode, checked once; the error names the file and what differs.
+    public func frames(of episode: Episode, file: String) throws(TrainingError) -> [Episode.CameraFrames] {
+        guard episode.jointCount == joints, episode.actionWidth == Self.actionWidth else {
+            throw .demo(file: file, problem: "it has \(episode.jointCount) joints and \(episode.actionWidth) action values, training expects \(joints) and \(Self.actionWidth)")
+        }
+        var found: [Episode.CameraFrames] = []
+        for camera in cameras {
+            guard let frames = episode.cameras.first(where: { $0.name == camera }) else {
+                throw .demo(file: file, problem: "it has no camera \(camera) (it has \(episode.cameras.map(\.name).joined(separator: ", "))); record with the cameras training uses")
+            }
+            guard frames.width == imageSize, frames.height == imageSize else {
+                throw .demo(file: file, problem: "its \(camera) frames are \(frames.width)x\(frames.height), training uses \(imageSize)x\(imageSize); record with --image-size \(imageSize)")
+            }
+            found.append(frames)
+        }
+        return found
     }
 
     /// The policy's input at step `step` of a recorded episode; the error names the file and what differs.
     public func observation(_ episode: Episode, step: Int, file: String) throws(TrainingError) -> Observation {
-        guard let frames = episode.cameras.first(where: { $0.name == camera }) else {
-            throw .demo(file: file, problem: "it has no camera \(camera) (it has \(episode.cameras.map(\.name).joined(separator: ", ")))")
-        }
-        guard frames.width == imageSize, frames.height == imageSize else {
-            throw .demo(file: file, problem: "its \(camera) frames are \(frames.width)x\(frames.height), training uses \(imageSize)x\(imageSize); record with --image-size \(imageSize)")
-        }
-        guard episode.jointCount == joints, episode.actionWidth == Self.actionWidth else {
-            throw .demo(file: file, problem: "it has \(episode.jointCount) joints and \(episode.actionWidth) action values, training expects \(joints) and \(Self.actionWidth)")
-        }
+        observation(episode, frames: try frames(of: episode, file: file), step: step)
+    }
+
+    private func observation(_ episode: Episode, frames: [Episode.CameraFrames], step: Int) -> Observation {
         let size = imageSize * imageSize * 3
-        let image = Array(frames.pixels[(step * size)..<((step + 1) * size)])
         let pose = episode.endEffector[(step * 6)..<(step * 6 + 3)]
-        return Observation(images: [image], proprio: episode.jointPositions(at: step).map(Float.init) + pose.map(Float.init))
+        return Observation(images: frames.map { Array($0.pixels[(step * size)..<((step + 1) * size)]) },
+                           proprio: episode.jointPositions(at: step).map(Float.init) + pose.map(Float.init))
     }
 
     /// Every transition of a recorded episode, in order, for the demo buffer.
     public func transitions(of episode: Episode, file: String) throws(TrainingError) -> [Transition] {
+        let frames = try frames(of: episode, file: file)
         var transitions: [Transition] = []
         for step in 0..<episode.steps {
-            let observation = try observation(episode, step: step, file: file)
-            let next = step + 1 < episode.steps ? try self.observation(episode, step: step + 1, file: file) : observation
+            let observation = observation(episode, frames: frames, step: step)
+            let next = step + 1 < episode.steps ? self.observation(episode, frames: frames, step: step + 1) : observation
             let last = step == episode.steps - 1
             transitions.append(Transition(
                 observation: observation, action: episode.actions[(step * Self.actionWidth)..<((step + 1) * Self.actionWidth)].map(Float.init),

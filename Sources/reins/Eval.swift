@@ -46,8 +46,9 @@ struct Eval: ParsableCommand {
             throw CommandError("\(path) is not a policy file: \(error)")
         }
         let config = policy.config
-        guard let image = config.observation.images.first else { throw CommandError("\(path) is a state-only policy; reins eval runs camera policies") }
-        let spec = TrainingSpec(camera: image.name, imageSize: image.width, joints: config.observation.proprioWidth - 3)
+        guard let spec = TrainingSpec(policy: config) else {
+            throw CommandError("\(path) observes \(config.observation.images.map { "\($0.name) \($0.width)×\($0.height)" }) and acts on \(config.actionWidth) values; reins eval runs what reins train writes: square camera images and \(TrainingSpec.actionWidth) end-effector actions")
+        }
         var options = episodeOptions
         options.imageSize = spec.imageSize
         let actor = PolicyActor(spec: spec, policy: policy, deterministic: true, seed: options.seed)

@@ -67,7 +67,7 @@ extension Sim {
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
             defer { station.close() }
-            let camera = learned?.spec.camera ?? definition.cameras.first?.name
+            let camera = learned?.spec.cameras.first ?? definition.cameras.first?.name
             let writer = try video.map { try VideoWriter(path: $0, codec: "mp4v", fps: definition.rates.policyHz, width: imageSize, height: imageSize) }
             var frames: [[UInt8]] = []
             let result = Evaluation(episodes: episodes).run(station: station, onStep: { recorded in
@@ -104,14 +104,12 @@ extension Sim {
             let learned: Policy
             do { learned = try Policy(contentsOf: policy) } catch { throw CommandError(error.description) }
             let observation = learned.config.observation, joints = definition.motors.count
-            guard learned.config.actionWidth == TrainingSpec.actionWidth, observation.images.count == 1,
-                  observation.proprioWidth == joints + 3
+            guard let spec = TrainingSpec(policy: learned.config), spec.joints == joints,
+                  spec.cameras.allSatisfy({ name in definition.cameras.contains { $0.name == name } })
             else {
-                throw CommandError("\(policy): the policy observes \(observation.images.map { "\($0.name) \($0.width)×\($0.height)" }) and \(observation.proprioWidth) values and acts on \(learned.config.actionWidth); on \(robot) `reins sim run` runs what `reins train` writes: one camera, the \(joints) joints and the tip's position, \(TrainingSpec.actionWidth) end-effector actions")
+                throw CommandError("\(policy): the policy observes \(observation.images.map { "\($0.name) \($0.width)×\($0.height)" }) and \(observation.proprioWidth) values and acts on \(learned.config.actionWidth); on \(robot) `reins sim run` runs what `reins train` writes: square images from its cameras (\(definition.cameras.map(\.name).joined(separator: ", "))), the \(joints) joints and the tip's position, \(TrainingSpec.actionWidth) end-effector actions")
             }
-            let image = observation.images[0]
-            return PolicyActor(spec: TrainingSpec(camera: image.name, imageSize: image.width, joints: joints), policy: learned,
-                               deterministic: true, seed: seed)
+            return PolicyActor(spec: spec, policy: learned, deterministic: true, seed: seed)
         }
     }
 }

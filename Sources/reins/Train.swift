@@ -37,6 +37,9 @@ struct Train: ParsableCommand {
     var minUpdatesPerStep: Double?
     @Flag(help: "The actor reads the critic's image encoder instead of training its own (HIL-SERL's and RLPD's design; about 1.7× the updates a second, but the imitation term then shapes no encoder: on reach it learned slower, see README).")
     var sharedEncoder = false
+    @Option(help: ArgumentHelp("The cameras the policy sees, comma-separated (e.g. front,wrist), each through its own encoder, features concatenated; default: the robot's first camera. Demos must have been recorded with them.", valueName: "names"),
+            transform: { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
+    var cameras: [String]?
     @Flag(help: "Continue the run from its last checkpoint.") var resume = false
 
     func validate() throws {
@@ -45,6 +48,11 @@ struct Train: ParsableCommand {
         guard imitationWeight >= 0, imitationWeight.isFinite else { throw ValidationError("--imitation-weight must be 0 or more") }
         if let minUpdatesPerStep {
             guard minUpdatesPerStep > 0, minUpdatesPerStep <= 100 else { throw ValidationError("--min-utd must be above 0 and at most 100") }
+        }
+        if let cameras {
+            guard !cameras.isEmpty, !cameras.contains(""), Set(cameras).count == cameras.count else {
+                throw ValidationError("--cameras takes distinct camera names separated by commas, e.g. front,wrist")
+            }
         }
         guard !episodeOptions.noCameras else { throw ValidationError("training learns from a camera; --no-cameras leaves it blind") }
         guard reward != .task || connection.sim else {
@@ -55,10 +63,18 @@ struct Train: ParsableCommand {
     func run() throws {
         let catalog = try RobotCatalog.locate()
         let definition = try catalog.robot(connection.robot)
-        guard let camera = definition.cameras.first?.name else { throw CommandError("\(definition.name) has no camera to learn from") }
-        var settings = TrainingRun.Settings(robot: connection.robot, task: episodeOptions.task, camera: camera, imageSize: episodeOptions.imageSize,
+        let known = definition.cameras.map(\.name)
+        guard let first = known.first else { throw CommandError("\(definition.name) has no camera to learn from") }
+        let run = URL(fileURLWithPath: runPath ?? "runs/\(definition.name)-\(episodeOptions.task.rawValue)")
+        // A resumed run sees what it saw, unless told otherwise (and then refuses a change).
+        let started = resume ? RunCheckpoint.all(in: run).last.flatMap(RunCheckpoint.savedConfig).map { $0.observation.images.map(\.name) } : nil
+        let chosen = cameras ?? started ?? [first]
+        if let unknown = chosen.first(where: { !known.contains($0) }) {
+            throw CommandError("--cameras: \(definition.name) has no camera \(unknown); its cameras are \(known.joined(separator: ", "))")
+        }
+        var settings = TrainingRun.Settings(robot: connection.robot, task: episodeOptions.task, cameras: chosen, imageSize: episodeOptions.imageSize,
                                             joints: definition.motors.count,
-                                            run: URL(fileURLWithPath: runPath ?? "runs/\(definition.name)-\(episodeOptions.task.rawValue)"))
+                                            run: run)
         settings.steps = steps
         settings.checkpointEvery = checkpointEvery
         settings.keep = keep

@@ -174,6 +174,28 @@ extension RealTimeCommands {
             #expect((final["updates"] as? Int ?? -1) >= (saved["updates"] as? Int ?? 0))
         }
 
+        @Test("--cameras front,wrist: demos recorded with both train a policy that sees both; --resume keeps them; eval runs it")
+        func twoCameras() throws {
+            let folder = temporaryFolder("cameras")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let demos = folder.appendingPathComponent("demos"), runFolder = folder.appendingPathComponent("run")
+            try Self.recordDemos(into: demos)
+            let common = ["train", "--robot", "so101", "--task", "reach", "--sim", "--run", runFolder.path, "--checkpoint-every", "1000",
+                          "--no-console", "--image-size", "32", "--seed", "1", "--max-steps", "40"]
+            let unknown = try run(reinsExecutable, common + ["--steps", "10", "--cameras", "front,top"])
+            #expect(unknown.status != 0 && unknown.stderr.contains("so101 has no camera top; its cameras are front, wrist"), "\(unknown.stderr)")
+            let first = try run(reinsExecutable, common + ["--demos", demos.path, "--steps", "60", "--cameras", "front,wrist"])
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(first.stderr.contains("training front + wrist 32x32"), "\(first.stderr)")
+            let resumed = try run(reinsExecutable, common + ["--resume", "--steps", "100"])
+            #expect(resumed.status == 0 && resumed.stderr.contains("training front + wrist 32x32"), "\(resumed.stderr)")
+            let changed = try run(reinsExecutable, common + ["--resume", "--steps", "140", "--cameras", "front"])
+            #expect(changed.status != 0 && changed.stderr.contains("resume it with the same --cameras"), "\(changed.stderr)")
+            let evaluated = try run(reinsExecutable, ["eval", "--robot", "so101", "--task", "reach", "--checkpoint", runFolder.path, "--episodes", "1",
+                                                      "--sim", "--no-console", "--json", "--max-steps", "20"])
+            #expect(evaluated.status == 0 && evaluated.stdout.contains("\"episodes\":1"), "\(evaluated.stderr)")
+        }
+
         /// The checkpoints of a run with --checkpoint-every beyond its length: only the one at exit.
         static func checkpoints(_ run: URL) -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)) ?? [])

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("episode ends, rewards from the keys, discards")
 struct EpisodeLabellingTests {
-    static let spec = TrainingSpec(camera: "front", imageSize: 4, joints: 2)
+    static let spec = TrainingSpec(cameras: ["front"], imageSize: 4, joints: 2)
 
     /// Step `index` of an episode `episode`: its proprio names both, so the buffer's contents can be traced.
     static func transition(episode: Int, step index: Int, intervention: Bool = false) -> Transition {

@@ -8,7 +8,7 @@ import Testing
 struct LearnerTests {
     @Test("an update is the configuration's critic steps, each on a fresh batch, then one actor step", arguments: [1, 2])
     func criticStepsPerUpdate(ratio: Int) throws {
-        let spec = TrainingSpec(camera: "front", imageSize: 8, joints: 2)
+        let spec = TrainingSpec(cameras: ["front"], imageSize: 8, joints: 2)
         var config = spec.learnerConfig(imitationWeight: 1)
         (config.hiddenWidths, config.encoderFilters, config.encoderLayers, config.batchSize) = ([8], 4, 2, 8)
         config.criticUpdatesPerActorUpdate = ratio
