@@ -47,7 +47,7 @@ test: setup
 # files, safetensors, TensorBoard events, replay buffers) under AddressSanitizer. Each builds in a
 # folder of its own; a report fails the run.
 TSAN_SUITES := ControlLoopTests|EpisodeRunnerTests|StationTests|ShardPoolTests|EpisodeLabellingTests|LearnerTests|TwinBusTests|ServoBusTests|CameraStreamTests|OpenCVCameraTests|GLThreadTests|MJPEGTests
-ASAN_SUITES := DynamixelCodecTests|FastSyncReadTests|FeetechCodecTests|OpenCVTests|SerialLineTests|HDF5Tests|EpisodeFileTests|SafetensorsTests|TensorBoardTests|ReplayBufferTests|CheckpointTests
+ASAN_SUITES := KernelTests|LayerGradientTests|DynamixelCodecTests|FastSyncReadTests|FeetechCodecTests|OpenCVTests|SerialLineTests|HDF5Tests|EpisodeFileTests|SafetensorsTests|TensorBoardTests|ReplayBufferTests|CheckpointTests
 sanitize: setup
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_SUITES)'
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter '$(ASAN_SUITES)'
