@@ -90,12 +90,13 @@ public final class EpisodeRunner {
     /// How near home (radians, every joint) a reset must bring the arm.
     public var homeTolerance = 0.05
 
-    /// Moves slowly to the home pose and returns the first observation. The tip goes first in a
+    /// Moves to the home pose (no joint faster than `speed` rad/s: a steady pace for hobby servos
+    /// that keeps resets from outlasting episodes) and returns the first observation. The tip goes first in a
     /// straight line to where it is at home (a straight line in the box stays in the box), then
     /// the joints go home: a straight move in joint space from a low or folded pose can run into
     /// the workspace box, which would hold the arm there for good. An arm that still does not get
     /// home fails the reset, naming the joint.
-    public func reset(speed: Double = 0.5) throws -> EpisodeObservation {
+    public func reset(speed: Double = 1.0) throws -> EpisodeObservation {
         steps = 0
         let home = loop.robot.definition.homePoseRad
         let before = loop.status.safety

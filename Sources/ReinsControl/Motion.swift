@@ -12,23 +12,16 @@ extension ControlLoop {
     }
 
     /// As `move(to:)`, through each of `path`'s poses in turn (straight lines in joint space
-    /// between them), holding the last.
+    /// between them), holding the last, paced along the whole path (`pacedTargets`).
     @discardableResult
     public func move(along path: [[Double]], speed: Double = 0.5, tolerance: Double = 0.02, timeout: Duration = .seconds(15)) -> Double {
         guard let pose = path.last else { return 0 }
         let period = 1 / configuration.policyHz
         let deadline = Date().addingTimeInterval(timeout.seconds)
-        var start = status.sent
-        for waypoint in path {
-            let distance = zip(start, waypoint).map { abs($0 - $1) }.max() ?? 0
-            let steps = max(1, Int((distance / speed / period).rounded(.up)))
-            for step in 1...steps {
-                guard !status.phase.isFinished, Date() < deadline else { break }
-                let fraction = Double(step) / Double(steps)
-                command(zip(start, waypoint).map { $0 + fraction * ($1 - $0) })
-                Thread.sleep(forTimeInterval: period)
-            }
-            start = waypoint
+        for target in Self.pacedTargets(from: status.sent, along: path, step: speed * period) {
+            guard !status.phase.isFinished, Date() < deadline else { break }
+            command(target)
+            Thread.sleep(forTimeInterval: period)
         }
         var error = Double.infinity
         while Date() < deadline && !status.phase.isFinished {
@@ -38,6 +31,29 @@ extension ControlLoop {
             Thread.sleep(forTimeInterval: period)
         }
         return zip(status.state.positions, pose).map { abs($0 - $1) }.max() ?? error
+    }
+
+    /// One target per period from `start` along `path`: each advances `step` (the largest joint's
+    /// change) however many of the path's poses that passes, so a path of many close poses (an IK
+    /// path home) takes as long as its length, not a period per pose. Ends on the path's last pose.
+    public static func pacedTargets(from start: [Double], along path: [[Double]], step: Double) -> [[Double]] {
+        precondition(step > 0, "a move needs a positive step")
+        var targets: [[Double]] = [], target = start, next = 0
+        while next < path.count {
+            var budget = step
+            while next < path.count, budget > 0 {
+                let waypoint = path[next]
+                let distance = zip(target, waypoint).map { abs($0 - $1) }.max() ?? 0
+                if distance <= budget {
+                    (target, budget, next) = (waypoint, budget - distance, next + 1)
+                } else {
+                    target = zip(target, waypoint).map { $0 + budget / distance * ($1 - $0) }
+                    budget = 0
+                }
+            }
+            targets.append(target)
+        }
+        return targets
     }
 
     /// Waits until every joint moves slower than `speed` rad/s (or `timeout` passes): a move ends
