@@ -204,7 +204,7 @@ final class Actor {
         sharedInput = own == nil ? FloatBuffer(count: maxBatch * inputWidth) : nil
         trunk = multilayerPerceptron("\(name).policy", input: inputWidth, hidden: config.hiddenWidths,
                                      output: 2 * config.actionWidth, maxBatch: maxBatch, parameters: parameters)
-        trunk.computesInputGradient = !(own?.cameras.isEmpty ?? true)
+        trunk.computesInputGradient = !(own?.cameras.isEmpty ?? true) || config.imitationReachesSharedEncoder
         parameters.allocate(shards: shards)
         var generator = SplitMix64(seed: seed)
         own?.initialize(using: &generator)
@@ -313,6 +313,25 @@ final class Actor {
             encoder.backward(observation, rows: rows, gradients: gradients)
         }
         return imitationLoss
+    }
+
+    /// The gradient of the imitation term alone (the mean's part, as in `backward`) with respect to
+    /// the trunk's input for `rows`, into the first `inputWidth` columns of `out` (row stride
+    /// `stride`): what reaches a shared encoder. No parameter gradients. Allocates nothing.
+    func imitationInputGradient(_ imitation: Imitation, rows: Range<Int>, into out: UnsafeMutablePointer<Float>, stride: Int) {
+        let width = actionWidth
+        let output = trunk.output
+        for row in rows {
+            let weight = imitation.weights[row]
+            for column in 0..<width {
+                let meanAction = Elementwise.tanh(output[row * 2 * width + column])
+                let error = meanAction - imitation.targets[row * width + column]
+                trunkGradient[row * 2 * width + column] = weight == 0 ? 0 : weight * 2 * error * (1 - meanAction * meanAction)
+                trunkGradient[row * 2 * width + width + column] = 0
+            }
+        }
+        trunk.backward(trunkGradient.pointer, input: input, rows: rows, gradients: nil)
+        copyColumns(out: out, outStride: stride, trunk.inputGradient, stride: inputWidth, columns: inputWidth, rows: rows)
     }
 }
 

@@ -35,7 +35,9 @@ extension SACAgent {
             // runs on (s, a) and backward. Actor step: the critic encodes s once, the actor and the
             // heads read it, dQ/da through the heads, the actor's trunk backward.
             let criticStep = criticEncoder.forward + actorNetwork.forward + criticHeads.forward + criticForward + criticBackward
-            let actorStep = criticEncoder.forward + actorNetwork.forward + criticHeads.forward + criticHeads.inputGradient + actorBackward
+            var actorStep = criticEncoder.forward + actorNetwork.forward + criticHeads.forward + criticHeads.inputGradient + actorBackward
+            // The imitation term's input gradient through the trunk, then the encoder's backward.
+            if config.imitationReachesSharedEncoder { actorStep += actorNetwork.inputGradient + criticEncoder.forward + criticEncoder.inputGradient }
             return criticStep + actorStep
         }
         let criticStep = actorNetwork.forward + 2 * criticForward + criticBackward  // actor and target critic on s′, critic on s

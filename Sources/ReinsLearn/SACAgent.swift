@@ -28,6 +28,9 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     /// Each row's weight in the imitation term: the configured weight over the batch's intervention rows, or 0.
     let imitationWeights: FloatBuffer  // (B)
     private let pool: ShardPool
+    /// The critic's encoder's span of its parameters (they come first): what the imitation term
+    /// trains with `imitationTrainsSharedEncoder`.
+    private let sharedEncoderParameters: Range<Int>
     private let shardLoss: FloatBuffer  // (shards)
     private let shardSum: FloatBuffer  // (shards): Q for the critic, log π for the actor
     private let shardImitation: FloatBuffer  // (shards)
@@ -59,6 +62,8 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         critic = Critic("critic", config: config, maxBatch: batch, shards: shards, seed: seed &+ 2)
         targetCritic = Critic("critic", config: config, maxBatch: batch, shards: 1, seed: seed &+ 2)
         targetCritic.parameters.copyValues(from: critic.parameters)
+        let encoderSlots = critic.parameters.slots.filter { $0.name.hasPrefix("critic.encoder.") }
+        sharedEncoderParameters = 0..<(encoderSlots.map { $0.offset + $0.count }.max() ?? 0)
         _ = temperature.add("temperature.raw", shape: [1])
         temperature.allocate()
         // softplus⁻¹(α₀) = log(exp(α₀) − 1)
@@ -142,16 +147,35 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
             targetCritic.parameters.blend(toward: critic.parameters, rate: config.targetRate, range: range)
         case .actorLoss:
             (shardLoss[shard], shardSum[shard]) = actorLoss(batch, alpha: currentTemperature, rows: rows)
-            let imitation = config.imitationWeight > 0
-                ? Actor.Imitation(weights: imitationWeights.pointer, targets: batch.actions.pointer) : nil
-            shardImitation[shard] = actor.backward(
-                batch.observation, actionGradient: critic.actionGradient, actionStride: critic.encoder.featureWidth,
-                logProbabilityGradient: currentTemperature / Float(batch.count), imitation: imitation, rows: rows,
-                gradients: actor.parameters.gradients(shard: shard))
+            shardImitation[shard] = actorGradients(batch, alpha: currentTemperature, rows: rows, shard: shard)
         case .actorOptimizer:
             optimize(actor.parameters, actorOptimizer, range: ShardPool.range(shard, of: shards, count: actor.parameters.count))
+            if config.imitationReachesSharedEncoder {
+                let encoder = sharedEncoderParameters
+                let part = ShardPool.range(shard, of: shards, count: encoder.count)
+                optimize(critic.parameters, criticOptimizer, range: (encoder.lowerBound + part.lowerBound)..<(encoder.lowerBound + part.upperBound))
+            }
         }
     }
+
+    /// The actor's gradients for `rows` after `actorLoss`, into shard `shard`'s block; the imitation
+    /// term's gradient also goes through the shared encoder into the critic's block when the
+    /// configuration says so. Returns the rows' imitation loss.
+    func actorGradients(_ batch: TransitionBatch, alpha: Float, rows: Range<Int>, shard: Int) -> Float {
+        let imitation = config.imitationWeight > 0
+            ? Actor.Imitation(weights: imitationWeights.pointer, targets: batch.actions.pointer) : nil
+        let imitationLoss = actor.backward(
+            batch.observation, actionGradient: critic.actionGradient, actionStride: critic.encoder.featureWidth,
+            logProbabilityGradient: alpha / Float(batch.count), imitation: imitation, rows: rows,
+            gradients: actor.parameters.gradients(shard: shard))
+        if let imitation, config.imitationReachesSharedEncoder {
+            // After the actor's backward has read dQ/da from the action columns: the observation columns take the imitation's gradient.
+            actor.imitationInputGradient(imitation, rows: rows, into: critic.encoder.featureGradient.pointer, stride: critic.encoder.featureWidth)
+            critic.encoder.backward(batch.observation, rows: rows, gradients: critic.parameters.gradients(shard: shard))
+        }
+        return imitationLoss
+    }
+
 
     /// Targets for `rows`, then the critic's loss terms and dL/dQ into `qGradient`: (Σ (Q − y)², Σ Q).
     /// With a shared encoder the target critic encodes s′ once, for the actor's a′ and the backup.
@@ -198,7 +222,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     func actorLoss(_ batch: TransitionBatch, alpha: Float, rows: Range<Int>) -> (Float, Float) {
         let count = batch.count, ensemble = config.criticEnsemble
         if config.sharesEncoder {
-            critic.encode(batch.observation, rows: rows, forBackward: false)
+            critic.encode(batch.observation, rows: rows, forBackward: config.imitationReachesSharedEncoder)
             actor.forward(features: critic.encoder.features.pointer, stride: critic.encoder.featureWidth, rows: rows)
             critic.evaluate(actions: actor.actions.pointer, rows: rows)
         } else {

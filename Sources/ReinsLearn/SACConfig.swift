@@ -32,6 +32,11 @@ public struct SACConfig: Codable, Sendable, Equatable {
     /// as HIL-SERL, RLPD and DrQ do: about half of each update's convolutions go. Files without
     /// the setting load with separate encoders, as they were written.
     public var sharedEncoder = false
+    /// With the encoder shared and an imitation weight, the imitation term's gradient also trains
+    /// the critic's encoder (the critic's optimizer applies it in the actor step): the actor's RL
+    /// gradient still stops at the features, but the operator's actions help teach the encoder
+    /// what to see, as the actor's own encoder learned it before. Files without it load off.
+    public var imitationTrainsSharedEncoder = false
     /// Random-shift augmentation, in pixels (DrQ's pad 4).
     public var augmentationShift = 4
     /// The actor's standard deviation is clipped to [1e-5, 10] (SERL's bounds), as log-std.
@@ -47,6 +52,9 @@ public struct SACConfig: Codable, Sendable, Equatable {
 
     /// Whether the actor reads the critic's encoder: shared, and there are cameras to encode.
     public var sharesEncoder: Bool { sharedEncoder && !observation.images.isEmpty }
+
+    /// Whether the imitation term's gradient reaches the shared encoder.
+    public var imitationReachesSharedEncoder: Bool { sharesEncoder && imitationTrainsSharedEncoder && imitationWeight > 0 }
 
     /// The benchmark's image configuration: one 64×64×3 camera, 6-dim proprio, 6-dim action, the
     /// encoder shared as training shares it.
@@ -88,6 +96,7 @@ extension SACConfig {
         criticUpdatesPerActorUpdate = try setting(.criticUpdatesPerActorUpdate, criticUpdatesPerActorUpdate)
         imitationWeight = try setting(.imitationWeight, imitationWeight)
         sharedEncoder = try setting(.sharedEncoder, sharedEncoder)
+        imitationTrainsSharedEncoder = try setting(.imitationTrainsSharedEncoder, imitationTrainsSharedEncoder)
         augmentationShift = try setting(.augmentationShift, augmentationShift)
         logStdMin = try setting(.logStdMin, logStdMin)
         logStdMax = try setting(.logStdMax, logStdMax)

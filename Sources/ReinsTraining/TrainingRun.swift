@@ -128,9 +128,10 @@ public final class TrainingRun {
         }
         // A resumed run goes on with the encoders it started with, shared or not.
         var continuedAsStarted = false
-        if let last, settings.resume, let saved = RunCheckpoint.savedConfig(last), saved.sharedEncoder != config.sharedEncoder {
+        if let last, settings.resume, let saved = RunCheckpoint.savedConfig(last),
+           saved.sharedEncoder != config.sharedEncoder || saved.imitationTrainsSharedEncoder != config.imitationTrainsSharedEncoder {
             var asStarted = config
-            asStarted.sharedEncoder = saved.sharedEncoder
+            (asStarted.sharedEncoder, asStarted.imitationTrainsSharedEncoder) = (saved.sharedEncoder, saved.imitationTrainsSharedEncoder)
             if asStarted == saved { (config, continuedAsStarted) = (saved, true) }
         }
         actor = PolicyActor(spec: spec, policy: Policy(config: config), deterministic: false, seed: settings.seed &+ 5)

@@ -46,6 +46,7 @@ public struct TrainingSpec: Sendable, Equatable {
         config.criticUpdatesPerActorUpdate = 1
         config.imitationWeight = imitationWeight
         config.sharedEncoder = sharedEncoder
+        config.imitationTrainsSharedEncoder = sharedEncoder
         return config
     }
 

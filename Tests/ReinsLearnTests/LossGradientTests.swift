@@ -153,6 +153,47 @@ struct LossGradientTests {
         #expect((0..<critic.count).allSatisfy { critic.gradients[$0] == 0 }, "the actor's loss reached the critic")
     }
 
+    @Test("with imitationTrainsSharedEncoder the imitation term's gradient reaches the critic's encoder (matching finite differences) and nothing else of the critic")
+    func imitationTrainsSharedEncoder() {
+        var config = Self.tinyConfig
+        (config.imitationWeight, config.sharedEncoder, config.imitationTrainsSharedEncoder) = (0.8, true, true)
+        let agent = SACAgent(config: config, seed: 6)
+        let batch = Self.batch(config, seed: 40)
+        batch.interventions.copy(from: [1, 0, 1])
+        agent.setImitationWeights(batch)
+        var generator: SplitMix64? = SplitMix64(seed: 9)
+        agent.actor.setNoise(rows: 3, sampling: &generator)
+        agent.critic.parameters.zeroGradients()
+        agent.actor.parameters.zeroGradients()
+        _ = agent.actorLoss(batch, alpha: 0.3, rows: 0..<3)
+        _ = agent.actorGradients(batch, alpha: 0.3, rows: 0..<3, shard: 0)
+
+        let critic = agent.critic, actor = agent.actor
+        let encoderCount = critic.parameters.slots.filter { $0.name.hasPrefix("critic.encoder.") }.map { $0.offset + $0.count }.max()!
+        let images = Self.doubles(batch.images[0], 3 * 192), proprio = Self.doubles(batch.proprio, 6)
+        let operatorActions = Self.doubles(batch.actions, 6), rowWeights = [0.4, 0, 0.4]
+        let actorParameters = (0..<actor.parameters.count).map { Double(actor.parameters.values[$0]) }
+        func imitation(_ criticParameters: [Double]) -> Double {
+            let latent = Reference.forward(critic.encoder.cameras[0], images, batch: 3, set: critic.parameters, parameters: criticParameters)
+            var features: [Double] = []
+            for row in 0..<3 {
+                features.append(contentsOf: latent[(row * 5)..<((row + 1) * 5)])
+                features.append(contentsOf: proprio[(row * 2)..<((row + 1) * 2)])
+            }
+            let output = Reference.forward(actor.trunk, features, batch: 3, set: actor.parameters, parameters: actorParameters)
+            return (0..<6).reduce(0) { total, index in
+                let row = index / 2, column = index % 2
+                return total + rowWeights[row] * pow(Foundation.tanh(output[row * 4 + column]) - operatorActions[index], 2)
+            }
+        }
+        let criticParameters = (0..<critic.parameters.count).map { Double(critic.parameters.values[$0]) }
+        let analytic = (0..<encoderCount).map { Double(critic.parameters.gradients[$0]) }
+        let numeric = Reference.gradient(of: imitation, at: criticParameters, indices: Array(0..<encoderCount))
+        #expect(mismatch(analytic, numeric) == nil)
+        #expect(analytic.contains { $0 != 0 })
+        #expect((encoderCount..<critic.parameters.count).allSatisfy { critic.parameters.gradients[$0] == 0 }, "the imitation reached the critic's heads")
+    }
+
     @Test("with a shared encoder the backup's a′ comes from the target critic's features of s′, which its heads also read")
     func sharedBackup() {
         var config = Self.tinyConfig
@@ -187,10 +228,12 @@ struct LossGradientTests {
         #expect(mismatch(Self.doubles(agent.targets, 3), expected, absolute: 1e-5, relative: 1e-4) == nil)
     }
 
-    @Test("an update split over two threads matches the single-thread update", arguments: [false, true])
-    func shardedUpdate(shared: Bool) {
+    @Test("an update split over two threads matches the single-thread update, the imitation term training the shared encoder or not",
+          arguments: [(false, false), (true, false), (true, true)])
+    func shardedUpdate(shared: Bool, imitationTrainsEncoder: Bool) {
         var config = Self.tinyConfig
         config.sharedEncoder = shared
+        (config.imitationWeight, config.imitationTrainsSharedEncoder) = (0.5, imitationTrainsEncoder)
         config.batchSize = 8
         let single = SACAgent(config: config, seed: 11), sharded = SACAgent(config: config, seed: 11, threads: 2)
         let batch = TransitionBatch(spec: config.observation, actionWidth: 2, capacity: 8)
@@ -201,6 +244,7 @@ struct LossGradientTests {
         batch.actions.copy(from: seededFloats(16, seed: 5, range: -0.9...0.9))
         batch.rewards.copy(from: seededFloats(8, seed: 6, range: 0...1))
         batch.masks.copy(from: [1, 1, 0, 1, 1, 1, 0, 1])
+        batch.interventions.copy(from: [1, 0, 0, 1, 0, 1, 0, 0])
         batch.count = 8
         for _ in 0..<3 {
             let a = single.update(batch), b = sharded.update(batch)
