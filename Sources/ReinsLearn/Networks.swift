@@ -174,7 +174,9 @@ final class Critic {
 ///
 /// With a shared encoder (`SACConfig.sharedEncoder`, cameras present) the actor has none of its
 /// own: it reads the critic encoder's features, copied and so detached (the critic trains the
-/// encoder; the actor's gradient stops at its input), as HIL-SERL, RLPD and DrQ do.
+/// encoder; the actor's gradient stops at its input), as HIL-SERL, RLPD and DrQ do. With
+/// `imitationTrainsSharedEncoder` the imitation term's gradient alone goes on into the encoder
+/// (`imitationInputGradient`).
 final class Actor {
     let parameters = ParameterSet()
     /// nil with a shared encoder.
