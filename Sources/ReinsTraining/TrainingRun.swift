@@ -83,8 +83,8 @@ public final class TrainingRun {
         /// the next episode begins (nil: never wait). The actor never waits mid-episode; between
         /// episodes it holds the arm at home, so a slower machine takes longer and learns the same.
         public var minUpdatesPerStep: Double?
-        /// The actor reads the critic's encoder (`SACConfig.sharedEncoder`).
-        public var sharedEncoder = false
+        /// The actor reads the critic's encoder (`SACConfig.sharedEncoder`), which the imitation term trains too.
+        public var sharedEncoder = true
 
         public init(robot: String, task: TaskKind, cameras: [String], imageSize: Int, joints: Int, run: URL) {
             self.robot = robot

@@ -35,8 +35,8 @@ struct Train: ParsableCommand {
     var reward: RewardSource?
     @Option(name: .customLong("min-utd"), help: "Updates per environment step the learner must have made (counted from when learning starts) before each new episode; between episodes the arm holds at home until it has. Off by default: reach does not need many updates.")
     var minUpdatesPerStep: Double?
-    @Flag(help: "The actor reads the critic's image encoder instead of training its own (HIL-SERL's and RLPD's design; about 1.7× the updates a second, but the imitation term then shapes no encoder: on reach it learned slower, see README).")
-    var sharedEncoder = false
+    @Flag(help: "Give the actor an image encoder of its own instead of reading the critic's (which the critic and the imitation term train, as HIL-SERL and RLPD share theirs); about 0.6× the updates a second.")
+    var separateEncoders = false
     @Option(help: ArgumentHelp("The cameras the policy sees, comma-separated (e.g. front,wrist), each through its own encoder, features concatenated; default: the robot's first camera. Demos must have been recorded with them.", valueName: "names"),
             transform: { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
     var cameras: [String]?
@@ -85,7 +85,7 @@ struct Train: ParsableCommand {
         settings.resume = resume
         settings.supervised = `operator` == .scripted
         settings.minUpdatesPerStep = minUpdatesPerStep
-        settings.sharedEncoder = sharedEncoder
+        settings.sharedEncoder = !separateEncoders
         let training = try TrainingRun(settings: settings)
         if let resumed = training.resumed { printError(resumed) }
         let station = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "train", policy: training.actor,
