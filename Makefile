@@ -34,7 +34,7 @@ run: build
 	@[ -d out/demos ] || { rm -rf out/demos.partial && \
 		$(REINS) record --robot so101 --task reach --episodes 10 --out out/demos.partial --sim --operator scripted --reward keys --no-console --seed 7 && \
 		mv out/demos.partial out/demos; }
-	@train="$(REINS) train --robot so101 --task reach --sim --reward keys --demos out/demos --run out/reach --seed 7"; \
+	@train="$(REINS) train --robot so101 --task reach --sim --reward keys --demos out/demos --run out/reach --steps 4000 --seed 7"; \
 		[ -d out/reach/checkpoints ] && train="$$train --resume"; [ -t 0 ] && [ -t 1 ] || train="$$train --no-console"; \
 		echo "$$train"; $$train
 	$(REINS) eval --robot so101 --task reach --checkpoint out/reach --episodes 50 --sim --no-console
