@@ -35,6 +35,16 @@ struct LossGradientTests {
 
     static func doubles(_ buffer: FloatBuffer, _ count: Int) -> [Double] { (0..<count).map { Double(buffer[$0]) } }
 
+    /// Rows of [camera latent | proprio] from the two, each `batch` rows of its own width: the actor trunk's input.
+    static func interleave(_ latent: [Double], width: Int, _ proprio: [Double], width proprioWidth: Int, batch: Int) -> [Double] {
+        var features: [Double] = []
+        for row in 0..<batch {
+            features.append(contentsOf: latent[(row * width)..<((row + 1) * width)])
+            features.append(contentsOf: proprio[(row * proprioWidth)..<((row + 1) * proprioWidth)])
+        }
+        return features
+    }
+
     /// Q_k(s, a) for every head, in Double: rows of [camera latent | proprio | action] through each head.
     static func referenceQ(_ critic: Critic, images: [Double], proprio: [Double], actions: [Double], batch: Int, parameters: [Double]) -> [[Double]] {
         let latent = Reference.forward(critic.encoder.cameras[0], images, batch: batch, set: critic.parameters, parameters: parameters)
@@ -110,11 +120,7 @@ struct LossGradientTests {
             let latent = shared
                 ? Reference.forward(agent.critic.encoder.cameras[0], images, batch: 3, set: agent.critic.parameters, parameters: criticParameters)
                 : Reference.forward(actor.encoder!.cameras[0], images, batch: 3, set: set, parameters: parameters)
-            var features: [Double] = []
-            for row in 0..<3 {
-                features.append(contentsOf: latent[(row * 5)..<((row + 1) * 5)])
-                features.append(contentsOf: proprio[(row * 2)..<((row + 1) * 2)])
-            }
+            let features = Self.interleave(latent, width: 5, proprio, width: 2, batch: 3)
             let output = Reference.forward(actor.trunk, features, batch: 3, set: set, parameters: parameters)
             var actions: [Double] = [], logProbabilities: [Double] = [], imitation = 0.0
             for row in 0..<3 {
@@ -175,11 +181,7 @@ struct LossGradientTests {
         let actorParameters = (0..<actor.parameters.count).map { Double(actor.parameters.values[$0]) }
         func imitation(_ criticParameters: [Double]) -> Double {
             let latent = Reference.forward(critic.encoder.cameras[0], images, batch: 3, set: critic.parameters, parameters: criticParameters)
-            var features: [Double] = []
-            for row in 0..<3 {
-                features.append(contentsOf: latent[(row * 5)..<((row + 1) * 5)])
-                features.append(contentsOf: proprio[(row * 2)..<((row + 1) * 2)])
-            }
+            let features = Self.interleave(latent, width: 5, proprio, width: 2, batch: 3)
             let output = Reference.forward(actor.trunk, features, batch: 3, set: actor.parameters, parameters: actorParameters)
             return (0..<6).reduce(0) { total, index in
                 let row = index / 2, column = index % 2
@@ -211,11 +213,7 @@ struct LossGradientTests {
         let actorParameters = (0..<actor.parameters.count).map { Double(actor.parameters.values[$0]) }
         let images = Self.doubles(batch.nextImages[0], 3 * 192), proprio = Self.doubles(batch.nextProprio, 6), noise = Self.doubles(actor.noise, 6)
         let latent = Reference.forward(target.encoder.cameras[0], images, batch: 3, set: target.parameters, parameters: targetParameters)
-        var features: [Double] = []
-        for row in 0..<3 {
-            features.append(contentsOf: latent[(row * 5)..<((row + 1) * 5)])
-            features.append(contentsOf: proprio[(row * 2)..<((row + 1) * 2)])
-        }
+        let features = Self.interleave(latent, width: 5, proprio, width: 2, batch: 3)
         let output = Reference.forward(actor.trunk, features, batch: 3, set: actor.parameters, parameters: actorParameters)
         let nextActions = (0..<6).map { index -> Double in
             let row = index / 2, column = index % 2
