@@ -4,6 +4,12 @@ import ReinsLearn
 import ReinsNN
 import Synchronization
 
+/// Whatever acts with the learner's actor: it takes new parameters between two of its steps.
+public protocol ParameterReceiver: AnyObject, Sendable {
+    /// Called on the learner's thread, between updates.
+    func update(from agent: SACAgent)
+}
+
 /// The learner: a thread that takes transitions from the actor through a bounded queue, stores
 /// every one in the online buffer and the operator's (and demonstrations') in the demo buffer,
 /// and runs SAC updates on 50/50 batches once `learningStarts` online transitions are in (demos
@@ -29,7 +35,7 @@ public final class Learner: @unchecked Sendable {
     public let agent: SACAgent
     public let online: ReplayBuffer
     public let demos: ReplayBuffer
-    public let actor: PolicyActor
+    public let actor: any ParameterReceiver
     public var learningStarts = 100
     public var pushEvery = 50
     /// Transitions the queue holds before the actor's pushes are refused (and counted).
@@ -46,7 +52,7 @@ public final class Learner: @unchecked Sendable {
     private var generator: SplitMix64
     private let batch: TransitionBatch
 
-    public init(config: SACConfig, actor: PolicyActor, onlineCapacity: Int, demoCapacity: Int, seed: UInt64, threads: Int = 1) {
+    public init(config: SACConfig, actor: any ParameterReceiver, onlineCapacity: Int, demoCapacity: Int, seed: UInt64, threads: Int = 1) {
         agent = SACAgent(config: config, seed: seed, threads: threads)
         // One core's worth of BLAS per learner thread: the actor, the loop and the twin need the rest.
         if threads == 1 { BLAS.setThreadCount(1) }

@@ -6,7 +6,7 @@ import Synchronization
 
 /// A policy as an action source: the actor's copy of the learner's actor network, sampled during
 /// training and its mean at evaluation. The learner swaps new parameters in between two steps.
-public final class PolicyActor: ActionSource, @unchecked Sendable {
+public final class PolicyActor: ActionSource, ParameterReceiver, @unchecked Sendable {
     public let spec: TrainingSpec
     public var deterministic: Bool
     private let policy: Lock<Policy>

@@ -125,8 +125,9 @@ public enum RunCheckpoint {
         return try? JSONDecoder().decode(SACConfig.self, from: Data(json.utf8))
     }
 
-    /// Restores the learner (and its buffers) from a checkpoint folder; returns the counters.
-    public static func load(_ checkpoint: URL, into learner: Learner) throws -> RunCounters {
+    /// Restores the learner (and its buffers) and the actor it feeds from a checkpoint folder;
+    /// returns the counters.
+    public static func load(_ checkpoint: URL, into learner: Learner, actor: PolicyActor) throws -> RunCounters {
         let counters: RunCounters
         do {
             counters = try JSONDecoder().decode(RunCounters.self, from: Data(contentsOf: checkpoint.appendingPathComponent("counters.json")))
@@ -140,8 +141,8 @@ public enum RunCheckpoint {
         }
         learner.samplingState = counters.learnerGenerator
         learner.resumeCount(updates: counters.updates)
-        learner.actor.update(from: learner.agent)
-        learner.actor.restoreGenerator(counters.actorGenerator)
+        actor.update(from: learner.agent)
+        actor.restoreGenerator(counters.actorGenerator)
         return counters
     }
 }

@@ -145,7 +145,7 @@ public final class TrainingRun {
                           seed: settings.seed, threads: settings.learnerThreads)
         counters.seed = settings.seed
         if let last, settings.resume {
-            counters = try RunCheckpoint.load(last, into: learner)
+            counters = try RunCheckpoint.load(last, into: learner, actor: actor)
             resumed = "resumed \(last.lastPathComponent): \(counters.environmentSteps) steps, \(counters.episodes) episodes, \(counters.updates) updates, "
                 + "\(learner.online.count) online and \(learner.demos.count) demo transitions"
                 + (continuedAsStarted ? "; it goes on with \(config.sharedEncoder ? "the shared encoder" : "separate actor and critic encoders"), as it started" : "")

@@ -3,6 +3,7 @@ import Foundation
 import ReinsCore
 import ReinsLearn
 import ReinsNN
+import ReinsTraining
 
 /// The learner configurations the benchmarks run.
 enum LearnerConfiguration: String, ExpressibleByArgument, CaseIterable {
@@ -218,10 +219,13 @@ struct BenchSACPendulum: ParsableCommand {
         discussion: """
         Random actions for the first 1000 steps, then one learner round (2 critic steps, 1 actor step) per environment step. HIL-SERL's settings except discount 0.99, initial temperature 1 and target entropy −1, standard SAC's for this task (no demonstrations, a long swing-up).
 
+        With --realtime HZ the pendulum runs as a robot does: it steps at HZ in real time while the learner runs on its own threads (as in `reins train`), so the updates per step are what this machine's learner manages; --min-utd R then holds each new episode until the learner has made R updates per step, as `reins train --min-utd` does.
+
         The 10 evaluation episodes start from states drawn with seed + 1000003. A good policy scores about −120 from most starts and −220 to −270 from near the bottom, so the mean depends on the draw (seeds 0, 1, 2: −197, −118, −164 here).
 
-        Example:
+        Examples:
           reins bench sac-pendulum --steps 20000 --seed 0 --out runs/pendulum
+          reins bench sac-pendulum --steps 10000 --realtime 200 --threads 1 --min-utd 1 --json
         """)
 
     @Option(help: "Environment steps.") var steps = 20_000
@@ -229,10 +233,13 @@ struct BenchSACPendulum: ParsableCommand {
     @Option(help: "Write DIR/policy.safetensors.") var out: String?
     @Option(help: "Learner threads (see `reins bench learner --help`).") var threads = 2
     @Option(help: "Adam's learning rate for actor, critic and temperature (default 3e-4).") var learningRate: Float?
-    @Option(help: "Learner rounds (2 critic steps and 1 actor step each) per environment step.") var roundsPerStep = 1
+    @Option(help: "Learner rounds (2 critic steps and 1 actor step each) per environment step; not with --realtime.") var roundsPerStep = 1
     @Option(help: "Random actions for this many first steps; learning starts after as many transitions.") var randomSteps = 1000
     @Option(help: "The temperature's starting value (default 1).") var initialTemperature: Float?
     @Option(help: "Target entropy (default −1; write --target-entropy=-0.5).") var targetEntropy: Float?
+    @Option(help: "Step the pendulum at this many Hz of wall clock with the learner on its own threads.") var realtime: Double?
+    @Option(name: .customLong("min-utd"), help: "With --realtime: updates per step (counted from when learning starts) the learner must have made before each new episode.")
+    var minUpdatesPerStep: Double?
     @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false
 
     struct Output: Encodable {
@@ -240,8 +247,12 @@ struct BenchSACPendulum: ParsableCommand {
         var steps: Int
         var seed: UInt64
         var threads: Int
+        var realtimeHz: Double?
+        var minUtd: Double?
         var updates: Int
+        var updatesPerStep: Double
         var seconds: Double
+        var waitedSeconds: Double?
         var evaluationReturns: [Double]
         var meanEvaluationReturn: Double
         var policy: String?
@@ -253,41 +264,74 @@ struct BenchSACPendulum: ParsableCommand {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
         guard (1...20).contains(roundsPerStep) else { throw ValidationError("--rounds-per-step must be from 1 to 20") }
+        if let realtime {
+            guard realtime > 0, realtime <= 10_000 else { throw ValidationError("--realtime must be above 0 and at most 10000 Hz") }
+            guard roundsPerStep == 1 else { throw ValidationError("--rounds-per-step is for the stepped run; with --realtime use --min-utd") }
+        }
+        if let minUpdatesPerStep {
+            guard realtime != nil else { throw ValidationError("--min-utd needs --realtime: the stepped run makes --rounds-per-step updates every step") }
+            guard minUpdatesPerStep > 0, minUpdatesPerStep <= 100 else { throw ValidationError("--min-utd must be above 0 and at most 100") }
+        }
     }
 
     func run() throws {
-        var training = PendulumTraining(steps: steps, seed: seed)
-        training.threads = threads
-        if let learningRate { training.config.learningRate = learningRate }
-        training.roundsPerStep = roundsPerStep
-        training.randomSteps = randomSteps
-        if let initialTemperature { training.config.initialTemperature = initialTemperature }
-        if let targetEntropy { training.config.targetEntropy = targetEntropy }
-        training.learningStarts = randomSteps
-        let (agent, result) = training.run(progressEvery: 1000) { progress in
-            let line = "step \(progress.step): \(progress.episodes) episodes, last return \(progress.lastReturn.map { String(format: "%.1f", $0) } ?? "-"), "
-                + "critic loss \(String(format: "%.3f", progress.criticLoss)), mean Q \(String(format: "%.1f", progress.meanQ)), "
-                + "temperature \(String(format: "%.4f", progress.temperature)), \(String(format: "%.0f", progress.updatesPerSecond)) updates/s"
+        var config = PendulumTraining(steps: steps, seed: seed).config
+        if let learningRate { config.learningRate = learningRate }
+        if let initialTemperature { config.initialTemperature = initialTemperature }
+        if let targetEntropy { config.targetEntropy = targetEntropy }
+        let report: (String) -> Void = { line in
             if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
         }
-        var policyPath: String?
+        let policy: Policy
+        var output: Output
+        if let realtime {
+            var training = PacedPendulumTraining(steps: steps, seed: seed, rate: realtime)
+            training.config = config
+            training.threads = threads
+            training.randomSteps = randomSteps
+            training.minUpdatesPerStep = minUpdatesPerStep
+            let (trained, result) = training.run(progressEvery: 1000) { progress in
+                report("step \(progress.step): \(progress.episodes) episodes, last return \(progress.lastReturn.map { String(format: "%.1f", $0) } ?? "-"), "
+                    + "\(progress.updates) updates, \(String(format: "%.0f", progress.updatesPerSecond)) updates/s, waited \(String(format: "%.1f", progress.waitedSeconds)) s")
+            }
+            policy = trained
+            output = Output(steps: steps, seed: seed, threads: threads, realtimeHz: realtime, minUtd: minUpdatesPerStep, updates: result.updates,
+                            updatesPerStep: Double(result.updates) / Double(steps), seconds: result.seconds, waitedSeconds: result.waitedSeconds,
+                            evaluationReturns: result.evaluationReturns, meanEvaluationReturn: result.meanEvaluationReturn)
+        } else {
+            var training = PendulumTraining(steps: steps, seed: seed)
+            training.config = config
+            training.threads = threads
+            training.roundsPerStep = roundsPerStep
+            training.randomSteps = randomSteps
+            training.learningStarts = randomSteps
+            let (agent, result) = training.run(progressEvery: 1000) { progress in
+                report("step \(progress.step): \(progress.episodes) episodes, last return \(progress.lastReturn.map { String(format: "%.1f", $0) } ?? "-"), "
+                    + "critic loss \(String(format: "%.3f", progress.criticLoss)), mean Q \(String(format: "%.1f", progress.meanQ)), "
+                    + "temperature \(String(format: "%.4f", progress.temperature)), \(String(format: "%.0f", progress.updatesPerSecond)) updates/s")
+            }
+            policy = Policy(config: config)
+            policy.copyParameters(from: agent)
+            output = Output(steps: steps, seed: seed, threads: threads, updates: result.updates, updatesPerStep: Double(result.updates) / Double(steps),
+                            seconds: result.seconds, evaluationReturns: result.evaluationReturns, meanEvaluationReturn: result.meanEvaluationReturn)
+        }
         if let out {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            policyPath = (out as NSString).appendingPathComponent("policy.safetensors")
+            let path = (out as NSString).appendingPathComponent("policy.safetensors")
             do {
-                try agent.savePolicy(to: policyPath!, metadata: ["reins.task": "pendulum-v1", "reins.seed": "\(seed)", "reins.steps": "\(steps)"])
+                try policy.save(to: path, metadata: ["reins.task": "pendulum-v1", "reins.seed": "\(seed)", "reins.steps": "\(steps)"])
             } catch {
                 throw CommandError(error.description)
             }
+            output.policy = path
         }
-        let output = Output(steps: steps, seed: seed, threads: threads, updates: result.updates, seconds: result.seconds,
-                            evaluationReturns: result.evaluationReturns, meanEvaluationReturn: result.meanEvaluationReturn, policy: policyPath)
         if json {
             JSONLines.print(output)
         } else {
-            print("evaluation over \(result.evaluationReturns.count) deterministic episodes: mean return \(String(format: "%.1f", result.meanEvaluationReturn)) "
-                + "(\(result.evaluationReturns.map { String(format: "%.0f", $0) }.joined(separator: ", "))); \(result.updates) updates in \(String(format: "%.0f", result.seconds)) s")
-            if let policyPath { print("wrote \(policyPath)") }
+            print("evaluation over \(output.evaluationReturns.count) deterministic episodes: mean return \(String(format: "%.1f", output.meanEvaluationReturn)) "
+                + "(\(output.evaluationReturns.map { String(format: "%.0f", $0) }.joined(separator: ", "))); \(output.updates) updates in \(String(format: "%.0f", output.seconds)) s"
+                + (output.waitedSeconds.map { String(format: ", %.0f s of it waiting for the learner", $0) } ?? ""))
+            if let policyPath = output.policy { print("wrote \(policyPath)") }
         }
     }
 }

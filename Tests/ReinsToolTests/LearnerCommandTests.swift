@@ -33,6 +33,20 @@ struct LearnerCommandTests {
         #expect(header.contains("\"actor.policy.dense1.weight\"") && header.contains("reins.sac_config"))
     }
 
+    @Test("bench sac-pendulum --realtime holds --min-utd between episodes and reports the wait")
+    func pendulumInRealTime() throws {
+        let result = try reins("bench", "sac-pendulum", "--steps", "450", "--random-steps", "200", "--realtime", "1000", "--threads", "1",
+                               "--min-utd", "0.2", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try jsonLines(result.stdout).first)
+        #expect(json["realtime_hz"] as? Double == 1000 && json["min_utd"] as? Double == 0.2)
+        #expect((json["updates"] as? Int ?? 0) >= 40, "the episode after 400 steps starts after 0.2 × 200 updates")
+        #expect(json["waited_seconds"] as? Double != nil && (json["evaluation_returns"] as? [Double])?.count == 10)
+
+        let stepped = try reins("bench", "sac-pendulum", "--steps", "10", "--min-utd", "1")
+        #expect(stepped.status != 0 && stepped.stderr.contains("--min-utd needs --realtime"))
+    }
+
     @Test("bench learner rejects a bad option with a clear message")
     func badOption() throws {
         let result = try reins("bench", "learner", "--config", "huge")
