@@ -29,6 +29,7 @@ public enum KeyMap {
         case reins_key_backspace(), 127, 8: .discard
         case Int32(UInt8(ascii: "p")): .pause
         case Int32(UInt8(ascii: "k")): .checkpoint
+        case Int32(UInt8(ascii: "l")): .toggleSuccessLabel
         case Int32(UInt8(ascii: "x")), 27: .stop
         case Int32(UInt8(ascii: "?")): .help
         case 3, Int32(UInt8(ascii: "Q")): .quit
@@ -52,6 +53,7 @@ public enum KeyMap {
         "backspace    end the episode and discard it",
         "p            pause (the arm holds)",
         "k            training: checkpoint and learning curve after this episode",
+        "l            label the frames from now on success (again: failure)",
         "x or Esc     STOP: hold, then torque off",
         "?            this help",
         "Q or Ctrl-C  quit (asks first)",

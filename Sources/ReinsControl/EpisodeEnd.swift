@@ -67,3 +67,35 @@ public struct ScriptedLabeller: Sendable {
         return false
     }
 }
+
+/// A person labelling frames for the reward classifier, on the twin: the twin's check stands in
+/// for their eyes, and their label follows what it shows a reaction time late (drawn, seeded, per
+/// episode from `reactionSeconds`), both when the task comes done and when it stops being done,
+/// as a key held down would.
+public struct ScriptedFrameLabeller: Sendable {
+    public let reactionSeconds: ClosedRange<Double>
+    public let policyHz: Double
+    private var generator: SplitMix64
+    private var delaySteps = 1
+    /// What the check said on this episode's frames so far, oldest first.
+    private var seen: [Bool] = []
+
+    public init(reactionSeconds: ClosedRange<Double> = 0.2...0.5, policyHz: Double, seed: UInt64) {
+        self.reactionSeconds = reactionSeconds
+        self.policyHz = policyHz
+        generator = SplitMix64(seed: seed)
+    }
+
+    public mutating func episodeStarted() {
+        seen.removeAll(keepingCapacity: true)
+        delaySteps = max(1, Int((Double.random(in: reactionSeconds, using: &generator) * policyHz).rounded()))
+    }
+
+    /// The label for the frame in hand, given whether the task is done on it: what the check said
+    /// `delaySteps` frames ago (failure before that).
+    public mutating func label(taskDone: Bool) -> Bool {
+        seen.append(taskDone)
+        let index = seen.count - 1 - delaySteps
+        return index >= 0 && seen[index]
+    }
+}

@@ -28,6 +28,9 @@ public struct StationOptions: Sendable {
     /// The twin's task check or the operator's keys; nil picks the check on the twin and the keys
     /// on hardware (where they are the only choice).
     public var reward: RewardSource?
+    /// Steps recorded after a success, still labelled, so frames of the task done pile up for the
+    /// reward classifier (as HIL-SERL advises); the episode as experience ends at the success.
+    public var pastSuccessSteps = 0
 
     public init(commandName: String, task: TaskKind = .reach, maxSteps: Int = 100, seed: UInt64 = 0,
                 operatorKind: OperatorKind = .keyboard, supervising: Bool = false, reward: RewardSource? = nil) {
@@ -58,6 +61,11 @@ public struct StationStep: Sendable {
     /// Where the twin's cube was when the step was taken (episode files record it; nothing
     /// the learner or the policy sees comes from it); nil on a real arm.
     public var cube: Vector3?
+    /// Whether the operator says the observation shows the task done: the console's `l` toggle,
+    /// or on the twin the scripted stand-in's view, a reaction time late.
+    public var label: Bool
+    /// Recorded after the episode's success, for its label only (`pastSuccessSteps`).
+    public var pastEnd: Bool
 }
 
 /// How an episode went.
@@ -74,6 +82,9 @@ public struct EpisodeOutcome: Sendable {
     public var startTargets: [Double]
     /// When the episode started, seconds since 1970.
     public var startedUnixSeconds: Double
+    /// The steps up to the success, when more were recorded past it; nil when the episode ended
+    /// on its last step.
+    public var experienceSteps: Int?
 
     public var interventionRate: Double { steps > 0 ? Double(interventions) / Double(steps) : 0 }
 }
@@ -99,6 +110,10 @@ public final class OperatorStation {
     private let taskCheck: ((EpisodeObservation) -> Bool)?
     /// With `.keys` and the scripted operator on the twin: the person who presses y.
     private var labeller: ScriptedLabeller?
+    /// With the scripted operator on the twin: the person who labels frames.
+    private var frameLabeller: ScriptedFrameLabeller?
+    /// The console's `l` toggle: frames are labelled success while it is on.
+    private var labellingSuccess = false
     /// Keys pressed by the stand-in operator, read before the display's.
     private var standInKeys: [TeleopCommand] = []
     private let signalled = SignalFlag()
@@ -169,6 +184,9 @@ public final class OperatorStation {
         operatorSource = FirstAction([keyboard, scripted].compactMap { $0 })
         if reward == .keys, options.operatorKind == .scripted, session.isTwin {
             labeller = ScriptedLabeller(policyHz: session.robot.definition.rates.policyHz, seed: options.seed &+ 3)
+        }
+        if options.operatorKind == .scripted, session.isTwin {
+            frameLabeller = ScriptedFrameLabeller(policyHz: session.robot.definition.rates.policyHz, seed: options.seed &+ 5)
         }
         // The twin renders on the CPU it shares with everything else: allow its frames more age.
         if session.isTwin { runner.maxFrameAge = .seconds(1) }
@@ -316,8 +334,14 @@ public final class OperatorStation {
         policy.episodeStarted()
         operatorSource?.episodeStarted()
         labeller?.episodeStarted()
+        frameLabeller?.episodeStarted()
+        if labellingSuccess { log("l: frames are labelled failure again") }
+        labellingSuccess = false
         standInKeys.removeAll()
         var episodeReturn = 0.0, wasIntervening = keyboard?.inControl == true
+        // Whether the twin's check passes on the observation in hand (never at home).
+        var observationDone = false
+        var pastSuccess: Int?
         show(observation, step: 0, reward: 0, episodeReturn: 0)
         log("episode \(index): go")
         func ended(_ end: EpisodeEnd) -> EpisodeOutcome {
@@ -325,21 +349,38 @@ public final class OperatorStation {
             outcome.steps = runner.steps
             return outcome
         }
+        /// Success ends the episode now, or after `pastSuccessSteps` more steps recorded for their labels.
+        func succeeded() -> EpisodeOutcome? {
+            guard options.pastSuccessSteps > 0 else { return ended(.success) }
+            outcome.experienceSteps = runner.steps
+            pastSuccess = 0
+            log("success: recording \(options.pastSuccessSteps) more steps for their labels")
+            return nil
+        }
         while true {
+            if let done = pastSuccess, done >= options.pastSuccessSteps { return ended(.success) }
             if quitRequested { return ended(.quit) }
-            if let end = handleKeys() { return ended(end) }
+            if let end = handleKeys() {
+                switch end {
+                case .success where pastSuccess == nil: if let outcome = succeeded() { return outcome }
+                case .success, .failure: if pastSuccess == nil { return ended(end) }
+                case .discarded, .quit, .stopped: return ended(end)
+                }
+            }
             if let message = loopFault { return ended(.stopped(message)) }
             if paused {
                 usleep(100_000)
                 continue
             }
             let cube = session.scene?.cubePosition
+            let label = labellingSuccess || frameLabeller?.label(taskDone: observationDone) == true
             let step = try runner.step(from: observation, policy: policy, operator: operatorSource)
             episodeReturn += step.reward
             if step.intervention { outcome.interventions += 1 }
-            onStep(StationStep(observation: observation, step: step, cube: cube))
+            onStep(StationStep(observation: observation, step: step, cube: cube, label: label, pastEnd: pastSuccess != nil))
             if let taskCheck {
                 let done = taskCheck(step.observation)
+                observationDone = done
                 if done { outcome.judgedSuccess = true }
                 if labeller?.pressesSuccess(taskDone: done) == true { standInKeys.append(.markSuccess) }
             }
@@ -349,9 +390,14 @@ public final class OperatorStation {
             }
             observation = step.observation
             show(observation, step: runner.steps, reward: step.reward, episodeReturn: episodeReturn)
-            if step.done {
-                if step.success { return ended(.success) }
-                return ended(runner.steps >= options.maxSteps ? .failure("time limit") : .failure("the loop stopped"))
+            if let done = pastSuccess {
+                pastSuccess = done + 1
+            } else if step.done {
+                if step.success {
+                    if let outcome = succeeded() { return outcome }
+                } else {
+                    return ended(runner.steps >= options.maxSteps ? .failure("time limit") : .failure("the loop stopped"))
+                }
             }
         }
     }
@@ -408,6 +454,9 @@ public final class OperatorStation {
                 display.update { $0.mode = .stopped }
                 log("STOP: holding, then torque off")
                 return .stopped("operator stop")
+            case .toggleSuccessLabel:
+                labellingSuccess.toggle()
+                log(labellingSuccess ? "l: frames are labelled success" : "l: frames are labelled failure")
             case .checkpoint:
                 checkpointAsked = true
                 log("checkpoint and learning curve after this episode")

@@ -21,6 +21,8 @@ public enum TeleopCommand: Sendable, Equatable {
     case pause
     /// Save a checkpoint and the learning curve (training) once the episode ends.
     case checkpoint
+    /// Frames from now on show the task done (for the reward classifier's labels), or no longer.
+    case toggleSuccessLabel
     /// The safety stop: hold, then torque off.
     case stop
     case help

@@ -18,9 +18,13 @@ import Foundation
 ///   dones                    uint8   [T]
 ///   interventions            uint8   [T]
 ///   timestamps               float64 [T]     seconds since the episode started
+///   labels                   uint8   [T]     1 where the operator said obs[t] shows success, else 0
+///                                            (for the reward classifier; files before it have none)
 /// ```
 ///
-/// `obs[t]` is what was seen before `actions[t]`; `rewards[t]` and `dones[t]` follow it.
+/// `obs[t]` is what was seen before `actions[t]`; `rewards[t]` and `dones[t]` follow it. The
+/// episode ends at its first done; steps after it were recorded past the end for their labels
+/// (`reins record --past-success`) and are no experience to learn from.
 public struct Episode: Sendable, Equatable {
     public struct Metadata: Sendable, Equatable {
         public var robot: String
@@ -78,6 +82,9 @@ public struct Episode: Sendable, Equatable {
     public var timestamps: [Double] = []
     /// The joint targets held when the episode started (the reset pose): a replay starts from them.
     public var startJointTargets: [Double] = []
+    /// Per step, 1 where the operator (or the twin's stand-in) said the frame shows the task done;
+    /// nil in files recorded before labels.
+    public var labels: [UInt8]?
     public var cameras: [CameraFrames]
 
     public var jointCount: Int { metadata.jointNames.count }
@@ -113,14 +120,19 @@ public struct Episode: Sendable, Equatable {
         steps += 1
     }
 
-    /// Ends the episode on its last step, as the operator's key says: done, and with `success`
-    /// reward 1 (on a real arm the key is the reward). Does nothing to an empty episode.
-    public mutating func endOnLastStep(success: Bool) {
-        guard steps > 0 else { return }
-        dones[steps - 1] = 1
-        if success { rewards[steps - 1] = 1 }
+    /// Ends the episode at `step` (the last one before the operator's key, or the one the task
+    /// check passed on): done, and with `success` reward 1 (on a real arm the key is the reward).
+    /// Steps after it were recorded past the end for their labels. Does nothing to an empty episode.
+    public mutating func end(at step: Int, success: Bool) {
+        guard (0..<steps).contains(step) else { return }
+        dones[step] = 1
+        if success { rewards[step] = 1 }
         metadata.success = success
     }
+
+    /// The steps up to and including the first done (all of them when none is done): the
+    /// episode as experience, without frames recorded past its end.
+    public var experienceSteps: Int { (dones.firstIndex(of: 1) ?? (steps - 1)) + 1 }
 
     /// The joint positions at one step.
     public func jointPositions(at step: Int) -> ArraySlice<Double> {
@@ -133,13 +145,15 @@ public struct Episode: Sendable, Equatable {
 }
 
 /// A short account of an episode file, read without its images.
-public struct EpisodeSummary: Sendable, Equatable {
+public struct EpisodeSummary: Sendable {
     public var file: String
     public var robot: String
     public var task: String
     public var steps: Int
     public var success: Bool
     public var interventions: Int
+    /// Frames labelled success and failure; nil for files without labels.
+    public var labels: (success: Int, failure: Int)?
     public var cameras: [String]
     public var durationSeconds: Double
     public var bytes: Int
@@ -171,6 +185,12 @@ public enum EpisodeFile {
         try file.write(episode.dones, shape: [steps], to: "\(demo)/dones")
         try file.write(episode.interventions, shape: [steps], to: "\(demo)/interventions")
         try file.write(episode.timestamps, shape: [steps], to: "\(demo)/timestamps")
+        if let labels = episode.labels {
+            guard labels.count == steps else {
+                throw .typeMismatch(file: url.path, object: "\(demo)/labels", expected: "one label per step (\(steps), not \(labels.count))")
+            }
+            try file.write(labels, shape: [steps], to: "\(demo)/labels")
+        }
 
         let meta = episode.metadata
         try file.setAttribute("total", steps, on: "data")
@@ -221,11 +241,12 @@ public enum EpisodeFile {
         let interventions = try file.readBytes("\(demo)/interventions").values
         let timestamps = try file.readDoubles("\(demo)/timestamps").values
         episode.startJointTargets = try file.readDoubles("\(demo)/start_joint_targets").values
+        let labels = file.exists("\(demo)/labels") ? try file.readBytes("\(demo)/labels").values : nil
         let steps = rewards.count
         let j = meta.jointNames.count, a = episode.actionWidth
         guard joints.count == steps * j, targets.count == steps * j, pose.count == steps * 6, actions.values.count == steps * a,
               gripper.count == steps, dones.count == steps, interventions.count == steps, timestamps.count == steps,
-              cube.map({ $0.count == steps * 3 }) ?? true,
+              cube.map({ $0.count == steps * 3 }) ?? true, labels.map({ $0.count == steps }) ?? true,
               cameras.allSatisfy({ $0.pixels.count == steps * $0.width * $0.height * 3 }) else {
             throw .typeMismatch(file: url.path, object: demo, expected: "datasets of \(steps) steps each")
         }
@@ -239,6 +260,7 @@ public enum EpisodeFile {
                            action: Array(actions.values[(step * a)..<((step + 1) * a)]), jointTargets: Array(targets[(step * j)..<((step + 1) * j)]),
                            reward: rewards[step], done: dones[step] != 0, intervention: interventions[step] != 0, timestamp: timestamps[step])
         }
+        episode.labels = labels
         return episode
     }
 
@@ -251,10 +273,15 @@ public enum EpisodeFile {
         let interventions = try file.readBytes("\(demo)/interventions").values
         let timestamps = try file.readDoubles("\(demo)/timestamps").values
         let cameras = try file.members(of: "\(demo)/obs").filter { (try? file.elementType(of: "\(demo)/obs/\($0)")) == "uint8" }
+        let labels = file.exists("\(demo)/labels") ? try file.readBytes("\(demo)/labels").values : nil
         let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         let duration = (timestamps.last ?? 0) + (meta.policyHz > 0 ? 1 / meta.policyHz : 0)
         return EpisodeSummary(file: url.lastPathComponent, robot: meta.robot, task: meta.task, steps: rewards.count,
                               success: meta.success, interventions: interventions.reduce(0) { $0 + Int($1) },
+                              labels: labels.map { labels in
+                                  let positives = labels.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+                                  return (positives, labels.count - positives)
+                              },
                               cameras: cameras, durationSeconds: rewards.isEmpty ? 0 : duration, bytes: bytes)
     }
 

@@ -4,8 +4,9 @@ import ReinsCore
 import ReinsData
 
 extension OperatorStation {
-    /// Runs one episode and returns it as an episode file holds it: every step, and an episode a
-    /// key ended (y or n) ended on its last step. `onStep` sees each step as well.
+    /// Runs one episode and returns it as an episode file holds it: every step with its label, and
+    /// an episode a key ended (y or n) ended on its last step before the key (or, with
+    /// `pastSuccessSteps`, before the steps recorded past its success). `onStep` sees each step as well.
     public func recordEpisode(index: Int, softwareVersion: String, onStep: (StationStep) -> Void = { _ in }) throws -> (Episode, EpisodeOutcome) {
         let definition = session.robot.definition
         let metadata = Episode.Metadata(robot: definition.name, task: options.task.rawValue, busHz: loop.configuration.busHz,
@@ -17,6 +18,7 @@ extension OperatorStation {
                               recordsCube: session.isTwin)
         let cameras = session.cameras
         var startNs: Int64?
+        var labels: [UInt8] = []
         let outcome = try runEpisode(index: index) { recorded in
             let observation = recorded.observation, step = recorded.step
             let start = startNs ?? observation.timestampNs
@@ -24,16 +26,19 @@ extension OperatorStation {
             episode.append(jointPositions: observation.joints, endEffector: observation.endEffector.vector,
                            gripper: observation.gripper ?? 0, cubePosition: recorded.cube.map { [$0.x, $0.y, $0.z] },
                            images: cameras.map { observation.images[$0.name] ?? [] }, action: step.action,
-                           jointTargets: step.jointTargets, reward: step.reward, done: step.done, intervention: step.intervention,
-                           timestamp: Double(observation.timestampNs - start) * 1e-9)
+                           jointTargets: step.jointTargets, reward: step.reward, done: step.done && !recorded.pastEnd,
+                           intervention: step.intervention, timestamp: Double(observation.timestampNs - start) * 1e-9)
+            labels.append(recorded.label ? 1 : 0)
             onStep(recorded)
         }
         episode.metadata.startedUnixSeconds = outcome.startedUnixSeconds
         episode.startJointTargets = outcome.startTargets
         episode.metadata.success = outcome.end == .success
+        episode.labels = labels
+        let lastStep = (outcome.experienceSteps ?? episode.steps) - 1
         switch outcome.end {
-        case .success: episode.endOnLastStep(success: true)
-        case .failure: episode.endOnLastStep(success: false)
+        case .success: episode.end(at: lastStep, success: true)
+        case .failure: episode.end(at: lastStep, success: false)
         case .discarded, .quit, .stopped: break
         }
         return (episode, outcome)

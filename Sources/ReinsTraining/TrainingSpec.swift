@@ -95,10 +95,12 @@ public struct TrainingSpec: Sendable, Equatable {
     public func transitions(of episode: Episode, file: String) throws(TrainingError) -> [Transition] {
         let frames = try frames(of: episode, file: file)
         var transitions: [Transition] = []
-        for step in 0..<episode.steps {
+        // Frames recorded past the episode's end (for their labels) are no experience.
+        let steps = episode.experienceSteps
+        for step in 0..<steps {
             let observation = observation(episode, frames: frames, step: step)
-            let next = step + 1 < episode.steps ? self.observation(episode, frames: frames, step: step + 1) : observation
-            let last = step == episode.steps - 1
+            let next = step + 1 < steps ? self.observation(episode, frames: frames, step: step + 1) : observation
+            let last = step == steps - 1
             transitions.append(Transition(
                 observation: observation, action: episode.actions[(step * Self.actionWidth)..<((step + 1) * Self.actionWidth)].map(Float.init),
                 reward: Float(episode.rewards[step]), nextObservation: next,

@@ -30,9 +30,10 @@ extension EpisodeOptions {
     /// Opens the robot and its cameras (at `imageSize`, none with --no-cameras), the console unless
     /// --no-console, and the station that runs episodes on them; the station owns both from here.
     func openStation(_ connection: RobotConnection, operatorKind: OperatorKind, commandName: String, policy: ActionSource = HoldPolicy(),
-                     supervising: Bool = false, reward: RewardSource? = nil) throws -> OperatorStation {
-        let options = StationOptions(commandName: commandName, task: task, maxSteps: maxSteps, seed: seed, operatorKind: operatorKind,
+                     supervising: Bool = false, reward: RewardSource? = nil, pastSuccessSteps: Int = 0) throws -> OperatorStation {
+        var options = StationOptions(commandName: commandName, task: task, maxSteps: maxSteps, seed: seed, operatorKind: operatorKind,
                                      supervising: supervising, reward: reward)
+        options.pastSuccessSteps = pastSuccessSteps
         var console: OperatorConsole?
         if !noConsole {
             do {
@@ -90,9 +91,12 @@ struct Record: ParsableCommand {
         discussion: """
         Each episode is written as DIR/episode_NNNNNN.h5 under a temporary name and renamed when complete, so a crash loses at most the episode in progress; a leftover temporary file is reported and removed on the next start. Backspace discards an episode; --only-success keeps successes only. `reins dataset info DIR` summarises what was recorded.
 
+        Every frame is labelled for the reward classifier (`reins reward train`): success while the operator's l toggle is on (on the twin with --operator scripted, while a stand-in sees the task done, 0.2–0.5 s late), failure otherwise. --past-success N goes on recording N steps after each success so frames of the task done pile up (HIL-SERL's advice); they are labelled, never learnt from as experience.
+
         Example:
           reins record --robot so101 --task reach --episodes 20 --out demos --sim
           reins record --robot so101 --task reach --episodes 10 --out demos --sim --operator scripted --no-console
+          reins record --robot so101 --task reach --episodes 30 --out labelled --sim --operator scripted --reward keys --past-success 20 --no-console
         """)
 
     @OptionGroup var connection: RobotConnection
@@ -103,9 +107,12 @@ struct Record: ParsableCommand {
     @Option(help: "task (the twin's check ends each episode; the default with --sim) or keys (the operator's y ends it, as on hardware; with --operator scripted a stand-in presses y 0.3–1 s after the twin sees it done).")
     var reward: RewardSource?
     @Flag(help: "Keep successful episodes only.") var onlySuccess = false
+    @Option(help: "Steps to go on recording after each success, for frames labelled success (they are no experience for training).")
+    var pastSuccess = 0
 
     func validate() throws {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive") }
+        guard (0...1000).contains(pastSuccess) else { throw ValidationError("--past-success must be from 0 to 1000 steps") }
         guard reward != .task || connection.sim else {
             throw ValidationError("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys end episodes (--reward keys)")
         }
@@ -113,7 +120,8 @@ struct Record: ParsableCommand {
 
     func run() throws {
         let writer = try EpisodeWriter(directory: URL(fileURLWithPath: out))
-        let station = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "record", reward: reward)
+        let station = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "record", reward: reward,
+                                                     pastSuccessSteps: pastSuccess)
         defer { station.close() }
         let recording = DemonstrationRecording(episodes: episodes, onlySuccess: onlySuccess, softwareVersion: reinsVersion)
         let (kept, successes) = try recording.run(station: station, writer: writer)

@@ -72,6 +72,33 @@ struct StationTests {
         }
     }
 
+    @Test("with past-success steps the episode goes on after y for its labels, which follow the twin's check a reaction time late")
+    func recordsPastSuccess() throws {
+        let rig = try TwinRig("so101")
+        var options = Self.options(.scripted, reward: .keys)
+        options.supervising = false
+        options.pastSuccessSteps = 6
+        let station = try OperatorStation(session: rig.session(), options: options, display: nil) { _ in }
+        defer { station.close() }
+        var labels: [Bool] = [], pastEnd: [Bool] = [], done: [Bool] = []
+        var start: Double?
+        let outcome = try station.runEpisode(index: 0) { recorded in
+            labels.append(recorded.label)
+            pastEnd.append(recorded.pastEnd)
+            let cube = try! #require(recorded.cube)
+            start = start ?? cube.z
+            done.append(TaskKind.reach.isDone(cube: cube, tip: recorded.observation.endEffector.position, cubeStartHeight: start!))
+        }
+        #expect(outcome.end == .success)
+        let experience = try #require(outcome.experienceSteps)
+        #expect(outcome.steps == experience + 6 && labels.count == outcome.steps)
+        #expect(pastEnd == (0..<outcome.steps).map { $0 >= experience })
+        // The label is the check on the same frame 2–5 steps earlier (0.2–0.5 s at 10 Hz).
+        let delays = (2...5).filter { delay in labels.indices.allSatisfy { labels[$0] == ($0 >= delay && done[$0 - delay]) } }
+        #expect(delays.count >= 1, "labels \(labels), check \(done)")
+        #expect(labels.contains(true) && labels.first == false)
+    }
+
     @Test("a station refuses the task's reward, or the scripted operator, on a robot without a twin, and closes what it was given")
     func refusals() throws {
         let rig = try TwinRig("so101")

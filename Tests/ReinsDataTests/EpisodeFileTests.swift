@@ -31,6 +31,39 @@ struct EpisodeFileTests {
         #expect(abs(summary.durationSeconds - 0.5) < 1e-9)
     }
 
+    @Test("frame labels are written and read back and counted; a file without them reads as unlabelled")
+    func labels() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("reins-episode-\(UUID().uuidString).h5")
+        defer { try? FileManager.default.removeItem(at: url) }
+        var episode = sample(steps: 6)
+        try EpisodeFile.write(episode, to: url)
+        #expect(try EpisodeFile.read(url).labels == nil)
+        #expect(try EpisodeFile.summary(url).labels == nil)
+
+        episode.labels = [0, 0, 1, 1, 1, 0]
+        try EpisodeFile.write(episode, to: url)
+        #expect(try EpisodeFile.read(url) == episode)
+        let counts = try #require(try EpisodeFile.summary(url).labels)
+        #expect(counts.success == 3 && counts.failure == 3)
+        let h5 = try HDF5File(path: url.path, mode: .readOnly)
+        #expect(try h5.layout(of: "data/demo_0/labels").shape == [6] && (try h5.elementType(of: "data/demo_0/labels")) == "uint8")
+
+        episode.labels = [1]
+        #expect(throws: DataError.self) { try EpisodeFile.write(episode, to: url) }
+    }
+
+    @Test("an episode ended before its last step is experience up to that step; the steps after carry labels only")
+    func endedBeforeTheLastStep() throws {
+        var episode = sample(steps: 8)
+        episode.dones = [UInt8](repeating: 0, count: 8)
+        episode.rewards = [Double](repeating: 0, count: 8)
+        #expect(episode.experienceSteps == 8)
+        episode.end(at: 4, success: true)
+        #expect(episode.experienceSteps == 5 && episode.dones[4] == 1 && episode.rewards[4] == 1 && episode.metadata.success)
+        episode.end(at: 6, success: false)
+        #expect(episode.experienceSteps == 5, "the first done ends it")
+    }
+
     @Test("the writer numbers files after the ones there, and removes temporary leftovers")
     func writer() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reins-writer-\(UUID().uuidString)")

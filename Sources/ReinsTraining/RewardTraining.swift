@@ -1,0 +1,223 @@
+import Foundation
+import ReinsCore
+import ReinsData
+import ReinsLearn
+
+/// A folder of labelled episodes that cannot train or judge a classifier; the message says what to do.
+public struct RewardDataError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// The labelled frames of a folder of episodes (`reins record` labels every frame).
+public enum RewardDataset {
+    /// Every frame of every episode file in `folder`, labelled, for `cameras` (nil: the first
+    /// episode's first camera). Episodes count from 0 in file-name order.
+    public static func load(folder: URL, cameras: [String]?) throws(RewardDataError) -> LabelledFrames {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw RewardDataError("\(folder.path) is not a folder; give the folder `reins record --out` wrote")
+        }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+            .filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }.sorted()
+        guard !names.isEmpty else { throw RewardDataError("\(folder.path) has no episode files (episode_NNNNNN.h5); record some with `reins record`") }
+        var frames: LabelledFrames?
+        for (index, name) in names.enumerated() {
+            let path = folder.appendingPathComponent(name).path
+            let episode: Episode
+            do {
+                episode = try EpisodeFile.read(URL(fileURLWithPath: path))
+            } catch {
+                throw RewardDataError("\(path): \(error)")
+            }
+            guard let labels = episode.labels else {
+                throw RewardDataError("\(path) has no frame labels (recorded before labels): record again with `reins record` (the console's l key, or --operator scripted on the twin)")
+            }
+            let wanted = cameras ?? episode.cameras.first.map { [$0.name] } ?? []
+            guard !wanted.isEmpty else { throw RewardDataError("\(path) has no camera frames to classify") }
+            var sources: [Episode.CameraFrames] = []
+            for camera in wanted {
+                guard let source = episode.cameras.first(where: { $0.name == camera }) else {
+                    throw RewardDataError("\(path) has no camera \(camera) (it has \(episode.cameras.map(\.name).joined(separator: ", ")))")
+                }
+                sources.append(source)
+            }
+            let images = sources.map { ObservationSpec.Image(name: $0.name, height: $0.height, width: $0.width) }
+            if frames == nil { frames = LabelledFrames(cameras: images) }
+            guard frames!.cameras == images else {
+                throw RewardDataError("\(path) has \(describe(images)) where the episodes before it have \(describe(frames!.cameras)); record every episode alike")
+            }
+            for step in 0..<episode.steps {
+                frames!.append(frames: sources.enumerated().map { camera, source in
+                    let size = images[camera].byteCount
+                    return source.pixels[(step * size)..<((step + 1) * size)]
+                }, label: labels[step] != 0, episode: index)
+            }
+        }
+        return frames!
+    }
+
+    /// "front 64x64, wrist 64x64".
+    public static func describe(_ cameras: [ObservationSpec.Image]) -> String {
+        cameras.map { "\($0.name) \($0.width)x\($0.height)" }.joined(separator: ", ")
+    }
+
+    /// Episodes held out from training, about `fraction` of them, drawn with `seed` so that both
+    /// sides keep frames of both classes; nil when the episodes cannot be split so.
+    public static func heldOutEpisodes(_ data: LabelledFrames, fraction: Double, seed: UInt64) -> Set<Int>? {
+        let episodes = Array(Set(data.episodes)).sorted()
+        guard episodes.count >= 2 else { return nil }
+        var classes: [Int: (positives: Int, negatives: Int)] = [:]
+        for (episode, label) in zip(data.episodes, data.labels) {
+            var counts = classes[episode] ?? (0, 0)
+            if label { counts.positives += 1 } else { counts.negatives += 1 }
+            classes[episode] = counts
+        }
+        let wanted = min(max(1, Int((Double(episodes.count) * fraction).rounded())), episodes.count - 1)
+        var generator = SplitMix64(seed: seed)
+        for _ in 0..<100 {
+            let held = Set(episodes.shuffled(using: &generator).prefix(wanted))
+            func both(_ side: [Int]) -> Bool {
+                side.contains { classes[$0]!.positives > 0 } && side.contains { classes[$0]!.negatives > 0 }
+            }
+            if both(Array(held)), both(episodes.filter { !held.contains($0) }) { return held }
+        }
+        return nil
+    }
+}
+
+/// Trains a reward classifier on labelled frames, holding out whole episodes, and picks its
+/// threshold on them.
+public struct RewardTraining {
+    public struct Progress: Sendable {
+        public var step: Int
+        public var loss: Float
+        public var heldOutAccuracy: Double
+    }
+
+    public struct Report: Codable, Sendable {
+        public var trainingFrames: Int
+        public var trainingPositives: Int
+        public var heldOutEpisodes: [Int]
+        public var heldOutFrames: Int
+        public var heldOutPositives: Int
+        /// On the held-out episodes, at the chosen threshold.
+        public var heldOut: ClassifierMetrics
+        public var precision: Double
+        public var recall: Double
+        public var accuracy: Double
+        /// Whether a threshold reached the minimum precision (else the one with the best precision was kept).
+        public var precisionReached: Bool
+        public var steps: Int
+        public var seconds: Double
+    }
+
+    /// Fewer frames of either class than this and training is refused.
+    public static let minimumFramesPerClass = 20
+
+    public var config: RewardClassifierConfig
+    public var steps = 1_500
+    public var seed: UInt64 = 0
+    public var heldOutFraction = 0.2
+    public var minimumPrecision = 0.95
+
+    public init(config: RewardClassifierConfig) {
+        self.config = config
+    }
+
+    /// Refuses data too thin to learn from, with the counts.
+    public static func check(_ data: LabelledFrames, folder: String) throws(RewardDataError) {
+        guard data.positives >= minimumFramesPerClass, data.negatives >= minimumFramesPerClass else {
+            throw RewardDataError("\(folder) has \(data.positives) success and \(data.negatives) failure frames; the classifier needs at least \(minimumFramesPerClass) of each: record more episodes (--past-success N adds success frames)")
+        }
+    }
+
+    public func run(_ data: LabelledFrames, folder: String, progressEvery: Int = 100,
+                    progress: (Progress) -> Void = { _ in }) throws(RewardDataError) -> (RewardClassifier, Report) {
+        try Self.check(data, folder: folder)
+        guard let held = RewardDataset.heldOutEpisodes(data, fraction: heldOutFraction, seed: seed) else {
+            throw RewardDataError("\(folder): its episodes cannot be split into training and held-out ones that both have success and failure frames; record more episodes that succeed")
+        }
+        let start = Date()
+        let classifier = RewardClassifier(config: config, seed: seed)
+        let training = (0..<data.count).filter { !held.contains(data.episodes[$0]) }
+        let heldOut = (0..<data.count).filter { held.contains(data.episodes[$0]) }
+        let positives = training.filter { data.labels[$0] }, negatives = training.filter { !data.labels[$0] }
+        let heldOutLabels = heldOut.map { data.labels[$0] }
+        var generator = SplitMix64(seed: seed &+ 23)
+        var recentLoss: Float = 0
+        for step in 1...max(steps, 1) {
+            let loss = classifier.trainStep(data, positives: positives, negatives: negatives, using: &generator)
+            recentLoss = step == 1 ? loss : 0.95 * recentLoss + 0.05 * loss
+            if step % progressEvery == 0 || step == steps {
+                let metrics = ClassifierMetrics(probabilities: classifier.probabilities(data, indices: heldOut), labels: heldOutLabels, threshold: 0.5)
+                progress(Progress(step: step, loss: recentLoss, heldOutAccuracy: metrics.accuracy))
+            }
+        }
+        let probabilities = classifier.probabilities(data, indices: heldOut)
+        let chosen = ClassifierMetrics.threshold(probabilities: probabilities, labels: heldOutLabels, minimumPrecision: minimumPrecision)
+        let threshold = chosen ?? Self.mostPrecise(probabilities: probabilities, labels: heldOutLabels)
+        classifier.setThreshold(threshold)
+        let metrics = ClassifierMetrics(probabilities: probabilities, labels: heldOutLabels, threshold: threshold)
+        let report = Report(trainingFrames: training.count, trainingPositives: positives.count, heldOutEpisodes: held.sorted(),
+                            heldOutFrames: heldOut.count, heldOutPositives: heldOutLabels.filter { $0 }.count, heldOut: metrics,
+                            precision: metrics.precision, recall: metrics.recall, accuracy: metrics.accuracy,
+                            precisionReached: chosen != nil, steps: steps, seconds: Date().timeIntervalSince(start))
+        return (classifier, report)
+    }
+
+    /// Without a threshold that reaches the minimum precision: the one with the best precision
+    /// that still calls some success, the highest such on ties.
+    static func mostPrecise(probabilities: [Float], labels: [Bool]) -> Float {
+        var best: (precision: Double, threshold: Float) = (-1, 0.5)
+        for candidate in Set(probabilities).sorted() {
+            let metrics = ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: candidate)
+            if metrics.truePositives > 0, metrics.precision >= best.precision { best = (metrics.precision, candidate) }
+        }
+        return best.threshold
+    }
+}
+
+extension RewardDataset {
+    /// The frames `indices` names as one PNG-ready sheet: each tile the cameras side by side at
+    /// twice their size, framed red where the classifier called a failure success and blue where
+    /// it missed a success; at most `limit` tiles, eight to a row.
+    public static func contactSheet(_ data: LabelledFrames, indices: [Int], limit: Int = 96) -> Image? {
+        let shown = Array(indices.prefix(limit))
+        guard !shown.isEmpty else { return nil }
+        let scale = 2, border = 3, gap = 2
+        let frameHeight = data.cameras.map(\.height).max()! * scale
+        let tileWidth = data.cameras.reduce(0) { $0 + $1.width * scale } + 2 * border
+        let tileHeight = frameHeight + 2 * border
+        let columns = min(8, shown.count), rows = (shown.count + columns - 1) / columns
+        let width = columns * tileWidth + (columns + 1) * gap, height = rows * tileHeight + (rows + 1) * gap
+        var pixels = [UInt8](repeating: 255, count: width * height * 3)
+        for (tile, index) in shown.enumerated() {
+            let left = gap + (tile % columns) * (tileWidth + gap), top = gap + (tile / columns) * (tileHeight + gap)
+            // A success label wrongly called failure is a miss (blue); otherwise a false success (red).
+            let colour: [UInt8] = data.labels[index] ? [40, 90, 230] : [230, 40, 40]
+            for y in top..<(top + tileHeight) {
+                for x in left..<(left + tileWidth) {
+                    for channel in 0..<3 { pixels[(y * width + x) * 3 + channel] = colour[channel] }
+                }
+            }
+            var x0 = left + border
+            for (camera, image) in data.cameras.enumerated() {
+                let frame = data.frame(index, camera: camera)
+                let base = frame.startIndex
+                for y in 0..<(image.height * scale) {
+                    for x in 0..<(image.width * scale) {
+                        let source = base + ((y / scale) * image.width + x / scale) * 3
+                        let destination = ((top + border + y) * width + x0 + x) * 3
+                        for channel in 0..<3 { pixels[destination + channel] = frame[source + channel] }
+                    }
+                }
+                x0 += image.width * scale
+            }
+        }
+        return Image(width: width, height: height, channels: 3, pixels: pixels)
+    }
+}

@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+import ReinsLearn
+import ReinsNN
+import ReinsTraining
+
+struct Reward: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The reward classifier: train it on labelled episodes, judge it on others.",
+        discussion: """
+        On a real arm nothing knows where the cube is: as in HIL-SERL, a binary classifier on the camera frames says when the task is done. `reins record` labels every frame (the console's l key, or on the twin a scripted stand-in); a few minutes of episodes, some recorded on past success (--past-success N), are enough.
+
+        Examples:
+          reins record --robot so101 --task reach --episodes 30 --out labelled --sim --operator scripted --reward keys --past-success 20 --no-console
+          reins reward train --data labelled --out reward.safetensors
+          reins reward eval --model reward.safetensors --data labelled-test
+        """,
+        subcommands: [Train.self, Eval.self])
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train a success classifier on a folder of labelled episodes.",
+            discussion: """
+            The policy's convolution layers per camera, an MLP and one logit, trained with binary cross-entropy on class-balanced batches of randomly shifted frames (OpenBLAS). Whole episodes are held out (--held-out, 20 %), and on them the threshold is chosen: the lowest that keeps precision at --min-precision (0.95), since a false success ends an episode with a reward it did not earn. Precision, recall, accuracy and the threshold are printed and stored in the file.
+
+            The held-out figures choose the threshold, so they flatter it a little; `reins reward eval` on episodes recorded apart gives the honest ones.
+
+            Example:
+              reins reward train --data labelled --cameras front,wrist --out reward.safetensors
+            """)
+
+        @Option(help: "The folder of labelled episodes (`reins record --out`).") var data: String
+        @Option(help: "Cameras to classify, comma-separated (default: the episodes' first camera).") var cameras: String?
+        @Option(help: "Where to write the classifier.") var out = "reward.safetensors"
+        @Option(help: "Training steps (batches).") var steps = 1_500
+        @Option(help: "Frames per batch, half success and half failure.") var batchSize = 64
+        @Option(help: "Share of the episodes held out to choose the threshold and report on.") var heldOut = 0.2
+        @Option(help: "The precision the threshold must keep on the held-out episodes.") var minPrecision = 0.95
+        @Option(help: "Seed for the networks, the split and the batches.") var seed: UInt64 = 0
+        @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false
+
+        func validate() throws {
+            guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+            guard (2...1024).contains(batchSize), batchSize % 2 == 0 else { throw ValidationError("--batch-size must be even, from 2 to 1024") }
+            guard heldOut > 0, heldOut < 1 else { throw ValidationError("--held-out must be between 0 and 1") }
+            guard minPrecision > 0, minPrecision <= 1 else { throw ValidationError("--min-precision must be above 0 and at most 1") }
+            if let cameras { _ = try cameraList(cameras) }
+        }
+
+        struct Output: Encodable {
+            var benchmark = "reward_train"
+            var data: String
+            var model: String
+            var cameras: [String]
+            var frames: Int
+            var positives: Int
+            var threshold: Float
+            var report: RewardTraining.Report
+            var blasCore = BLAS.coreName
+            var blasCoreChosenBy = KernelChoice.source
+        }
+
+        func run() throws {
+            let names = try cameras.map(cameraList)
+            let frames: LabelledFrames
+            do {
+                frames = try RewardDataset.load(folder: URL(fileURLWithPath: data), cameras: names)
+            } catch {
+                throw CommandError(error.description)
+            }
+            var config = RewardClassifierConfig(cameras: frames.cameras)
+            config.batchSize = batchSize
+            var training = RewardTraining(config: config)
+            training.steps = steps
+            training.seed = seed
+            training.heldOutFraction = heldOut
+            training.minimumPrecision = minPrecision
+            let report: (String) -> Void = { line in
+                if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
+            }
+            report("\(frames.count) frames (\(frames.positives) success, \(frames.negatives) failure) of \(Set(frames.episodes).count) episodes; cameras \(RewardDataset.describe(frames.cameras))")
+            let (classifier, result): (RewardClassifier, RewardTraining.Report)
+            do {
+                (classifier, result) = try training.run(frames, folder: data) { progress in
+                    report(String(format: "step %d: loss %.4f, held-out accuracy %.3f at 0.5", progress.step, progress.loss, progress.heldOutAccuracy))
+                }
+            } catch {
+                throw CommandError(error.description)
+            }
+            let metrics = result.heldOut
+            let reportJSON = String(decoding: (try? JSONEncoder().encode(result)) ?? Data(), as: UTF8.self)
+            do {
+                try classifier.save(to: out, metadata: ["reins.reward_report": reportJSON, "reins.data": data, "reins.seed": "\(seed)"])
+            } catch {
+                throw CommandError("\(out): \(error)")
+            }
+            if json {
+                JSONLines.print(Output(data: data, model: out, cameras: frames.cameras.map(\.name), frames: frames.count, positives: frames.positives,
+                                       threshold: metrics.threshold, report: result))
+                return
+            }
+            print(String(format: "held out %d episodes (%d frames, %d success): precision %.3f, recall %.3f, accuracy %.3f at threshold %.3f (TP %d, FP %d, TN %d, FN %d)",
+                         result.heldOutEpisodes.count, result.heldOutFrames, result.heldOutPositives, metrics.precision, metrics.recall,
+                         metrics.accuracy, metrics.threshold, metrics.truePositives, metrics.falsePositives, metrics.trueNegatives, metrics.falseNegatives))
+            if !result.precisionReached {
+                print(String(format: "warning: no threshold keeps precision at %.2f on the held-out episodes; kept the most precise. Record more episodes (more success frames with --past-success) and train again", minPrecision))
+            }
+            print(String(format: "trained %d steps in %.0f s; wrote %@", steps, result.seconds, out))
+        }
+    }
+
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Judge a reward classifier on a folder of labelled episodes.",
+            discussion: """
+            Precision, recall, accuracy and the confusion counts at the classifier's threshold, and the frames it gets wrong in a PNG contact sheet (red: failure called success; blue: success missed).
+
+            Example:
+              reins reward eval --model reward.safetensors --data labelled-test --errors errors.png
+            """)
+
+        @Option(help: "The classifier `reins reward train` wrote.") var model: String
+        @Option(help: "A folder of labelled episodes.") var data: String
+        @Option(help: "Where to write the contact sheet of wrong frames (default: next to the model, NAME-errors.png).") var errors: String?
+        @Flag(help: "Print one JSON object.") var json = false
+
+        struct Output: Encodable {
+            var model: String
+            var data: String
+            var frames: Int
+            var positives: Int
+            var metrics: ClassifierMetrics
+            var precision: Double
+            var recall: Double
+            var accuracy: Double
+            var errorsSheet: String?
+        }
+
+        func run() throws {
+            let classifier: RewardClassifier
+            do {
+                classifier = try RewardClassifier.load(from: model).classifier
+            } catch {
+                throw CommandError("\(error)")
+            }
+            let cameras = classifier.config.cameras
+            let frames: LabelledFrames
+            do {
+                frames = try RewardDataset.load(folder: URL(fileURLWithPath: data), cameras: cameras.map(\.name))
+            } catch {
+                throw CommandError("\(error.description); the classifier \(model) looks at \(RewardDataset.describe(cameras))")
+            }
+            guard frames.cameras == cameras else {
+                throw CommandError("\(model) classifies \(RewardDataset.describe(cameras)) but \(data) has \(RewardDataset.describe(frames.cameras)); record with the classifier's cameras and image size, or train one on these")
+            }
+            let probabilities = classifier.probabilities(frames, indices: Array(0..<frames.count))
+            let metrics = ClassifierMetrics(probabilities: probabilities, labels: frames.labels, threshold: classifier.config.threshold)
+            let wrong = (0..<frames.count).filter { (probabilities[$0] >= metrics.threshold) != frames.labels[$0] }
+            var sheet: String?
+            if let image = RewardDataset.contactSheet(frames, indices: wrong) {
+                let path = errors ?? ((model as NSString).deletingPathExtension + "-errors.png")
+                do {
+                    try image.write(to: path)
+                } catch {
+                    throw CommandError("\(path): \(error)")
+                }
+                sheet = path
+            }
+            if json {
+                JSONLines.print(Output(model: model, data: data, frames: frames.count, positives: frames.positives, metrics: metrics,
+                                       precision: metrics.precision, recall: metrics.recall, accuracy: metrics.accuracy, errorsSheet: sheet))
+                return
+            }
+            print(String(format: "%d frames (%d success): precision %.3f, recall %.3f, accuracy %.3f at threshold %.3f",
+                         frames.count, frames.positives, metrics.precision, metrics.recall, metrics.accuracy, metrics.threshold))
+            print("confusion: \(metrics.truePositives) true success, \(metrics.falsePositives) false success, \(metrics.trueNegatives) true failure, \(metrics.falseNegatives) missed success")
+            if let sheet { print("the \(wrong.count) wrong frame(s)\(wrong.count > 96 ? " (the first 96)" : ""): \(sheet)") }
+        }
+    }
+}
+
+/// "front,wrist" as distinct names.
+private func cameraList(_ text: String) throws -> [String] {
+    let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    guard !names.isEmpty, !names.contains(""), Set(names).count == names.count else {
+        throw ValidationError("--cameras takes distinct camera names separated by commas, e.g. front,wrist")
+    }
+    return names
+}

@@ -1,0 +1,58 @@
+import Foundation
+import ReinsData
+import Testing
+
+@Suite("labelled recording and the reward classifier's commands")
+struct RewardCommandTests {
+    @Test("record labels frames and goes on past success; reward train and eval use them and refuse another image size")
+    func labelTrainEvaluate() throws {
+        let folder = temporaryFolder("labelled"), other = temporaryFolder("labelled-32")
+        defer {
+            try? FileManager.default.removeItem(at: folder)
+            try? FileManager.default.removeItem(at: other)
+        }
+        let record = try run(reinsExecutable, ["record", "--robot", "so101", "--task", "reach", "--episodes", "3", "--out", folder.path, "--sim",
+                                               "--operator", "scripted", "--reward", "keys", "--past-success", "25", "--no-console",
+                                               "--max-steps", "60", "--seed", "3"])
+        #expect(record.status == 0, "\(record.stderr)")
+        let episode = try EpisodeFile.read(folder.appendingPathComponent("episode_000000.h5"))
+        let labels = try #require(episode.labels)
+        #expect(episode.metadata.success && episode.experienceSteps == episode.steps - 25)
+        #expect(labels.suffix(20).allSatisfy { $0 == 1 } && labels.first == 0, "\(labels)")
+        #expect(episode.dones.reduce(0) { $0 + Int($1) } == 1)
+
+        let info = try #require(try jsonLines(try reins("dataset", "info", folder.path, "--json").stdout).first)
+        let positives = try #require(info["success_labels"] as? Int), negatives = try #require(info["failure_labels"] as? Int)
+        #expect(positives >= 60 && negatives >= 20 && info["unlabelled_episodes"] as? Int == 0, "\(info)")
+
+        let model = folder.appendingPathComponent("reward.safetensors").path
+        let train = try reins("reward", "train", "--data", folder.path, "--out", model, "--steps", "30", "--batch-size", "8", "--json")
+        #expect(train.status == 0, "\(train.stderr)")
+        let trained = try #require(try jsonLines(train.stdout).first)
+        #expect(trained["cameras"] as? [String] == ["front"] && trained["frames"] as? Int == positives + negatives)
+        let report = try #require(trained["report"] as? [String: Any])
+        #expect((report["held_out_episodes"] as? [Int])?.count == 1 && report["precision"] as? Double != nil)
+        #expect(train.stderr.contains("step 30: loss"))
+
+        let errors = folder.appendingPathComponent("errors.png").path
+        let eval = try reins("reward", "eval", "--model", model, "--data", folder.path, "--errors", errors, "--json")
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let judged = try #require(try jsonLines(eval.stdout).first)
+        let metrics = try #require(judged["metrics"] as? [String: Any])
+        func count(_ key: String) -> Int { metrics[key] as? Int ?? -1 }
+        #expect(count("true_positives") + count("false_negatives") == positives)
+        #expect(count("true_negatives") + count("false_positives") == negatives)
+        if count("false_positives") + count("false_negatives") > 0 {
+            #expect(FileManager.default.fileExists(atPath: errors) && judged["errors_sheet"] as? String == errors)
+        }
+
+        let small = try run(reinsExecutable, ["record", "--robot", "so101", "--task", "reach", "--episodes", "1", "--out", other.path, "--sim",
+                                              "--operator", "scripted", "--no-console", "--max-steps", "30", "--image-size", "32", "--seed", "4"])
+        #expect(small.status == 0, "\(small.stderr)")
+        let refused = try reins("reward", "eval", "--model", model, "--data", other.path)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("front 64x64") && refused.stderr.contains("front 32x32"), "\(refused.stderr)")
+        let thin = try reins("reward", "train", "--data", other.path, "--out", folder.appendingPathComponent("thin.safetensors").path)
+        #expect(thin.status != 0 && thin.stderr.contains("at least 20 of each"), "\(thin.stderr)")
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import ReinsCore
+import ReinsData
+import Testing
+@testable import ReinsLearn
+@testable import ReinsTraining
+
+@Suite("training the reward classifier on labelled episodes")
+struct RewardTrainingTests {
+    /// Episodes of 12×12 frames whose last `positives` frames show a bright square (the task done).
+    static func episodes(_ count: Int, steps: Int = 12, positives: Int = 4, seed: UInt64) -> LabelledFrames {
+        let camera = ObservationSpec.Image(name: "front", height: 12, width: 12)
+        var data = LabelledFrames(cameras: [camera])
+        var generator = SplitMix64(seed: seed)
+        for episode in 0..<count {
+            for step in 0..<steps {
+                let done = step >= steps - positives
+                var pixels = (0..<camera.byteCount).map { _ in UInt8.random(in: 0...90, using: &generator) }
+                if done { for y in 2..<6 { for x in 3..<7 { for c in 0..<3 { pixels[(y * 12 + x) * 3 + c] = 240 } } } }
+                data.append(frames: [pixels[...]], label: done, episode: episode)
+            }
+        }
+        return data
+    }
+
+    @Test("whole episodes are held out, both sides keep both classes, and the threshold keeps the precision asked for")
+    func heldOutByEpisode() throws {
+        let data = Self.episodes(10, seed: 1)
+        let held = try #require(RewardDataset.heldOutEpisodes(data, fraction: 0.2, seed: 3))
+        #expect(held.count == 2)
+        var config = RewardClassifierConfig(cameras: data.cameras)
+        (config.encoderFilters, config.encoderLayers, config.encoderLatentWidth, config.hiddenWidths, config.batchSize) = (8, 2, 16, [16], 16)
+        config.learningRate = 3e-3
+        config.augmentationShift = 1
+        var training = RewardTraining(config: config)
+        training.steps = 150
+        training.seed = 3
+        var lines = 0
+        let (classifier, report) = try training.run(data, folder: "synthetic", progressEvery: 50) { _ in lines += 1 }
+        #expect(lines == 3)
+        #expect(Set(report.heldOutEpisodes) == held && report.heldOutFrames == 24 && report.heldOutPositives == 8)
+        #expect(report.trainingFrames == 96 && report.trainingPositives == 32)
+        #expect(report.precisionReached && report.precision >= 0.95 && report.recall >= 0.75, "\(report.heldOut)")
+        #expect(classifier.config.threshold == report.heldOut.threshold)
+    }
+
+    @Test("too few frames of a class are refused before training, with the counts")
+    func refusesThinData() {
+        let data = Self.episodes(4, positives: 4, seed: 2)
+        #expect { try RewardTraining(config: RewardClassifierConfig(cameras: data.cameras)).run(data, folder: "thin") } throws: { error in
+            let text = "\(error)"
+            return text.contains("thin has 16 success and 32 failure frames") && text.contains("at least 20")
+        }
+    }
+
+    @Test("a folder of episodes without labels is refused, saying how to label")
+    func refusesUnlabelledEpisodes() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reins-unlabelled-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let writer = try EpisodeWriter(directory: folder)
+        let metadata = Episode.Metadata(robot: "so101", task: "reach", busHz: 200, policyHz: 10, calibrationID: "sim", success: false,
+                                        softwareVersion: "test", jointNames: ["a"], startedUnixSeconds: 0)
+        var episode = Episode(metadata: metadata, actionWidth: 1, cameras: [Episode.CameraFrames(name: "front", width: 2, height: 2)], recordsCube: false)
+        episode.append(jointPositions: [0], endEffector: [0, 0, 0, 0, 0, 0], gripper: 0, cubePosition: nil, images: [[UInt8](repeating: 0, count: 12)],
+                       action: [0], jointTargets: [0], reward: 0, done: true, intervention: false, timestamp: 0)
+        try writer.write(episode)
+        #expect { try RewardDataset.load(folder: folder, cameras: nil) } throws: { error in
+            "\(error)".contains("episode_000000.h5 has no frame labels") && "\(error)".contains("record again")
+        }
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("episode_000000.h5"))
+        episode.labels = [1]
+        try writer.write(episode)
+        #expect { try RewardDataset.load(folder: folder, cameras: ["wrist"]) } throws: { "\($0)".contains("has no camera wrist (it has front)") }
+    }
+}
