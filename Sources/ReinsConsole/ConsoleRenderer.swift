@@ -105,8 +105,9 @@ final class ConsoleRenderer {
         screen.draw(left, row: 0, column: 0, style: .inverse)
         let modeStyle: Screen.Style = model.mode == .stopped ? .warning : .bold
         screen.draw(" \(model.mode.rawValue) ", row: 0, column: left.count + 1, style: modeStyle)
-        let episode = String(format: "ep %d  step %d/%d  reward %.2f  return %.2f  loop %.0f Hz p99 %.0f µs ",
-                             model.episode, model.step, model.maxSteps, model.reward, model.episodeReturn, model.loopHz, model.jitterP99Us)
+        let classifier = model.rewardProbability.map { String(format: "p(success) %.2f  ", $0) } ?? ""
+        let episode = String(format: "ep %d  step %d/%d  reward %.2f  return %.2f  ", model.episode, model.step, model.maxSteps, model.reward,
+                             model.episodeReturn) + classifier + String(format: "loop %.0f Hz p99 %.0f µs ", model.loopHz, model.jitterP99Us)
         screen.draw(episode, row: 0, column: max(left.count + model.mode.rawValue.count + 4, columns - episode.count), style: .inverse)
     }
 

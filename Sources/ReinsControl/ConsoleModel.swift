@@ -44,6 +44,8 @@ public struct ConsoleModel: Sendable {
     public var maxSteps = 0
     public var reward = 0.0
     public var episodeReturn = 0.0
+    /// The reward classifier's success probability on the live frame, with `--reward classifier`.
+    public var rewardProbability: Double?
     public var loopHz = 0.0
     public var jitterP99Us = 0.0
     public var joints: [Joint] = []

@@ -31,6 +31,9 @@ public struct StationOptions: Sendable {
     /// Steps recorded after a success, still labelled, so frames of the task done pile up for the
     /// reward classifier (as HIL-SERL advises); the episode as experience ends at the success.
     public var pastSuccessSteps = 0
+    /// With `.classifier` rewards: the classifier, and the frames in a row it must call success.
+    public var successClassifier: (any SuccessClassifier)?
+    public var classifierConsecutiveFrames = 2
 
     public init(commandName: String, task: TaskKind = .reach, maxSteps: Int = 100, seed: UInt64 = 0,
                 operatorKind: OperatorKind = .keyboard, supervising: Bool = false, reward: RewardSource? = nil) {
@@ -85,8 +88,20 @@ public struct EpisodeOutcome: Sendable {
     /// The steps up to the success, when more were recorded past it; nil when the episode ended
     /// on its last step.
     public var experienceSteps: Int?
+    /// With a classifier's rewards on the twin: its calls against the twin's check, per frame.
+    public var classifierAgreement: ClassifierAgreement?
+    /// With a classifier's rewards: the operator's y or n overrode it (y before it called success,
+    /// n on the step it ended the episode or while it called success), with the frame they judged.
+    public var override: ClassifierOverride?
 
     public var interventionRate: Double { steps > 0 ? Double(interventions) / Double(steps) : 0 }
+}
+
+/// The operator overriding the reward classifier: the frame they judged and what they said.
+public struct ClassifierOverride: Sendable {
+    public var observation: EpisodeObservation
+    public var success: Bool
+    public var probability: Double
 }
 
 /// The robot, its control loop and cameras, an episode runner, the console (or progress lines)
@@ -114,6 +129,8 @@ public final class OperatorStation {
     private var frameLabeller: ScriptedFrameLabeller?
     /// The console's `l` toggle: frames are labelled success while it is on.
     private var labellingSuccess = false
+    /// With `.classifier` rewards: its run of success calls.
+    private let streak: SuccessStreak?
     /// Keys pressed by the stand-in operator, read before the display's.
     private var standInKeys: [TeleopCommand] = []
     private let signalled = SignalFlag()
@@ -138,9 +155,20 @@ public final class OperatorStation {
             return StationError(message)
         }
         let reward = options.reward ?? (session.isTwin ? .task : .keys)
-        guard reward == .keys || session.isTwin else {
+        guard reward != .task || session.isTwin else {
             throw refuse("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys give the reward (--reward keys)")
         }
+        var streak: SuccessStreak?
+        if reward == .classifier {
+            guard let classifier = options.successClassifier else { throw refuse("--reward classifier needs a classifier file (--reward classifier:FILE)") }
+            let available = session.cameras.map { "\($0.name) \($0.width)x\($0.height)" }
+            let wanted = classifier.cameras.map { "\($0.name) \($0.width)x\($0.height)" }
+            guard wanted.allSatisfy(available.contains) else {
+                throw refuse("the reward classifier looks at \(wanted.joined(separator: ", ")) but \(session.robot.definition.name) gives \(available.isEmpty ? "no camera frames" : available.joined(separator: ", ")); use its --image-size, or train a classifier on these cameras")
+            }
+            streak = SuccessStreak(classifier: classifier, required: max(1, options.classifierConsecutiveFrames))
+        }
+        self.streak = streak
         guard options.operatorKind != .keyboard || display != nil else {
             throw refuse("the keyboard operator needs the console; drop --no-console or use --operator scripted")
         }
@@ -165,8 +193,12 @@ public final class OperatorStation {
             }
         }
         self.taskCheck = taskCheck
-        // With the keys, nothing of the twin reaches the reward: the runner sees none.
-        let rewardCheck = reward == .task ? taskCheck : nil
+        // With the keys or the classifier, nothing of the twin reaches the reward: the runner sees none.
+        let rewardCheck: ((EpisodeObservation) -> Bool)? = switch reward {
+        case .task: taskCheck
+        case .classifier: streak.map { streak in { streak.success($0) } }
+        case .keys: nil
+        }
         runner = EpisodeRunner(loop: loop, kinematics: session.kinematics, cameras: session.cameras) { observation in
             let success = rewardCheck?(observation) ?? false
             return (success ? 1 : 0, success)
@@ -205,7 +237,11 @@ public final class OperatorStation {
         display?.update { model in
             model.command = options.commandName
             model.robot = session.robot.definition.name
-            model.task = reward == .keys ? "\(task.rawValue) (y/n decides)" : task.rawValue
+            model.task = switch reward {
+            case .keys: "\(task.rawValue) (y/n decides)"
+            case .classifier: "\(task.rawValue) (classifier; y/n overrule)"
+            case .task: task.rawValue
+            }
             model.maxSteps = options.maxSteps
             model.mode = keyboard?.inControl == false ? .policy : .operator
         }
@@ -335,6 +371,8 @@ public final class OperatorStation {
         operatorSource?.episodeStarted()
         labeller?.episodeStarted()
         frameLabeller?.episodeStarted()
+        streak?.reset()
+        if streak != nil, taskCheck != nil { outcome.classifierAgreement = ClassifierAgreement() }
         if labellingSuccess { log("l: frames are labelled failure again") }
         labellingSuccess = false
         standInKeys.removeAll()
@@ -361,6 +399,7 @@ public final class OperatorStation {
             if let done = pastSuccess, done >= options.pastSuccessSteps { return ended(.success) }
             if quitRequested { return ended(.quit) }
             if let end = handleKeys() {
+                if let streak, pastSuccess == nil { noteOverride(end, observation: observation, probability: streak.lastProbability, into: &outcome) }
                 switch end {
                 case .success where pastSuccess == nil: if let outcome = succeeded() { return outcome }
                 case .success, .failure: if pastSuccess == nil { return ended(end) }
@@ -381,6 +420,9 @@ public final class OperatorStation {
             if let taskCheck {
                 let done = taskCheck(step.observation)
                 observationDone = done
+                if let streak, pastSuccess == nil {
+                    outcome.classifierAgreement?.add(called: streak.lastProbability >= streak.classifier.threshold, judged: done)
+                }
                 if done { outcome.judgedSuccess = true }
                 if labeller?.pressesSuccess(taskDone: done) == true { standInKeys.append(.markSuccess) }
             }
@@ -390,6 +432,7 @@ public final class OperatorStation {
             }
             observation = step.observation
             show(observation, step: runner.steps, reward: step.reward, episodeReturn: episodeReturn)
+            if let streak { display?.update { $0.rewardProbability = streak.lastProbability } }
             if let done = pastSuccess {
                 pastSuccess = done + 1
             } else if step.done {
@@ -399,6 +442,22 @@ public final class OperatorStation {
                     return ended(runner.steps >= options.maxSteps ? .failure("time limit") : .failure("the loop stopped"))
                 }
             }
+        }
+    }
+
+    /// The operator's y or n over the classifier's call: logged, and kept with the frame it judged.
+    private func noteOverride(_ end: EpisodeEnd, observation: EpisodeObservation, probability: Double, into outcome: inout EpisodeOutcome) {
+        guard let streak else { return }
+        let called = probability >= streak.classifier.threshold
+        switch end {
+        case .success where !called:
+            log(String(format: "y over the classifier (it gave %.2f): this frame is kept as a success label", probability))
+            outcome.override = ClassifierOverride(observation: observation, success: true, probability: probability)
+        case .failure(let reason) where called && reason == "marked by the operator":
+            log(String(format: "n over the classifier (it gave %.2f): this frame is kept as a failure label", probability))
+            outcome.override = ClassifierOverride(observation: observation, success: false, probability: probability)
+        default:
+            break
         }
     }
 

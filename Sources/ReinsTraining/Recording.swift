@@ -45,6 +45,27 @@ extension OperatorStation {
     }
 }
 
+extension OperatorStation {
+    /// One frame as a one-step episode file with its label (what the operator said it shows).
+    public func labelledFrame(_ observation: EpisodeObservation, success: Bool, softwareVersion: String) -> Episode {
+        let definition = session.robot.definition
+        let metadata = Episode.Metadata(robot: definition.name, task: options.task.rawValue, busHz: loop.configuration.busHz,
+                                        policyHz: loop.configuration.policyHz, calibrationID: session.calibrationID, success: success,
+                                        softwareVersion: softwareVersion, jointNames: definition.motors.map(\.name),
+                                        startedUnixSeconds: Date().timeIntervalSince1970)
+        let cameras = session.cameras
+        var episode = Episode(metadata: metadata, actionWidth: 7,
+                              cameras: cameras.map { Episode.CameraFrames(name: $0.name, width: $0.width, height: $0.height) }, recordsCube: false)
+        episode.append(jointPositions: observation.joints, endEffector: observation.endEffector.vector, gripper: observation.gripper ?? 0,
+                       cubePosition: nil, images: cameras.map { observation.images[$0.name] ?? [UInt8](repeating: 0, count: $0.width * $0.height * 3) },
+                       action: [Double](repeating: 0, count: 7), jointTargets: observation.joints, reward: success ? 1 : 0, done: true,
+                       intervention: true, timestamp: 0)
+        episode.labels = [success ? 1 : 0]
+        episode.startJointTargets = observation.joints
+        return episode
+    }
+}
+
 /// `reins record`: episodes from the station written one file each until enough are kept.
 /// Successes and failures are kept (failures not with `onlySuccess`), an episode stopped by the
 /// operator or a fault is kept if it has steps, discarded and quit episodes never.

@@ -1,7 +1,9 @@
 import Foundation
+import ReinsControl
 import ReinsCore
 import ReinsData
 import ReinsLearn
+import ReinsNN
 
 /// A folder of labelled episodes that cannot train or judge a classifier; the message says what to do.
 public struct RewardDataError: Error, CustomStringConvertible, Equatable {
@@ -219,5 +221,28 @@ extension RewardDataset {
             }
         }
         return Image(width: width, height: height, channels: 3, pixels: pixels)
+    }
+}
+
+/// A reward classifier file as the station's success detector (`--reward classifier:FILE`).
+public final class ClassifierReward: SuccessClassifier, @unchecked Sendable {
+    public let path: String
+    public let cameras: [(name: String, width: Int, height: Int)]
+    public let threshold: Double
+    private let classifier: Lock<RewardClassifier>
+
+    public init(path: String) throws(SafetensorsError) {
+        let loaded = try RewardClassifier.load(from: path).classifier
+        self.path = path
+        cameras = loaded.config.cameras.map { ($0.name, $0.width, $0.height) }
+        threshold = Double(loaded.config.threshold)
+        classifier = Lock(loaded)
+    }
+
+    /// 0 when a camera's frame is missing or of another size (the station checked the sizes when it opened).
+    public func probability(of observation: EpisodeObservation) -> Double {
+        let frames = cameras.map { observation.images[$0.name] ?? [] }
+        guard zip(frames, cameras).allSatisfy({ $0.count == $1.width * $1.height * 3 }) else { return 0 }
+        return Double(classifier.withLock { $0.probability(frames: frames) })
     }
 }

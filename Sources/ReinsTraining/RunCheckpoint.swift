@@ -1,4 +1,5 @@
 import Foundation
+import ReinsControl
 import ReinsLearn
 import ReinsNN
 
@@ -31,6 +32,9 @@ public struct RunCounters: Codable, Sendable, Equatable {
     /// Seconds the actor held the arm between episodes for the learner to catch up (`minUpdatesPerStep`);
     /// nil in counters written before the setting existed.
     public var learnerWaitSeconds: Double?
+    /// With a classifier's rewards on the twin: its calls against the twin's check over every frame
+    /// so far; nil otherwise, and in counters written before it.
+    public var rewardAgreement: ClassifierAgreement?
 
     public init() {}
 

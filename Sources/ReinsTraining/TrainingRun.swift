@@ -234,13 +234,23 @@ public final class TrainingRun {
             if settings.minUpdatesPerStep != nil {
                 logged += [("learner/wait_s", waited), ("learner/wait_total_s", counters.learnerWaitSeconds ?? 0)]
             }
+            var rewardNote = ""
+            if let agreement = outcome.classifierAgreement {
+                let total = (counters.rewardAgreement ?? ClassifierAgreement()) + agreement
+                counters.rewardAgreement = total
+                if let precision = total.precision { logged.append(("reward/live_precision", precision)) }
+                if let recall = total.recall { logged.append(("reward/live_recall", recall)) }
+                rewardNote = "; classifier against the twin so far: precision " + (total.precision.map { String(format: "%.2f", $0) } ?? "-")
+                    + ", recall " + (total.recall.map { String(format: "%.2f", $0) } ?? "-")
+            }
+            if let override = outcome.override { try keepOverride(override, station: station) }
             try board.scalars(logged, step: counters.environmentSteps)
             board.flush()
             progress(String(format: "episode %d: %@ in %d steps, return %.2f, interventions %d; steps %d/%d, updates %d (%.1f/s), Q %.2f, imitation %.3f; success %.0f %% (%.0f %% by the policy alone) and interventions %.0f %% over the last 20",
                             counters.episodes, end.description, outcome.steps, episodeReturn, outcome.interventions, counters.environmentSteps,
                             settings.steps, stats.updates, stats.updatesPerSecond, stats.meanQ, stats.imitationLoss,
                             counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, counters.recentInterventionRate * 100)
-                     + (waited > 0 ? String(format: "; waited %.1f s for the learner", waited) : ""))
+                     + (waited > 0 ? String(format: "; waited %.1f s for the learner", waited) : "") + rewardNote)
             if station.takeCheckpointRequest() || counters.environmentSteps - lastCheckpoint >= settings.checkpointEvery {
                 // A checkpoint holds every episode so far: the ones waiting go in first.
                 for episode in watch.release() { submit(episode) }
@@ -280,6 +290,14 @@ public final class TrainingRun {
     private func submit(_ transitions: [Transition]) {
         learner.submit(episode: transitions)
         submittedTransitions += transitions.count
+    }
+
+    /// Keeps a frame the operator judged over the classifier as a one-step labelled episode in
+    /// RUN/reward-overrides, for `reins reward train`.
+    private func keepOverride(_ override: ClassifierOverride, station: OperatorStation) throws {
+        let writer = try EpisodeWriter(directory: settings.run.appendingPathComponent("reward-overrides"))
+        let file = try writer.write(station.labelledFrame(override.observation, success: override.success, softwareVersion: "reins"))
+        station.log("kept the overruled frame as \(file.lastPathComponent) in \(writer.directory.lastPathComponent)")
     }
 
     /// How long the learner may make no update at all while the arm waits for it before the wait

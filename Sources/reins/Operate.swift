@@ -8,6 +8,35 @@ import ReinsTraining
 
 extension RewardSource: ExpressibleByArgument {}
 
+/// `--reward task|keys|classifier:FILE` (training): the twin's check, the operator's keys, or a
+/// reward classifier `reins reward train` wrote.
+struct RewardChoice: ExpressibleByArgument {
+    var source: RewardSource
+    var classifierPath: String?
+
+    init?(argument: String) {
+        if argument.hasPrefix("classifier:") {
+            let path = String(argument.dropFirst("classifier:".count))
+            guard !path.isEmpty else { return nil }
+            (source, classifierPath) = (.classifier, path)
+        } else if let source = RewardSource(rawValue: argument), source != .classifier {
+            self.source = source
+        } else {
+            return nil
+        }
+    }
+
+    /// The classifier, loaded, as the station's success detector; nil for the other rewards.
+    func loadClassifier() throws -> ClassifierReward? {
+        guard let classifierPath else { return nil }
+        do {
+            return try ClassifierReward(path: classifierPath)
+        } catch {
+            throw CommandError("--reward classifier:\(classifierPath): \(error)")
+        }
+    }
+}
+
 extension OperatorKind: ExpressibleByArgument {}
 
 /// The options teleop and record share about episodes.
@@ -30,10 +59,13 @@ extension EpisodeOptions {
     /// Opens the robot and its cameras (at `imageSize`, none with --no-cameras), the console unless
     /// --no-console, and the station that runs episodes on them; the station owns both from here.
     func openStation(_ connection: RobotConnection, operatorKind: OperatorKind, commandName: String, policy: ActionSource = HoldPolicy(),
-                     supervising: Bool = false, reward: RewardSource? = nil, pastSuccessSteps: Int = 0) throws -> OperatorStation {
+                     supervising: Bool = false, reward: RewardSource? = nil, pastSuccessSteps: Int = 0,
+                     successClassifier: (any SuccessClassifier)? = nil, classifierFrames: Int = 2) throws -> OperatorStation {
         var options = StationOptions(commandName: commandName, task: task, maxSteps: maxSteps, seed: seed, operatorKind: operatorKind,
                                      supervising: supervising, reward: reward)
         options.pastSuccessSteps = pastSuccessSteps
+        options.successClassifier = successClassifier
+        options.classifierConsecutiveFrames = classifierFrames
         var console: OperatorConsole?
         if !noConsole {
             do {

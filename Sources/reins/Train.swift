@@ -31,8 +31,9 @@ struct Train: ParsableCommand {
     @Option(help: "Learner threads, each taking part of every batch (the loop and the twin's servos preempt them).") var learnerThreads = 2
     @Option(help: "Weight of the actor's imitation term on the operator's and the demos' steps; 0 is HIL-SERL's actor loss.")
     var imitationWeight: Float = 1
-    @Option(help: "task (the twin's check gives reward 1 and ends the episode; the default with --sim) or keys (the operator's y and n, the only reward on hardware; with --operator scripted on the twin a stand-in presses y 0.3–1 s after the twin sees the task done).")
-    var reward: RewardSource?
+    @Option(help: ArgumentHelp("task (the twin's check gives reward 1 and ends the episode; the default with --sim), keys (the operator's y and n, the default on hardware; with --operator scripted on the twin a stand-in presses y 0.3–1 s after the twin sees the task done) or classifier:FILE (a reward classifier from `reins reward train`: two frames in a row it calls success end the episode with reward 1; y and n overrule it, and each overruled frame is kept in RUN/reward-overrides).", valueName: "task|keys|classifier:FILE"))
+    var reward: RewardChoice?
+    @Option(help: "With --reward classifier: frames in a row it must call success to end an episode.") var classifierFrames = 2
     @Option(name: .customLong("min-utd"), help: "Updates per environment step the learner must have made (counted from when learning starts) before each new episode; between episodes the arm holds at home until it has. Off by default: reach does not need many updates.")
     var minUpdatesPerStep: Double?
     @Flag(help: "Give the actor an image encoder of its own instead of reading the critic's (which the critic and the imitation term train, as HIL-SERL and RLPD share theirs); about 0.6× the updates a second.")
@@ -55,7 +56,8 @@ struct Train: ParsableCommand {
             }
         }
         guard !episodeOptions.noCameras else { throw ValidationError("training learns from a camera; --no-cameras leaves it blind") }
-        guard reward != .task || connection.sim else {
+        guard (1...20).contains(classifierFrames) else { throw ValidationError("--classifier-frames must be from 1 to 20") }
+        guard reward?.source != .task || connection.sim else {
             throw ValidationError("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys give the reward (--reward keys)")
         }
     }
@@ -88,8 +90,10 @@ struct Train: ParsableCommand {
         settings.sharedEncoder = !separateEncoders
         let training = try TrainingRun(settings: settings)
         if let resumed = training.resumed { printError(resumed) }
+        let classifier = try reward?.loadClassifier()
         let station = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "train", policy: training.actor,
-                                                     supervising: true, reward: reward)
+                                                     supervising: true, reward: reward?.source, successClassifier: classifier,
+                                                     classifierFrames: classifierFrames)
         defer { station.close() }
         let summary = try training.run(station: station) { line in
             if station.display == nil { print(line) } else { station.log(line) }

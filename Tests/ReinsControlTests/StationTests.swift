@@ -99,6 +99,51 @@ struct StationTests {
         #expect(labels.contains(true) && labels.first == false)
     }
 
+    /// Probabilities in a given order, one per frame: a flicker the real classifier gives only by chance.
+    final class ScriptedProbabilities: SuccessClassifier, @unchecked Sendable {
+        let cameras: [(name: String, width: Int, height: Int)]
+        let threshold = 0.8
+        private let values: Lock<[Double]>
+        init(_ values: [Double], camera: (name: String, width: Int, height: Int)) {
+            self.values = Lock(values)
+            cameras = [camera]
+        }
+        func probability(of observation: EpisodeObservation) -> Double {
+            values.withLock { $0.isEmpty ? 0 : $0.removeFirst() }
+        }
+    }
+
+    @Test("with the classifier's reward two frames in a row called success end the episode, one does not, and its calls are compared with the twin's")
+    func classifierEndsEpisodes() throws {
+        let rig = try TwinRig("so101", cameraSize: 32)
+        for camera in rig.cameras { try camera.start() }
+        let session = rig.session()
+        let camera = try #require(session.cameras.first)
+        var options = Self.options(reward: .classifier)
+        options.successClassifier = ScriptedProbabilities([0.9, 0.1, 0.85, 0.2, 0.9, 0.95, 0.99], camera: (camera.name, 32, 32))
+        let station = try OperatorStation(session: session, options: options, display: nil) { _ in }
+        defer { station.close() }
+        var rewards: [Double] = []
+        let outcome = try station.runEpisode(index: 0) { rewards.append($0.step.reward) }
+        #expect(outcome.end == .success && outcome.steps == 6)
+        #expect(rewards == [0, 0, 0, 0, 0, 1])
+        let agreement = try #require(outcome.classifierAgreement)
+        // The arm held still far from the cube: every call of success was a false one.
+        #expect(agreement.falsePositives == 4 && agreement.trueNegatives == 2 && agreement.truePositives == 0)
+    }
+
+    @Test("a classifier for other cameras or another frame size is refused, naming both")
+    func refusesAnotherClassifier() throws {
+        let rig = try TwinRig("so101", cameraSize: 32)
+        var options = Self.options(reward: .classifier)
+        options.successClassifier = ScriptedProbabilities([], camera: ("front", 64, 64))
+        #expect { try OperatorStation(session: rig.session(), options: options, display: nil) { _ in } } throws: { error in
+            "\(error)".contains("looks at front 64x64") && "\(error)".contains("front 32x32")
+        }
+        options.successClassifier = nil
+        #expect { try OperatorStation(session: rig.session(), options: options, display: nil) { _ in } } throws: { "\($0)".contains("classifier:FILE") }
+    }
+
     @Test("a station refuses the task's reward, or the scripted operator, on a robot without a twin, and closes what it was given")
     func refusals() throws {
         let rig = try TwinRig("so101")

@@ -26,13 +26,13 @@ struct RewardCommandTests {
         #expect(positives >= 60 && negatives >= 20 && info["unlabelled_episodes"] as? Int == 0, "\(info)")
 
         let model = folder.appendingPathComponent("reward.safetensors").path
-        let train = try reins("reward", "train", "--data", folder.path, "--out", model, "--steps", "30", "--batch-size", "8", "--json")
-        #expect(train.status == 0, "\(train.stderr)")
-        let trained = try #require(try jsonLines(train.stdout).first)
+        let rewardTrain = try reins("reward", "train", "--data", folder.path, "--out", model, "--steps", "30", "--batch-size", "8", "--json")
+        #expect(rewardTrain.status == 0, "\(rewardTrain.stderr)")
+        let trained = try #require(try jsonLines(rewardTrain.stdout).first)
         #expect(trained["cameras"] as? [String] == ["front"] && trained["frames"] as? Int == positives + negatives)
         let report = try #require(trained["report"] as? [String: Any])
         #expect((report["held_out_episodes"] as? [Int])?.count == 1 && report["precision"] as? Double != nil)
-        #expect(train.stderr.contains("step 30: loss"))
+        #expect(rewardTrain.stderr.contains("step 30: loss"))
 
         let errors = folder.appendingPathComponent("errors.png").path
         let eval = try reins("reward", "eval", "--model", model, "--data", folder.path, "--errors", errors, "--json")
@@ -45,6 +45,16 @@ struct RewardCommandTests {
         if count("false_positives") + count("false_negatives") > 0 {
             #expect(FileManager.default.fileExists(atPath: errors) && judged["errors_sheet"] as? String == errors)
         }
+
+        let runFolder = folder.appendingPathComponent("run")
+        let train = try reins("train", "--robot", "so101", "--task", "reach", "--sim", "--reward", "classifier:\(model)", "--steps", "40",
+                              "--run", runFolder.path, "--no-console", "--seed", "3", "--max-steps", "20")
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stdout.contains("classifier against the twin so far: precision"), "\(train.stdout)")
+        let counters = try JSONSerialization.jsonObject(with: Data(contentsOf: try #require(
+            try FileManager.default.contentsOfDirectory(at: runFolder.appendingPathComponent("checkpoints"), includingPropertiesForKeys: nil)
+                .sorted { $0.path < $1.path }.last).appendingPathComponent("counters.json"))) as? [String: Any]
+        #expect(counters?["rewardAgreement"] != nil || counters?["reward_agreement"] != nil, "\(String(describing: counters))")
 
         let small = try run(reinsExecutable, ["record", "--robot", "so101", "--task", "reach", "--episodes", "1", "--out", other.path, "--sim",
                                               "--operator", "scripted", "--no-console", "--max-steps", "30", "--image-size", "32", "--seed", "4"])
