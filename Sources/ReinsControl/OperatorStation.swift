@@ -90,8 +90,8 @@ public struct EpisodeOutcome: Sendable {
     public var experienceSteps: Int?
     /// With a classifier's rewards on the twin: its calls against the twin's check, per frame.
     public var classifierAgreement: ClassifierAgreement?
-    /// With a classifier's rewards: the operator's y or n overrode it (y before it called success,
-    /// n on the step it ended the episode or while it called success), with the frame they judged.
+    /// With a classifier's rewards: the operator's y or n overruled it (y while it did not call the
+    /// frame success, n while it did), with the frame they judged.
     public var override: ClassifierOverride?
 
     public var interventionRate: Double { steps > 0 ? Double(interventions) / Double(steps) : 0 }

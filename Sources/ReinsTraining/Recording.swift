@@ -82,10 +82,14 @@ public struct DemonstrationRecording {
 
     /// Whether an episode that ended so, with `steps` steps, is written.
     public func keeps(_ end: EpisodeEnd, steps: Int) -> Bool {
+        end == .success || (!onlySuccess && Self.keepsAny(end, steps: steps))
+    }
+
+    /// Whether an episode that ended so is worth a file at all: discarded and quit ones never are.
+    public static func keepsAny(_ end: EpisodeEnd, steps: Int) -> Bool {
         switch end {
-        case .success: true
-        case .failure: !onlySuccess
-        case .stopped: !onlySuccess && steps > 0
+        case .success, .failure: true
+        case .stopped: steps > 0
         case .discarded, .quit: false
         }
     }

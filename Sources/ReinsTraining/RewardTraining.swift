@@ -16,19 +16,22 @@ public struct RewardDataError: Error, CustomStringConvertible, Equatable {
 
 /// The labelled frames of a folder of episodes (`reins record` labels every frame).
 public enum RewardDataset {
-    /// Every frame of every episode file in `folder`, labelled, for `cameras` (nil: the first
-    /// episode's first camera). Episodes count from 0 in file-name order.
-    public static func load(folder: URL, cameras: [String]?) throws(RewardDataError) -> LabelledFrames {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
-            throw RewardDataError("\(folder.path) is not a folder; give the folder `reins record --out` wrote")
+    /// Every frame of every episode file in `folders`, labelled, for `cameras` (nil: the first
+    /// episode's first camera). Episodes count from 0, folder by folder in file-name order.
+    public static func load(folders: [URL], cameras: [String]?) throws(RewardDataError) -> LabelledFrames {
+        var paths: [String] = []
+        for folder in folders {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
+                throw RewardDataError("\(folder.path) is not a folder; give a folder `reins record --out` (or `reins train --record`) wrote")
+            }
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+                .filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }.sorted()
+            guard !names.isEmpty else { throw RewardDataError("\(folder.path) has no episode files (episode_NNNNNN.h5); record some with `reins record`") }
+            paths += names.map { folder.appendingPathComponent($0).path }
         }
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
-            .filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }.sorted()
-        guard !names.isEmpty else { throw RewardDataError("\(folder.path) has no episode files (episode_NNNNNN.h5); record some with `reins record`") }
         var frames: LabelledFrames?
-        for (index, name) in names.enumerated() {
-            let path = folder.appendingPathComponent(name).path
+        for (index, path) in paths.enumerated() {
             let episode: Episode
             do {
                 episode = try EpisodeFile.read(URL(fileURLWithPath: path))

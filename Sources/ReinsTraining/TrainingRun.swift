@@ -85,6 +85,12 @@ public final class TrainingRun {
         public var minUpdatesPerStep: Double?
         /// The actor reads the critic's encoder (`SACConfig.sharedEncoder`), which the imitation term trains too.
         public var sharedEncoder = true
+        /// Written into the episode files the run keeps (frames the operator overruled the classifier on).
+        public var softwareVersion = "unknown"
+        /// Every finished episode is also written here as `reins record` writes it, frames labelled
+        /// (the console's l key, or on the twin the scripted stand-in): a reward classifier's data
+        /// from the states the policy itself visits.
+        public var recordEpisodes: URL?
 
         public init(robot: String, task: TaskKind, cameras: [String], imageSize: Int, joints: Int, run: URL) {
             self.robot = robot
@@ -182,6 +188,7 @@ public final class TrainingRun {
     /// per episode; the learner is stopped on every path.
     public func run(station: OperatorStation, progress: (String) -> Void) throws -> Summary {
         let board = try TensorBoardWriter(directory: settings.run)
+        let recorder = try settings.recordEpisodes.map { try EpisodeWriter(directory: $0) }
         learner.start()
         var learnerStopped = false
         defer { if !learnerStopped { learner.stop() } }
@@ -193,17 +200,24 @@ public final class TrainingRun {
         while counters.environmentSteps < settings.steps && !station.quitRequested {
             var held = HeldEpisode()
             let outcome: EpisodeOutcome
+            func hold(_ recorded: StationStep) {
+                counters.environmentSteps += 1
+                let step = recorded.step
+                if let input = spec.observation(recorded.observation), let next = spec.observation(step.observation) {
+                    held.append(Transition(observation: input, action: step.action.map(Float.init), reward: Float(step.reward),
+                                           nextObservation: next, terminal: step.success, episodeEnded: step.done,
+                                           intervention: step.intervention))
+                }
+                let stats = learner.stats, counters = counters
+                station.display?.update { $0.learner = Self.panel(stats, counters) }
+            }
             do {
-                outcome = try station.runEpisode(index: counters.episodes) { recorded in
-                    counters.environmentSteps += 1
-                    let step = recorded.step
-                    if let input = spec.observation(recorded.observation), let next = spec.observation(step.observation) {
-                        held.append(Transition(observation: input, action: step.action.map(Float.init), reward: Float(step.reward),
-                                               nextObservation: next, terminal: step.success, episodeEnded: step.done,
-                                               intervention: step.intervention))
-                    }
-                    let stats = learner.stats, counters = counters
-                    station.display?.update { $0.learner = Self.panel(stats, counters) }
+                if let recorder {
+                    let (episode, result) = try station.recordEpisode(index: counters.episodes, softwareVersion: settings.softwareVersion, onStep: hold)
+                    outcome = result
+                    if DemonstrationRecording.keepsAny(result.end, steps: episode.steps) { try recorder.write(episode) }
+                } else {
+                    outcome = try station.runEpisode(index: counters.episodes, onStep: hold)
                 }
             } catch {
                 submit(held.finish(.stopped("\(error)")))
@@ -296,7 +310,7 @@ public final class TrainingRun {
     /// RUN/reward-overrides, for `reins reward train`.
     private func keepOverride(_ override: ClassifierOverride, station: OperatorStation) throws {
         let writer = try EpisodeWriter(directory: settings.run.appendingPathComponent("reward-overrides"))
-        let file = try writer.write(station.labelledFrame(override.observation, success: override.success, softwareVersion: "reins"))
+        let file = try writer.write(station.labelledFrame(override.observation, success: override.success, softwareVersion: settings.softwareVersion))
         station.log("kept the overruled frame as \(file.lastPathComponent) in \(writer.directory.lastPathComponent)")
     }
 

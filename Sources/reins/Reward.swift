@@ -29,7 +29,7 @@ struct Reward: ParsableCommand {
               reins reward train --data labelled --cameras front,wrist --out reward.safetensors
             """)
 
-        @Option(help: "The folder of labelled episodes (`reins record --out`).") var data: String
+        @Option(help: "A folder of labelled episodes (`reins record --out`, `reins train --record`); repeat for more.") var data: [String]
         @Option(help: "Cameras to classify, comma-separated (default: the episodes' first camera).") var cameras: String?
         @Option(help: "Where to write the classifier.") var out = "reward.safetensors"
         @Option(help: "Training steps (batches).") var steps = 1_500
@@ -49,7 +49,7 @@ struct Reward: ParsableCommand {
 
         struct Output: Encodable {
             var benchmark = "reward_train"
-            var data: String
+            var data: [String]
             var model: String
             var cameras: [String]
             var frames: Int
@@ -64,7 +64,7 @@ struct Reward: ParsableCommand {
             let names = try cameras.map(cameraList)
             let frames: LabelledFrames
             do {
-                frames = try RewardDataset.load(folder: URL(fileURLWithPath: data), cameras: names)
+                frames = try RewardDataset.load(folders: data.map { URL(fileURLWithPath: $0) }, cameras: names)
             } catch {
                 throw CommandError(error.description)
             }
@@ -81,7 +81,7 @@ struct Reward: ParsableCommand {
             report("\(frames.count) frames (\(frames.positives) success, \(frames.negatives) failure) of \(Set(frames.episodes).count) episodes; cameras \(RewardDataset.describe(frames.cameras))")
             let (classifier, result): (RewardClassifier, RewardTraining.Report)
             do {
-                (classifier, result) = try training.run(frames, folder: data) { progress in
+                (classifier, result) = try training.run(frames, folder: data.joined(separator: " + ")) { progress in
                     report(String(format: "step %d: loss %.4f, held-out accuracy %.3f at 0.5", progress.step, progress.loss, progress.heldOutAccuracy))
                 }
             } catch {
@@ -90,7 +90,7 @@ struct Reward: ParsableCommand {
             let metrics = result.heldOut
             let reportJSON = String(decoding: (try? JSONEncoder().encode(result)) ?? Data(), as: UTF8.self)
             do {
-                try classifier.save(to: out, metadata: ["reins.reward_report": reportJSON, "reins.data": data, "reins.seed": "\(seed)"])
+                try classifier.save(to: out, metadata: ["reins.reward_report": reportJSON, "reins.data": data.joined(separator: ","), "reins.seed": "\(seed)"])
             } catch {
                 throw CommandError("\(out): \(error)")
             }
@@ -120,13 +120,13 @@ struct Reward: ParsableCommand {
             """)
 
         @Option(help: "The classifier `reins reward train` wrote.") var model: String
-        @Option(help: "A folder of labelled episodes.") var data: String
+        @Option(help: "A folder of labelled episodes; repeat for more.") var data: [String]
         @Option(help: "Where to write the contact sheet of wrong frames (default: next to the model, NAME-errors.png).") var errors: String?
         @Flag(help: "Print one JSON object.") var json = false
 
         struct Output: Encodable {
             var model: String
-            var data: String
+            var data: [String]
             var frames: Int
             var positives: Int
             var metrics: ClassifierMetrics
@@ -146,12 +146,12 @@ struct Reward: ParsableCommand {
             let cameras = classifier.config.cameras
             let frames: LabelledFrames
             do {
-                frames = try RewardDataset.load(folder: URL(fileURLWithPath: data), cameras: cameras.map(\.name))
+                frames = try RewardDataset.load(folders: data.map { URL(fileURLWithPath: $0) }, cameras: cameras.map(\.name))
             } catch {
                 throw CommandError("\(error.description); the classifier \(model) looks at \(RewardDataset.describe(cameras))")
             }
             guard frames.cameras == cameras else {
-                throw CommandError("\(model) classifies \(RewardDataset.describe(cameras)) but \(data) has \(RewardDataset.describe(frames.cameras)); record with the classifier's cameras and image size, or train one on these")
+                throw CommandError("\(model) classifies \(RewardDataset.describe(cameras)) but \(data.joined(separator: " + ")) has \(RewardDataset.describe(frames.cameras)); record with the classifier's cameras and image size, or train one on these")
             }
             let probabilities = classifier.probabilities(frames, indices: Array(0..<frames.count))
             let metrics = ClassifierMetrics(probabilities: probabilities, labels: frames.labels, threshold: classifier.config.threshold)

@@ -41,6 +41,8 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("The cameras the policy sees, comma-separated (e.g. front,wrist), each through its own encoder, features concatenated; default: the robot's first camera. Demos must have been recorded with them.", valueName: "names"),
             transform: { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
     var cameras: [String]?
+    @Option(name: .customLong("record"), help: "Also write every finished episode to this folder as `reins record` does, frames labelled (for `reins reward train` on the states the policy visits).")
+    var recordPath: String?
     @Flag(help: "Continue the run from its last checkpoint.") var resume = false
 
     func validate() throws {
@@ -88,6 +90,8 @@ struct Train: ParsableCommand {
         settings.supervised = `operator` == .scripted
         settings.minUpdatesPerStep = minUpdatesPerStep
         settings.sharedEncoder = !separateEncoders
+        settings.softwareVersion = reinsVersion
+        settings.recordEpisodes = recordPath.map { URL(fileURLWithPath: $0) }
         let training = try TrainingRun(settings: settings)
         if let resumed = training.resumed { printError(resumed) }
         let classifier = try reward?.loadClassifier()

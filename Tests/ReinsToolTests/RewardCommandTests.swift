@@ -4,7 +4,7 @@ import Testing
 
 @Suite("labelled recording and the reward classifier's commands")
 struct RewardCommandTests {
-    @Test("record labels frames and goes on past success; reward train and eval use them and refuse another image size")
+    @Test("record labels frames and goes on past success; reward train and eval use them and refuse another image size; train rewards with it and records its episodes")
     func labelTrainEvaluate() throws {
         let folder = temporaryFolder("labelled"), other = temporaryFolder("labelled-32")
         defer {
@@ -47,9 +47,14 @@ struct RewardCommandTests {
         }
 
         let runFolder = folder.appendingPathComponent("run")
+        let online = folder.appendingPathComponent("online")
         let train = try reins("train", "--robot", "so101", "--task", "reach", "--sim", "--reward", "classifier:\(model)", "--steps", "40",
-                              "--run", runFolder.path, "--no-console", "--seed", "3", "--max-steps", "20")
+                              "--run", runFolder.path, "--no-console", "--seed", "3", "--max-steps", "20", "--record", online.path)
         #expect(train.status == 0, "\(train.stderr)")
+        let kept = try FileManager.default.contentsOfDirectory(atPath: online.path).filter { $0.hasSuffix(".h5") }.sorted()
+        #expect(kept.count >= 2, "\(kept)")
+        let first = try EpisodeFile.read(online.appendingPathComponent(try #require(kept.first)))
+        #expect(first.labels?.count == first.steps && first.cameras.map(\.name) == ["front", "wrist"])
         #expect(train.stdout.contains("classifier against the twin so far: precision"), "\(train.stdout)")
         let counters = try JSONSerialization.jsonObject(with: Data(contentsOf: try #require(
             try FileManager.default.contentsOfDirectory(at: runFolder.appendingPathComponent("checkpoints"), includingPropertiesForKeys: nil)

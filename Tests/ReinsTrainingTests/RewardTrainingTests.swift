@@ -64,12 +64,12 @@ struct RewardTrainingTests {
         episode.append(jointPositions: [0], endEffector: [0, 0, 0, 0, 0, 0], gripper: 0, cubePosition: nil, images: [[UInt8](repeating: 0, count: 12)],
                        action: [0], jointTargets: [0], reward: 0, done: true, intervention: false, timestamp: 0)
         try writer.write(episode)
-        #expect { try RewardDataset.load(folder: folder, cameras: nil) } throws: { error in
+        #expect { try RewardDataset.load(folders: [folder], cameras: nil) } throws: { error in
             "\(error)".contains("episode_000000.h5 has no frame labels") && "\(error)".contains("record again")
         }
         try FileManager.default.removeItem(at: folder.appendingPathComponent("episode_000000.h5"))
         episode.labels = [1]
         try writer.write(episode)
-        #expect { try RewardDataset.load(folder: folder, cameras: ["wrist"]) } throws: { "\($0)".contains("has no camera wrist (it has front)") }
+        #expect { try RewardDataset.load(folders: [folder], cameras: ["wrist"]) } throws: { "\($0)".contains("has no camera wrist (it has front)") }
     }
 }
