@@ -116,6 +116,7 @@ public final class RewardClassifier: @unchecked Sendable {
     private let proprio: FloatBuffer
     private let batch: ObservationBatch
     private let logitGradient: FloatBuffer  // (B)
+    private let targets: FloatBuffer  // (B)
 
     public init(config: RewardClassifierConfig, seed: UInt64) {
         self.config = config
@@ -132,6 +133,7 @@ public final class RewardClassifier: @unchecked Sendable {
         proprio = FloatBuffer(count: 1)
         batch = ObservationBatch(images: images.map { UnsafePointer($0.pointer) }, proprio: proprio.pointer)
         logitGradient = FloatBuffer(count: config.batchSize)
+        targets = FloatBuffer(count: config.batchSize)
     }
 
     /// Sets the decision threshold (chosen on held-out frames after training).
@@ -142,7 +144,6 @@ public final class RewardClassifier: @unchecked Sendable {
     public func trainStep(_ data: LabelledFrames, positives: [Int], negatives: [Int], using generator: inout SplitMix64) -> Float {
         precondition(!positives.isEmpty && !negatives.isEmpty, "a balanced batch needs both classes")
         let size = config.batchSize
-        var targets = [Float](repeating: 0, count: size)
         for row in 0..<size {
             let positive = row % 2 == 0
             let pool = positive ? positives : negatives
