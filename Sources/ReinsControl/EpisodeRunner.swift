@@ -25,6 +25,12 @@ public struct EpisodeObservation: Sendable {
     public var images: [String: [UInt8]]
     /// CLOCK_MONOTONIC nanoseconds of the joint reading.
     public var timestampNs: Int64
+    /// The gripper command in force (−1 closed … 1 open): the last step's, nil before an episode's
+    /// first. The jaws reach it only over several steps; a discrete gripper's state follows it.
+    public var gripperCommand: Double? = nil
+
+    /// The gripper command in force, or before the first step the opening measured (as a command).
+    public var gripperCommandInForce: Double { gripperCommand ?? ((gripper ?? 1) * 2 - 1) }
 }
 
 /// Chooses actions: a policy, the operator's device, a script. An action is 7 numbers in [−1, 1]:
@@ -78,6 +84,7 @@ public final class EpisodeRunner {
     /// The joint targets of the last step: the next step's twist starts from them, not from the
     /// measured joints, so a servo's steady-state error under gravity does not make the arm creep.
     private var lastTargets: [Double] = []
+    private var lastGripperCommand: Double?
 
     public init(loop: ControlLoop, kinematics: KinematicsModel, cameras: [any Camera] = [],
                 reward: @escaping (EpisodeObservation) -> (reward: Double, success: Bool)) {
@@ -111,6 +118,7 @@ public final class EpisodeRunner {
                                        boxClamps: clamps.workspace - before.workspace, leadClamps: clamps.lead - before.lead)
         }
         lastTargets = home
+        lastGripperCommand = nil
         return try observe()
     }
 
@@ -143,6 +151,7 @@ public final class EpisodeRunner {
         let jointTargets = withinLimits(targets(for: action, from: lastTargets.isEmpty ? observation.joints : lastTargets),
                                         from: lastTargets.isEmpty ? observation.joints : lastTargets, measured: observation.joints)
         lastTargets = jointTargets
+        lastGripperCommand = action[6]
         let cycle = loop.status.cycles
         loop.command(jointTargets)
         loop.wait(untilCycle: cycle + loop.cyclesPerPolicyStep)
@@ -220,7 +229,7 @@ public final class EpisodeRunner {
         }
         let joints = status.state.positions
         return EpisodeObservation(joints: joints, endEffector: kinematics.pose(joints), gripper: loop.robot.gripperOpening(joints),
-                                  images: images, timestampNs: status.state.timestampNs)
+                                  images: images, timestampNs: status.state.timestampNs, gripperCommand: lastGripperCommand)
     }
 }
 

@@ -60,12 +60,13 @@ final class ObservationEncoder {
         let proprioStart = cameras.count * latentWidth
         copyColumns(out: features.pointer + proprioStart, outStride: width, observation.proprio, stride: proprioWidth,
                     columns: proprioWidth, rows: rows)
-        if let extra { setExtra(extra, rows: rows) }
+        if let extra { setExtra(extra, stride: extraWidth, rows: rows) }
     }
 
-    /// Writes `rows` of the extra columns (a critic's actions) after the observation's. Allocates nothing.
-    func setExtra(_ extra: UnsafePointer<Float>, rows: Range<Int>) {
-        copyColumns(out: features.pointer + cameras.count * latentWidth + proprioWidth, outStride: featureWidth, extra, stride: extraWidth,
+    /// Writes `rows` of the extra columns (a critic's actions: the first `extraWidth` values of each
+    /// row of `extra`, row stride `stride`) after the observation's. Allocates nothing.
+    func setExtra(_ extra: UnsafePointer<Float>, stride: Int, rows: Range<Int>) {
+        copyColumns(out: features.pointer + cameras.count * latentWidth + proprioWidth, outStride: featureWidth, extra, stride: stride,
                     columns: extraWidth, rows: rows)
     }
 
@@ -107,7 +108,8 @@ func multilayerPerceptron(_ name: String, input: Int, hidden: [Int], output: Int
     return Sequential(layers)
 }
 
-/// An ensemble of Q-functions on one shared observation encoder: Q_k(s, a) for k in 1…K.
+/// An ensemble of Q-functions on one shared observation encoder: Q_k(s, a) for k in 1…K, a being
+/// the continuous actions (all but a discrete gripper).
 final class Critic {
     let parameters = ParameterSet()
     let encoder: ObservationEncoder
@@ -115,8 +117,8 @@ final class Critic {
     let actionWidth: Int
 
     init(_ name: String, config: SACConfig, maxBatch: Int, shards: Int, seed: UInt64) {
-        actionWidth = config.actionWidth
-        encoder = ObservationEncoder("\(name).encoder", config: config, extraWidth: config.actionWidth, maxBatch: maxBatch, parameters: parameters)
+        actionWidth = config.continuousActionWidth
+        encoder = ObservationEncoder("\(name).encoder", config: config, extraWidth: config.continuousActionWidth, maxBatch: maxBatch, parameters: parameters)
         heads = (1...config.criticEnsemble).map { [parameters, encoder] index in
             multilayerPerceptron("\(name).q\(index)", input: encoder.featureWidth, hidden: config.hiddenWidths, output: 1,
                                  maxBatch: maxBatch, parameters: parameters)
@@ -130,10 +132,12 @@ final class Critic {
     /// Q_k(s, a) for row `row` after `forward`.
     func q(_ head: Int, _ row: Int) -> Float { heads[head].output[row] }
 
-    /// Q for `rows` of the batch. Allocates nothing.
-    func forward(_ observation: ObservationBatch, actions: UnsafePointer<Float>, rows: Range<Int>, forBackward: Bool = true) {
+    /// Q for `rows` of the batch, reading the first `actionWidth` values of each row of `actions`
+    /// (row stride `actionStride`, or `actionWidth`). Allocates nothing.
+    func forward(_ observation: ObservationBatch, actions: UnsafePointer<Float>, actionStride: Int? = nil, rows: Range<Int>,
+                 forBackward: Bool = true) {
         encode(observation, rows: rows, forBackward: forBackward)
-        evaluate(actions: actions, rows: rows)
+        evaluate(actions: actions, actionStride: actionStride, rows: rows)
     }
 
     /// The encoder's features of `observation` for `rows`, without actions: what a shared-encoder
@@ -142,9 +146,9 @@ final class Critic {
         encoder.forward(observation, extra: nil, rows: rows, forBackward: forBackward)
     }
 
-    /// Q for `rows` of the observation last encoded, with `actions`. Allocates nothing.
-    func evaluate(actions: UnsafePointer<Float>, rows: Range<Int>) {
-        encoder.setExtra(actions, rows: rows)
+    /// Q for `rows` of the observation last encoded, with `actions` (row stride `actionStride`, or `actionWidth`). Allocates nothing.
+    func evaluate(actions: UnsafePointer<Float>, actionStride: Int? = nil, rows: Range<Int>) {
+        encoder.setExtra(actions, stride: actionStride ?? actionWidth, rows: rows)
         for head in heads { head.forward(encoder.features.pointer, rows: rows) }
     }
 
@@ -170,7 +174,8 @@ final class Critic {
 }
 
 /// The tanh-squashed Gaussian policy: an encoder, an MLP, and per action dimension a mean and a
-/// log standard deviation (clipped). Actions are tanh(μ + σ·ε), in [−1, 1].
+/// log standard deviation (clipped). Actions are tanh(μ + σ·ε), in [−1, 1]: the continuous ones,
+/// all but a discrete gripper.
 ///
 /// With a shared encoder (`SACConfig.sharedEncoder`, cameras present) the actor has none of its
 /// own: it reads the critic encoder's features, copied and so detached (the critic trains the
@@ -197,7 +202,7 @@ final class Actor {
     private let trunkGradient: FloatBuffer  // (B, 2A)
 
     init(_ name: String, config: SACConfig, maxBatch: Int, shards: Int, seed: UInt64) {
-        actionWidth = config.actionWidth
+        actionWidth = config.continuousActionWidth
         logStdRange = config.logStdMin...config.logStdMax
         let own = config.sharesEncoder ? nil
             : ObservationEncoder("\(name).encoder", config: config, extraWidth: 0, maxBatch: maxBatch, parameters: parameters)
@@ -205,7 +210,7 @@ final class Actor {
         inputWidth = config.observation.images.count * config.encoderLatentWidth + config.observation.proprioWidth
         sharedInput = own == nil ? FloatBuffer(count: maxBatch * inputWidth) : nil
         trunk = multilayerPerceptron("\(name).policy", input: inputWidth, hidden: config.hiddenWidths,
-                                     output: 2 * config.actionWidth, maxBatch: maxBatch, parameters: parameters)
+                                     output: 2 * config.continuousActionWidth, maxBatch: maxBatch, parameters: parameters)
         trunk.computesInputGradient = !(own?.cameras.isEmpty ?? true) || config.imitationReachesSharedEncoder
         parameters.allocate(shards: shards)
         var generator = SplitMix64(seed: seed)
@@ -272,10 +277,11 @@ final class Actor {
     }
 
     /// What the imitation term needs: per row a weight (0 for rows the operator did not act on) and
-    /// the operator's action.
+    /// the operator's action (the first `actionWidth` values of each row, row stride `targetStride`).
     struct Imitation {
         var weights: UnsafePointer<Float>  // (B)
-        var targets: UnsafePointer<Float>  // (B, A)
+        var targets: UnsafePointer<Float>  // (B, targetStride)
+        var targetStride: Int
     }
 
     /// Backpropagates a loss given dL/da (row stride `actionStride`) and dL/dlogπ (one value for every
@@ -300,7 +306,7 @@ final class Actor {
                 var throughMean = throughU
                 if weight != 0, let imitation {
                     let meanAction = Elementwise.tanh(output[row * 2 * width + column])
-                    let error = meanAction - imitation.targets[index]
+                    let error = meanAction - imitation.targets[row * imitation.targetStride + column]
                     imitationLoss += weight * error * error
                     throughMean += weight * 2 * error * (1 - meanAction * meanAction)
                 }
@@ -327,7 +333,7 @@ final class Actor {
             let weight = imitation.weights[row]
             for column in 0..<width {
                 let meanAction = Elementwise.tanh(output[row * 2 * width + column])
-                let error = meanAction - imitation.targets[row * width + column]
+                let error = meanAction - imitation.targets[row * imitation.targetStride + column]
                 trunkGradient[row * 2 * width + column] = weight == 0 ? 0 : weight * 2 * error * (1 - meanAction * meanAction)
                 trunkGradient[row * 2 * width + width + column] = 0
             }

@@ -14,6 +14,7 @@ extension ReplayBuffer {
             Safetensors.Entry(name: "rewards", shape: [capacity], floats: rewards.pointer),
             Safetensors.Entry(name: "terminals", dtype: .u8, shape: [capacity], data: terminals),
             Safetensors.Entry(name: "interventions", dtype: .u8, shape: [capacity], data: interventions),
+            Safetensors.Entry(name: "gripper_open", dtype: .u8, shape: [capacity], data: gripperOpen),
             Safetensors.Entry(name: "starts_transition", dtype: .u8, shape: [capacity], data: startsTransition),
         ]
         let specJSON = String(decoding: (try? JSONEncoder().encode(spec)) ?? Data(), as: UTF8.self)
@@ -52,6 +53,12 @@ extension ReplayBuffer {
         try file.read("rewards", dtype: .f32, shape: [capacity], into: rewards.pointer)
         try file.read("terminals", dtype: .u8, shape: [capacity], into: terminals)
         try file.read("interventions", dtype: .u8, shape: [capacity], into: interventions)
+        // Buffers saved before the gripper's state was stored had only continuous grippers, which do not read it.
+        if file.tensors["gripper_open"] != nil {
+            try file.read("gripper_open", dtype: .u8, shape: [capacity], into: gripperOpen)
+        } else {
+            gripperOpen.update(repeating: 1, count: capacity)
+        }
         try file.read("starts_transition", dtype: .u8, shape: [capacity], into: startsTransition)
         insertIndex = indices.insert
         filledSlots = indices.filled

@@ -8,7 +8,7 @@ import ReinsNN
 /// slot starts a transition, the action, reward and flags. A transition's next observation is the
 /// following slot, so a frame is stored once, not twice; an episode's last next-observation takes
 /// one slot of its own that starts no transition. Memory per transition is therefore the frame
-/// bytes plus (P + A + 1) floats and three flag bytes, plus one frame slot per episode.
+/// bytes plus (P + A + 1) floats and four flag bytes, plus one frame slot per episode.
 public final class ReplayBuffer: @unchecked Sendable {
     public let spec: ObservationSpec
     public let actionWidth: Int
@@ -19,6 +19,8 @@ public final class ReplayBuffer: @unchecked Sendable {
     let rewards: FloatBuffer  // (capacity)
     let terminals: UnsafeMutablePointer<UInt8>  // (capacity)
     let interventions: UnsafeMutablePointer<UInt8>  // (capacity)
+    /// 1 where the gripper was open before the transition (what a discrete gripper's class is relative to).
+    let gripperOpen: UnsafeMutablePointer<UInt8>  // (capacity)
     /// 1 where the slot starts a transition whose next observation is the following slot.
     let startsTransition: UnsafeMutablePointer<UInt8>  // (capacity)
     /// The slot the next write goes to.
@@ -47,18 +49,19 @@ public final class ReplayBuffer: @unchecked Sendable {
         rewards = FloatBuffer(count: capacity)
         terminals = .allocate(capacity: capacity)
         interventions = .allocate(capacity: capacity)
+        gripperOpen = .allocate(capacity: capacity)
         startsTransition = .allocate(capacity: capacity)
-        for flags in [terminals, interventions, startsTransition] { flags.initialize(repeating: 0, count: capacity) }
+        for flags in [terminals, interventions, gripperOpen, startsTransition] { flags.initialize(repeating: 0, count: capacity) }
     }
 
     deinit {
         frames.forEach { $0.deallocate() }
-        [terminals, interventions, startsTransition].forEach { $0.deallocate() }
+        [terminals, interventions, gripperOpen, startsTransition].forEach { $0.deallocate() }
     }
 
     /// Bytes of storage per slot (frames, proprio, action, reward, flags).
     public var bytesPerSlot: Int {
-        spec.images.reduce(0) { $0 + $1.byteCount } + 4 * (spec.proprioWidth + actionWidth + 1) + 3
+        spec.images.reduce(0) { $0 + $1.byteCount } + 4 * (spec.proprioWidth + actionWidth + 1) + 4
     }
 
     public var isEmpty: Bool { count == 0 }
@@ -66,8 +69,9 @@ public final class ReplayBuffer: @unchecked Sendable {
     /// Adds one transition. `episodeEnded` is true on an episode's last step (terminal or time
     /// limit); `terminal` only when nothing should be bootstrapped past it. Within an episode,
     /// `observation` must be the previous call's `nextObservation`: it is not stored again.
+    /// `gripperOpen` matters only to a discrete gripper (its class is in the action's last value).
     public func add(observation: Observation, action: [Float], reward: Float, nextObservation: Observation,
-                    terminal: Bool, episodeEnded: Bool, intervention: Bool) {
+                    terminal: Bool, episodeEnded: Bool, intervention: Bool, gripperOpen: Bool = true) {
         precondition(observation.mismatch(with: spec) == nil && nextObservation.mismatch(with: spec) == nil,
                      observation.mismatch(with: spec) ?? nextObservation.mismatch(with: spec) ?? "")
         precondition(action.count == actionWidth, "action has \(action.count) values, expected \(actionWidth)")
@@ -82,6 +86,7 @@ public final class ReplayBuffer: @unchecked Sendable {
         rewards[slot] = reward
         terminals[slot] = terminal ? 1 : 0
         interventions[slot] = intervention ? 1 : 0
+        self.gripperOpen[slot] = gripperOpen ? 1 : 0
         let next = claimSlot()
         writeObservation(nextObservation, to: next)
         startsTransition[slot] = 1
@@ -139,6 +144,7 @@ public final class ReplayBuffer: @unchecked Sendable {
             batch.rewards[row] = rewards[slot]
             batch.masks[row] = terminals[slot] == 1 ? 0 : 1
             batch.interventions[row] = Float(interventions[slot])
+            batch.gripperOpen[row] = Float(gripperOpen[slot])
         }
         batch.count = max(batch.count, rows.upperBound)
     }

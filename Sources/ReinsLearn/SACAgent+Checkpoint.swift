@@ -4,12 +4,15 @@ import ReinsNN
 
 extension SACAgent {
     /// Writes the learner's whole state to one safetensors file: actor, critic, target critic and
-    /// temperature values, both Adam moments of each optimiser, and, as metadata, the optimiser
+    /// temperature values (and a discrete gripper's critic and target), both Adam moments of each optimiser, and, as metadata, the optimiser
     /// step counts, the sampling generator's state and the configuration. With `loadState` a run
     /// resumes exactly: the next update is the one the saved agent would have made.
     public func saveState(to path: String, metadata extra: [String: String] = [:]) throws(SafetensorsError) {
         var entries = actor.parameters.entries(prefix: "actor/") + critic.parameters.entries(prefix: "critic/")
             + targetCritic.parameters.entries(prefix: "target_critic/") + temperature.entries(prefix: "temperature/")
+        if let gripperCritic, let targetGripperCritic {
+            entries += gripperCritic.parameters.entries(prefix: "gripper_critic/") + targetGripperCritic.parameters.entries(prefix: "target_gripper_critic/")
+        }
         var metadata = extra
         for (name, optimizer) in optimizers {
             entries.append(Safetensors.Entry(name: "adam/\(name)/m", shape: [optimizer.parameters.count], floats: optimizer.firstMoment.pointer))
@@ -34,6 +37,8 @@ extension SACAgent {
         try critic.parameters.load(from: file, prefix: "critic/")
         try targetCritic.parameters.load(from: file, prefix: "target_critic/")
         try temperature.load(from: file, prefix: "temperature/")
+        try gripperCritic?.parameters.load(from: file, prefix: "gripper_critic/")
+        try targetGripperCritic?.parameters.load(from: file, prefix: "target_gripper_critic/")
         for (name, optimizer) in optimizers {
             let count = optimizer.parameters.count
             try file.read("adam/\(name)/m", dtype: .f32, shape: [count], into: optimizer.firstMoment.pointer)
@@ -52,5 +57,6 @@ extension SACAgent {
 
     private var optimizers: [(String, Adam)] {
         [("actor", actorOptimizer), ("critic", criticOptimizer), ("temperature", temperatureOptimizer)]
+            + (gripperOptimizer.map { [("gripper", $0)] } ?? [])
     }
 }

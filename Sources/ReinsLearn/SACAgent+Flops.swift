@@ -30,6 +30,8 @@ extension SACAgent {
         // Backward: weight gradients cost a forward's flops, input gradients what they are counted at.
         let criticBackward = criticForward + criticEncoder.inputGradient + criticHeads.inputGradient
         let actorBackward = actorNetwork.forward + actorNetwork.inputGradient
+        // A discrete gripper's critic: online and target on s′, online on s, its weight gradients.
+        let gripperStep = gripperCritic.map { 4 * cost([$0.network]).forward } ?? 0
         if config.sharesEncoder {
             // Critic step: the target encodes s′ once (actor and target heads read it), the critic
             // runs on (s, a) and backward. Actor step: the critic encodes s once, the actor and the
@@ -38,10 +40,10 @@ extension SACAgent {
             var actorStep = criticEncoder.forward + actorNetwork.forward + criticHeads.forward + criticHeads.inputGradient + actorBackward
             // The imitation term's input gradient through the trunk, then the encoder's backward.
             if config.imitationReachesSharedEncoder { actorStep += actorNetwork.inputGradient + criticEncoder.forward + criticEncoder.inputGradient }
-            return criticStep + actorStep
+            return criticStep + gripperStep + actorStep
         }
         let criticStep = actorNetwork.forward + 2 * criticForward + criticBackward  // actor and target critic on s′, critic on s
         let actorStep = actorNetwork.forward + criticForward + criticHeads.inputGradient + actorBackward  // actor on s, critic on (s, a), dQ/da
-        return criticStep + actorStep
+        return criticStep + gripperStep + actorStep
     }
 }

@@ -5,7 +5,9 @@ import ReinsNN
 /// Soft actor-critic as HIL-SERL runs it (RLPD-style): an actor and an ensemble of critics, target
 /// critics averaged with Polyak's rate, a learned temperature, no entropy term in the critic's
 /// backup, and the minimum over the target ensemble. The image encoder is the critic's, read by
-/// the actor with its gradient stopped (`SACConfig.sharedEncoder`), or one of each.
+/// the actor with its gradient stopped (`SACConfig.sharedEncoder`), or one of each. With
+/// `SACConfig.discreteGripper` a gripper critic of its own (double DQN over close/stay/open, its
+/// own Adam and Polyak target) learns the gripper's choice in every critic step.
 ///
 /// The loss functions are methods (`criticStep`, `actorStep`). With `threads` > 1 each step splits
 /// the batch into that many row ranges, one per thread, with OpenBLAS single-threaded inside each
@@ -21,6 +23,12 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     let actorOptimizer: Adam
     let criticOptimizer: Adam
     let temperatureOptimizer: Adam
+    /// With a discrete gripper: its critic, target and optimiser.
+    let gripperCritic: GripperCritic?
+    let targetGripperCritic: GripperCritic?
+    let gripperOptimizer: Adam?
+    let gripperTargets: FloatBuffer  // (B)
+    let gripperQGradient: FloatBuffer  // (B, 3)
     /// Noise for the actor's samples; saved with checkpoints so a resumed run repeats exactly.
     public var generator: SplitMix64
     let targets: FloatBuffer  // (B)
@@ -34,6 +42,8 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     private let shardLoss: FloatBuffer  // (shards)
     private let shardSum: FloatBuffer  // (shards): Q for the critic, log π for the actor
     private let shardImitation: FloatBuffer  // (shards)
+    private let shardGripperLoss: FloatBuffer  // (shards)
+    private let shardGripperQ: FloatBuffer  // (shards)
 
     private enum Phase { case criticLoss, criticOptimizer, actorLoss, actorOptimizer }
     private var phase = Phase.criticLoss
@@ -43,6 +53,9 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     public struct CriticStats: Sendable, Equatable {
         public var loss: Float
         public var meanQ: Float
+        /// The gripper critic's mean (Q − y)² and mean Q of the taken class (0 without a discrete gripper).
+        public var gripperLoss: Float = 0
+        public var gripperMeanQ: Float = 0
     }
 
     public struct ActorStats: Sendable, Equatable {
@@ -71,6 +84,18 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         actorOptimizer = Adam(actor.parameters, learningRate: config.learningRate)
         criticOptimizer = Adam(critic.parameters, learningRate: config.learningRate)
         temperatureOptimizer = Adam(temperature, learningRate: config.learningRate)
+        if config.discreteGripper {
+            let width = critic.encoder.observationWidth
+            let online = GripperCritic("gripper_critic", config: config, observationWidth: width, maxBatch: batch, shards: shards, seed: seed &+ 4)
+            let target = GripperCritic("gripper_critic", config: config, observationWidth: width, maxBatch: batch, shards: 1, seed: seed &+ 4)
+            target.parameters.copyValues(from: online.parameters)
+            (gripperCritic, targetGripperCritic) = (online, target)
+            gripperOptimizer = Adam(online.parameters, learningRate: config.learningRate)
+        } else {
+            (gripperCritic, targetGripperCritic, gripperOptimizer) = (nil, nil, nil)
+        }
+        gripperTargets = FloatBuffer(count: batch)
+        gripperQGradient = FloatBuffer(count: batch * GripperClass.allCases.count)
         generator = SplitMix64(seed: seed &+ 3)
         targets = FloatBuffer(count: batch)
         qGradient = FloatBuffer(count: config.criticEnsemble * batch)
@@ -78,6 +103,8 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         shardLoss = FloatBuffer(count: shards)
         shardSum = FloatBuffer(count: shards)
         shardImitation = FloatBuffer(count: shards)
+        shardGripperLoss = FloatBuffer(count: shards)
+        shardGripperQ = FloatBuffer(count: shards)
         if shards > 1 { BLAS.setThreadCount(1) }
         pool = ShardPool(shards: shards)
     }
@@ -86,7 +113,8 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     public var temperatureValue: Float { softplus(temperature.values[0]) }
 
     /// One critic step on `batch`: y = r + γ·mask·min_k Q̄_k(s′, a′) with a′ ~ π(s′), loss the mean
-    /// over ensemble and batch of (Q_k(s, a) − y)², then an Adam step and the target update.
+    /// over ensemble and batch of (Q_k(s, a) − y)², then an Adam step and the target update; the
+    /// gripper critic's step too, with a discrete gripper.
     @discardableResult
     public func criticStep(_ batch: TransitionBatch) -> CriticStats {
         currentBatch = batch
@@ -94,11 +122,14 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         phase = .criticLoss
         pool.run(self)
         criticOptimizer.beginStep()
+        gripperOptimizer?.beginStep()
         phase = .criticOptimizer
         pool.run(self)
         currentBatch = nil
         let scale = 1 / Float(config.criticEnsemble * batch.count)
-        return CriticStats(loss: shardTotal(shardLoss) * scale, meanQ: shardTotal(shardSum) * scale)
+        let rows = Float(batch.count)
+        return CriticStats(loss: shardTotal(shardLoss) * scale, meanQ: shardTotal(shardSum) * scale,
+                           gripperLoss: shardTotal(shardGripperLoss) / rows, gripperMeanQ: shardTotal(shardGripperQ) / rows)
     }
 
     /// One actor step, L = mean(α·logπ(a|s) − mean_k Q_k(s, a)) with a ~ π(s) reparameterised, plus
@@ -141,10 +172,19 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
             (shardLoss[shard], shardSum[shard]) = criticLoss(batch, rows: rows)
             critic.backward(qGradient.pointer, observation: batch.observation, batch: batch.count, rows: rows, throughEncoder: true,
                             gradients: critic.parameters.gradients(shard: shard))
+            if let gripperCritic {
+                (shardGripperLoss[shard], shardGripperQ[shard]) = gripperLoss(batch, rows: rows)
+                gripperCritic.backward(gripperQGradient.pointer, rows: rows, gradients: gripperCritic.parameters.gradients(shard: shard))
+            }
         case .criticOptimizer:
             let range = ShardPool.range(shard, of: shards, count: critic.parameters.count)
             optimize(critic.parameters, criticOptimizer, range: range)
             targetCritic.parameters.blend(toward: critic.parameters, rate: config.targetRate, range: range)
+            if let gripperCritic, let targetGripperCritic, let gripperOptimizer {
+                let range = ShardPool.range(shard, of: shards, count: gripperCritic.parameters.count)
+                optimize(gripperCritic.parameters, gripperOptimizer, range: range)
+                targetGripperCritic.parameters.blend(toward: gripperCritic.parameters, rate: config.targetRate, range: range)
+            }
         case .actorLoss:
             (shardLoss[shard], shardSum[shard]) = actorLoss(batch, alpha: currentTemperature, rows: rows)
             shardImitation[shard] = actorGradients(batch, alpha: currentTemperature, rows: rows, shard: shard)
@@ -163,7 +203,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     /// configuration says so. Returns the rows' imitation loss.
     func actorGradients(_ batch: TransitionBatch, alpha: Float, rows: Range<Int>, shard: Int) -> Float {
         let imitation = config.imitationWeight > 0
-            ? Actor.Imitation(weights: imitationWeights.pointer, targets: batch.actions.pointer) : nil
+            ? Actor.Imitation(weights: imitationWeights.pointer, targets: batch.actions.pointer, targetStride: config.actionWidth) : nil
         let imitationLoss = actor.backward(
             batch.observation, actionGradient: critic.actionGradient, actionStride: critic.encoder.featureWidth,
             logProbabilityGradient: alpha / Float(batch.count), imitation: imitation, rows: rows,
@@ -201,7 +241,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     /// The critic's loss terms against the targets already in `targets`, and dL/dQ into `qGradient`.
     func criticLossAgainstTargets(_ batch: TransitionBatch, rows: Range<Int>) -> (Float, Float) {
         let count = batch.count, ensemble = config.criticEnsemble
-        critic.forward(batch.observation, actions: batch.actions.pointer, rows: rows)
+        critic.forward(batch.observation, actions: batch.actions.pointer, actionStride: config.actionWidth, rows: rows)
         var squares: Float = 0, sumQ: Float = 0
         let scale = 1 / Float(ensemble * count)
         for head in 0..<ensemble {
@@ -212,6 +252,41 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
                 sumQ += q
                 qGradient[head * count + row] = 2 * error * scale
             }
+        }
+        return (squares, sumQ)
+    }
+
+    /// The gripper critic's double-DQN loss terms for `rows`, after `criticLossAgainstTargets` (the
+    /// target critic's encoder then holds s′ and the critic's holds s; the gripper critic reads both
+    /// detached): y = r + penalty·[g ≠ stay] + γ·mask·Q̄(s′, argmax over allowed g′ of Q(s′, g′)),
+    /// loss the batch mean of (Q(s, g) − y)², g the stored class. dL/dQ goes into `gripperQGradient`;
+    /// returns (Σ (Q − y)², Σ Q). The state after the step (the class applied to the state before
+    /// it) decides which classes s′ allows. Allocates nothing.
+    func gripperLoss(_ batch: TransitionBatch, rows: Range<Int>) -> (Float, Float) {
+        guard let online = gripperCritic, let target = targetGripperCritic else { return (0, 0) }
+        let width = config.actionWidth, classes = GripperClass.allCases.count
+        func taken(_ row: Int) -> GripperClass { GripperClass(actionValue: batch.actions[row * width + width - 1]) }
+        func openBefore(_ row: Int) -> Bool { batch.gripperOpen[row] != 0 }
+        func openAfter(_ row: Int) -> Bool { taken(row).isOpen(after: openBefore(row)) }
+        let next = targetCritic.encoder
+        online.forward(features: next.features.pointer, stride: next.featureWidth, rows: rows, forBackward: false, open: openAfter)
+        target.forward(features: next.features.pointer, stride: next.featureWidth, rows: rows, forBackward: false, open: openAfter)
+        for row in rows {
+            let penalty = taken(row) == .stay ? 0 : config.gripperChangePenalty
+            let bootstrap = target.q(row, online.best(row, open: openAfter(row)))
+            gripperTargets[row] = batch.rewards[row] + penalty + config.discount * batch.masks[row] * bootstrap
+        }
+        let current = critic.encoder
+        online.forward(features: current.features.pointer, stride: current.featureWidth, rows: rows, open: openBefore)
+        let scale = 2 / Float(batch.count)
+        var squares: Float = 0, sumQ: Float = 0
+        for row in rows {
+            let gripper = taken(row)
+            let q = online.q(row, gripper), error = q - gripperTargets[row]
+            squares += error * error
+            sumQ += q
+            (gripperQGradient.pointer + row * classes).update(repeating: 0, count: classes)
+            gripperQGradient[row * classes + gripper.rawValue] = error * scale
         }
         return (squares, sumQ)
     }

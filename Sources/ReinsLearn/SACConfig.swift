@@ -42,13 +42,24 @@ public struct SACConfig: Codable, Sendable, Equatable {
     /// The actor's standard deviation is clipped to [1e-5, 10] (SERL's bounds), as log-std.
     public var logStdMin: Float = Float(log(1e-5))
     public var logStdMax: Float = Float(log(10.0))
+    /// The action's last value is the gripper, chosen by a critic of its own over {close, stay,
+    /// open} (HIL-SERL's grasp critic, double DQN) instead of by the actor, which then acts on the
+    /// other values alone. Files without the setting load with a continuous gripper.
+    public var discreteGripper = false
+    /// Added to the gripper critic's reward when its choice changes the gripper's state (HIL-SERL's grasp penalty).
+    public var gripperChangePenalty: Float = -0.02
+    /// While training, the gripper's choice is a random allowed one this often (ε-greedy).
+    public var gripperExploration: Float = 0.1
 
     public init(observation: ObservationSpec, actionWidth: Int) {
         self.observation = observation
         self.actionWidth = actionWidth
     }
 
-    public var resolvedTargetEntropy: Float { targetEntropy ?? -Float(actionWidth) / 2 }
+    public var resolvedTargetEntropy: Float { targetEntropy ?? -Float(continuousActionWidth) / 2 }
+
+    /// The values the actor chooses (and the continuous critic reads): all but a discrete gripper.
+    public var continuousActionWidth: Int { discreteGripper ? actionWidth - 1 : actionWidth }
 
     /// Whether the actor reads the critic's encoder: shared, and there are cameras to encode.
     public var sharesEncoder: Bool { sharedEncoder && !observation.images.isEmpty }
@@ -100,5 +111,8 @@ extension SACConfig {
         augmentationShift = try setting(.augmentationShift, augmentationShift)
         logStdMin = try setting(.logStdMin, logStdMin)
         logStdMax = try setting(.logStdMax, logStdMax)
+        discreteGripper = try setting(.discreteGripper, discreteGripper)
+        gripperChangePenalty = try setting(.gripperChangePenalty, gripperChangePenalty)
+        gripperExploration = try setting(.gripperExploration, gripperExploration)
     }
 }

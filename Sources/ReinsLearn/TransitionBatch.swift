@@ -18,6 +18,8 @@ public final class TransitionBatch: @unchecked Sendable {
     /// 1 − terminal: 0 where the episode truly ended (success or failure), so nothing is bootstrapped.
     public let masks: FloatBuffer  // (B)
     public let interventions: FloatBuffer  // (B)
+    /// 1 where the gripper was open before the step, 0 where closed: what a discrete gripper's classes are relative to.
+    public let gripperOpen: FloatBuffer  // (B)
 
     public init(spec: ObservationSpec, actionWidth: Int, capacity: Int) {
         self.spec = spec
@@ -31,6 +33,7 @@ public final class TransitionBatch: @unchecked Sendable {
         rewards = FloatBuffer(count: capacity)
         masks = FloatBuffer(count: capacity)
         interventions = FloatBuffer(count: capacity)
+        gripperOpen = FloatBuffer(count: capacity)
         observation = ObservationBatch(images: images.map { UnsafePointer($0.pointer) }, proprio: proprio.pointer)
         nextObservation = ObservationBatch(images: nextImages.map { UnsafePointer($0.pointer) }, proprio: nextProprio.pointer)
     }

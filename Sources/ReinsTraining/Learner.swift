@@ -25,6 +25,9 @@ public final class Learner: @unchecked Sendable {
         public var imitationLoss: Float = 0
         public var temperature: Float = 0
         public var meanQ: Float = 0
+        /// A discrete gripper's critic: its loss and mean Q of the classes taken.
+        public var gripperLoss: Float = 0
+        public var gripperMeanQ: Float = 0
         public var onlineTransitions = 0
         public var demoTransitions = 0
         public var dropped = 0
@@ -69,7 +72,7 @@ public final class Learner: @unchecked Sendable {
         demos.endEpisode()
         for t in transitions {
             demos.add(observation: t.observation, action: t.action, reward: t.reward, nextObservation: t.nextObservation,
-                      terminal: t.terminal, episodeEnded: t.episodeEnded, intervention: t.intervention)
+                      terminal: t.terminal, episodeEnded: t.episodeEnded, intervention: t.intervention, gripperOpen: t.gripperOpen)
         }
         demos.endEpisode()
         published.withLock { $0.demoTransitions = demos.count }
@@ -158,6 +161,7 @@ public final class Learner: @unchecked Sendable {
                 stats.updates += 1
                 stats.criticLoss = critic.loss
                 stats.meanQ = critic.meanQ
+                (stats.gripperLoss, stats.gripperMeanQ) = (critic.gripperLoss, critic.gripperMeanQ)
                 stats.actorLoss = actorStats.loss
                 stats.imitationLoss = actorStats.imitationLoss
                 stats.temperature = actorStats.temperature
@@ -204,12 +208,12 @@ public final class Learner: @unchecked Sendable {
                 demoChained = false
             case .transition(let t):
                 online.add(observation: t.observation, action: t.action, reward: t.reward, nextObservation: t.nextObservation,
-                           terminal: t.terminal, episodeEnded: t.episodeEnded, intervention: t.intervention)
+                           terminal: t.terminal, episodeEnded: t.episodeEnded, intervention: t.intervention, gripperOpen: t.gripperOpen)
                 if t.intervention {
                     // Consecutive interventions share observations in the demo buffer; an isolated one stands alone.
                     if !demoChained { demos.endEpisode() }
                     demos.add(observation: t.observation, action: t.action, reward: t.reward, nextObservation: t.nextObservation,
-                              terminal: t.terminal, episodeEnded: t.episodeEnded, intervention: true)
+                              terminal: t.terminal, episodeEnded: t.episodeEnded, intervention: true, gripperOpen: t.gripperOpen)
                     demoChained = !t.episodeEnded
                 } else {
                     demoChained = false

@@ -24,13 +24,16 @@ public final class PolicyActor: ActionSource, ParameterReceiver, @unchecked Send
 
     public func restoreGenerator(_ state: UInt64) { generator = SplitMix64(seed: state) }
 
+    /// The policy's action as a command; a discrete gripper's class becomes a gripper command
+    /// against the command in force.
     public func action(for observation: EpisodeObservation) -> [Double]? {
         guard let input = spec.observation(observation) else { return nil }
         let deterministic = deterministic
+        let commandInForce = observation.gripperCommandInForce
         var generator = self.generator
-        let action = policy.withLock { $0.act(input, deterministic: deterministic, using: &generator) }
+        let action = policy.withLock { $0.act(input, deterministic: deterministic, gripperOpen: commandInForce >= 0, using: &generator) }
         self.generator = generator
-        return action.map(Double.init)
+        return spec.command(action.map(Double.init), commandInForce: commandInForce)
     }
 
     /// Takes the learner's current actor parameters (called on the learner's thread, between updates).

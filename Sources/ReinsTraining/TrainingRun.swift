@@ -85,6 +85,9 @@ public final class TrainingRun {
         public var minUpdatesPerStep: Double?
         /// The actor reads the critic's encoder (`SACConfig.sharedEncoder`), which the imitation term trains too.
         public var sharedEncoder = true
+        /// The gripper's own critic chooses close, stay or open (`SACConfig.discreteGripper`); a
+        /// resumed run keeps the gripper it started with.
+        public var discreteGripper = false
         /// Written into the episode files the run keeps (frames the operator overruled the classifier on).
         public var softwareVersion = "unknown"
         /// Every finished episode is also written here as `reins record` writes it, frames labelled
@@ -125,7 +128,9 @@ public final class TrainingRun {
         if settings.resume, last == nil {
             throw TrainingRunError("\(folder.path) has no checkpoint to resume from; start without --resume")
         }
-        spec = TrainingSpec(cameras: settings.cameras, imageSize: settings.imageSize, joints: settings.joints)
+        let savedGripper = settings.resume ? last.flatMap(RunCheckpoint.savedConfig)?.discreteGripper : nil
+        spec = TrainingSpec(cameras: settings.cameras, imageSize: settings.imageSize, joints: settings.joints,
+                            discreteGripper: savedGripper ?? settings.discreteGripper)
         var config = spec.learnerConfig(imitationWeight: settings.imitationWeight, sharedEncoder: settings.sharedEncoder)
         if let last, settings.resume, let saved = RunCheckpoint.savedConfig(last), saved.observation != config.observation {
             let started = saved.observation.images.map { "\($0.name) \($0.width)x\($0.height)" }.joined(separator: ", ")
@@ -195,7 +200,9 @@ public final class TrainingRun {
         var lastCheckpoint = counters.environmentSteps
         let started = Date()
         let config = learner.agent.config
-        station.log("training \(spec.cameras.joined(separator: " + ")) \(spec.imageSize)x\(spec.imageSize) + proprio \(config.observation.proprioWidth) → \(TrainingSpec.actionWidth) actions; run \(settings.run.path)")
+        let actions = spec.discreteGripper
+            ? "\(TrainingSpec.actionWidth - 1) actions and the gripper critic's close/stay/open" : "\(TrainingSpec.actionWidth) actions"
+        station.log("training \(spec.cameras.joined(separator: " + ")) \(spec.imageSize)x\(spec.imageSize) + proprio \(config.observation.proprioWidth) → \(actions); run \(settings.run.path)")
         var fault: (any Error)?
         while counters.environmentSteps < settings.steps && !station.quitRequested {
             var held = HeldEpisode()
@@ -204,9 +211,10 @@ public final class TrainingRun {
                 counters.environmentSteps += 1
                 let step = recorded.step
                 if let input = spec.observation(recorded.observation), let next = spec.observation(step.observation) {
-                    held.append(Transition(observation: input, action: step.action.map(Float.init), reward: Float(step.reward),
+                    let (action, gripperOpen) = spec.learnerAction(step.action, commandBefore: recorded.observation.gripperCommandInForce)
+                    held.append(Transition(observation: input, action: action, reward: Float(step.reward),
                                            nextObservation: next, terminal: step.success, episodeEnded: step.done,
-                                           intervention: step.intervention))
+                                           intervention: step.intervention, gripperOpen: gripperOpen))
                 }
                 let stats = learner.stats, counters = counters
                 station.display?.update { $0.learner = Self.panel(stats, counters) }
@@ -374,6 +382,9 @@ public final class TrainingRun {
             ("buffers/online", Double(stats.onlineTransitions)), ("buffers/demo", Double(stats.demoTransitions)),
             ("loop/jitter_p99_us", loop.status.jitterP99Us),
         ]
+        if spec.discreteGripper {
+            scalars += [("learner/gripper_loss", Double(stats.gripperLoss)), ("learner/gripper_mean_q", Double(stats.gripperMeanQ))]
+        }
         // The twin's own verdict, logged beside the keys' (it judges; it never gives the reward).
         if let judged = outcome.judgedSuccess { scalars.append(("episode/judged_success", judged ? 1 : 0)) }
         return scalars

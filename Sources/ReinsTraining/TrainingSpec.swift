@@ -7,17 +7,21 @@ import ReinsLearn
 /// What a policy sees and does on a robot: its cameras (the robot's first by default, or several,
 /// as HIL-SERL feeds front and wrist) at N×N each, proprio = the joint angles and the end
 /// effector's position, actions = the 7 values of an end-effector step (twist + gripper).
-/// The cube's position is not in it: the policy has to see it.
+/// The cube's position is not in it: the policy has to see it. With `discreteGripper` the learner
+/// stores the gripper's class (close, stay, open; `GripperClass`) instead of its command, and the
+/// policy chooses a class that becomes a command.
 public struct TrainingSpec: Sendable, Equatable {
     public var cameras: [String]
     public var imageSize: Int
     public var joints: Int
+    public var discreteGripper: Bool
 
-    public init(cameras: [String], imageSize: Int, joints: Int) {
+    public init(cameras: [String], imageSize: Int, joints: Int, discreteGripper: Bool = false) {
         precondition(!cameras.isEmpty, "a policy learns from at least one camera")
         self.cameras = cameras
         self.imageSize = imageSize
         self.joints = joints
+        self.discreteGripper = discreteGripper
     }
 
     /// The spec a learned policy was trained with: its cameras, their size, and the joints its proprio implies.
@@ -25,7 +29,8 @@ public struct TrainingSpec: Sendable, Equatable {
         guard let first = config.observation.images.first, config.actionWidth == Self.actionWidth,
               config.observation.images.allSatisfy({ $0.width == first.width && $0.height == first.width && $0.channels == 3 })
         else { return nil }
-        self.init(cameras: config.observation.images.map(\.name), imageSize: first.width, joints: config.observation.proprioWidth - 3)
+        self.init(cameras: config.observation.images.map(\.name), imageSize: first.width, joints: config.observation.proprioWidth - 3,
+                  discreteGripper: config.discreteGripper)
     }
 
     public var observation: ObservationSpec {
@@ -42,12 +47,36 @@ public struct TrainingSpec: Sendable, Equatable {
     /// on reach that learned as well as separate encoders with 1.4× the updates (see README).
     public func learnerConfig(imitationWeight: Float, sharedEncoder: Bool = true) -> SACConfig {
         var config = SACConfig(observation: observation, actionWidth: Self.actionWidth)
+        config.discreteGripper = discreteGripper
         config.batchSize = 128
         config.criticUpdatesPerActorUpdate = 1
         config.imitationWeight = imitationWeight
         config.sharedEncoder = sharedEncoder
         config.imitationTrainsSharedEncoder = sharedEncoder
         return config
+    }
+
+    /// An executed action as the learner stores it, given the gripper command in force before it:
+    /// with a discrete gripper its last value becomes the command's class, and the state before it
+    /// (open when that command is at least half-open) rides along.
+    public func learnerAction(_ action: [Double], commandBefore: Double) -> (action: [Float], gripperOpen: Bool) {
+        var stored = action.map(Float.init)
+        let open = commandBefore >= 0
+        if discreteGripper { stored[Self.actionWidth - 1] = GripperClass.of(command: action[Self.actionWidth - 1], open: open).actionValue }
+        return (stored, open)
+    }
+
+    /// The command a policy's action stands for, given the command in force: with a discrete
+    /// gripper its last value is a class, and `stay` keeps the command in force.
+    public func command(_ action: [Double], commandInForce: Double) -> [Double] {
+        guard discreteGripper else { return action }
+        var command = action
+        command[Self.actionWidth - 1] = switch GripperClass(actionValue: Float(action[Self.actionWidth - 1])) {
+        case .close: -1
+        case .stay: commandInForce
+        case .open: 1
+        }
+        return command
     }
 
     /// The policy's input for a live observation; nil when a camera has no frame in it.
@@ -97,14 +126,20 @@ public struct TrainingSpec: Sendable, Equatable {
         var transitions: [Transition] = []
         // Frames recorded past the episode's end (for their labels) are no experience.
         let steps = episode.experienceSteps
+        let width = Self.actionWidth
+        // Before the first step the command in force is the opening measured, as the live runner has it.
+        var commandBefore = (episode.gripper.first ?? 1) * 2 - 1
         for step in 0..<steps {
             let observation = observation(episode, frames: frames, step: step)
             let next = step + 1 < steps ? self.observation(episode, frames: frames, step: step + 1) : observation
             let last = step == steps - 1
+            let executed = Array(episode.actions[(step * width)..<((step + 1) * width)])
+            let (action, gripperOpen) = learnerAction(executed, commandBefore: commandBefore)
+            commandBefore = executed[width - 1]
             transitions.append(Transition(
-                observation: observation, action: episode.actions[(step * Self.actionWidth)..<((step + 1) * Self.actionWidth)].map(Float.init),
-                reward: Float(episode.rewards[step]), nextObservation: next,
-                terminal: last && episode.metadata.success, episodeEnded: last, intervention: episode.interventions[step] != 0))
+                observation: observation, action: action, reward: Float(episode.rewards[step]), nextObservation: next,
+                terminal: last && episode.metadata.success, episodeEnded: last, intervention: episode.interventions[step] != 0,
+                gripperOpen: gripperOpen))
         }
         return transitions
     }
@@ -121,9 +156,11 @@ public struct Transition: Sendable {
     /// The episode's last step (success, failure or time limit).
     public var episodeEnded: Bool
     public var intervention: Bool
+    /// Whether the gripper was open before the step (what a discrete gripper's class is relative to).
+    public var gripperOpen: Bool
 
     public init(observation: Observation, action: [Float], reward: Float, nextObservation: Observation, terminal: Bool,
-                episodeEnded: Bool, intervention: Bool) {
+                episodeEnded: Bool, intervention: Bool, gripperOpen: Bool = true) {
         self.observation = observation
         self.action = action
         self.reward = reward
@@ -131,6 +168,7 @@ public struct Transition: Sendable {
         self.terminal = terminal
         self.episodeEnded = episodeEnded
         self.intervention = intervention
+        self.gripperOpen = gripperOpen
     }
 }
 

@@ -38,6 +38,8 @@ struct Train: ParsableCommand {
     var minUpdatesPerStep: Double?
     @Flag(help: "Give the actor an image encoder of its own instead of reading the critic's (which the critic and the imitation term train, as HIL-SERL and RLPD share theirs); about 0.6× the updates a second.")
     var separateEncoders = false
+    @Option(help: ArgumentHelp("discrete (a critic of its own chooses close, stay or open, as HIL-SERL grasps; the default for pick) or continuous (the actor sets the opening; the default for reach). A resumed run keeps the gripper it started with.", valueName: "discrete|continuous"))
+    var gripper: GripperControl?
     @Option(help: ArgumentHelp("The cameras the policy sees, comma-separated (e.g. front,wrist), each through its own encoder, features concatenated; default: the robot's first camera. Demos must have been recorded with them.", valueName: "names"),
             transform: { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
     var cameras: [String]?
@@ -90,6 +92,7 @@ struct Train: ParsableCommand {
         settings.supervised = `operator` == .scripted
         settings.minUpdatesPerStep = minUpdatesPerStep
         settings.sharedEncoder = !separateEncoders
+        settings.discreteGripper = (gripper ?? (episodeOptions.task == .pick ? .discrete : .continuous)) == .discrete
         settings.softwareVersion = reinsVersion
         settings.recordEpisodes = recordPath.map { URL(fileURLWithPath: $0) }
         let training = try TrainingRun(settings: settings)
@@ -109,4 +112,9 @@ struct Train: ParsableCommand {
                      counters.environmentSteps, counters.episodes, counters.updates, summary.seconds,
                      counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, settings.run.path))
     }
+}
+
+/// How a trained policy works its gripper.
+enum GripperControl: String, ExpressibleByArgument, CaseIterable {
+    case discrete, continuous
 }

@@ -108,7 +108,7 @@ struct LossGradientTests {
         agent.actor.parameters.zeroGradients()
         let imitationLoss = agent.actor.backward(
             batch.observation, actionGradient: agent.critic.actionGradient, actionStride: agent.critic.encoder.featureWidth,
-            logProbabilityGradient: alpha / 3, imitation: .init(weights: agent.imitationWeights.pointer, targets: batch.actions.pointer),
+            logProbabilityGradient: alpha / 3, imitation: .init(weights: agent.imitationWeights.pointer, targets: batch.actions.pointer, targetStride: config.actionWidth),
             rows: 0..<3, gradients: agent.actor.parameters.gradients)
         let operatorActions = Self.doubles(batch.actions, 6), rowWeights = [Double(imitationWeight) / 2, 0, Double(imitationWeight) / 2]
 

@@ -20,7 +20,7 @@ struct ReplayBufferTests {
             for t in 0..<length {
                 let last = t == length - 1
                 buffer.add(observation: observation(step), action: [Float(step), 0], reward: Float(step), nextObservation: observation(step + 1),
-                           terminal: last, episodeEnded: last, intervention: intervention)
+                           terminal: last, episodeEnded: last, intervention: intervention, gripperOpen: step % 3 != 0)
                 step += 1
             }
             step += 1000  // a new episode starts from an unrelated observation
@@ -30,7 +30,7 @@ struct ReplayBufferTests {
     @Test("a 64×64×3 camera with proprio and action costs at most 13 KB per transition")
     func memoryPerTransition() {
         let buffer = ReplayBuffer(spec: SACConfig.standardImage.observation, actionWidth: 6, capacity: 101)
-        #expect(buffer.bytesPerSlot == 64 * 64 * 3 + 4 * (6 + 6 + 1) + 3)
+        #expect(buffer.bytesPerSlot == 64 * 64 * 3 + 4 * (6 + 6 + 1) + 4)
         // 100-step episodes take 101 slots: one extra frame for the last next-observation.
         #expect(Double(buffer.bytesPerSlot) * 101 / 100 <= 13_000)
     }
@@ -133,6 +133,10 @@ struct ReplayBufferTests {
         buffer.sample(into: a, rows: 0..<32, shift: 2, using: &g1)
         restored.sample(into: b, rows: 0..<32, shift: 2, using: &g2)
         #expect(a.images[0].array == b.images[0].array && a.actions.array == b.actions.array && a.nextProprio.array == b.nextProprio.array)
+        #expect(a.gripperOpen.array == b.gripperOpen.array)
+        // Each row's gripper state is its own transition's (fill makes it open unless the step is a multiple of 3).
+        #expect((0..<32).allSatisfy { a.gripperOpen[$0] == (Int(a.actions[$0 * 2]) % 3 != 0 ? 1 : 0) })
+        #expect(Set(a.gripperOpen.array) == [0, 1])
         // The episode in progress continues after the load as it would have before.
         Self.fill(restored, episodes: 1, length: 3, start: 90_000)
         #expect(restored.count > 0)

@@ -25,6 +25,9 @@ struct SACConfigTests {
         config.augmentationShift = 2
         config.logStdMin = -7
         config.logStdMax = 1
+        config.discreteGripper = true
+        config.gripperChangePenalty = -0.05
+        config.gripperExploration = 0.2
         return config
     }
 
@@ -44,10 +47,12 @@ struct SACConfigTests {
         var older = try Self.json(Self.everySettingChanged)
         older["imitationWeight"] = nil
         older["criticUpdatesPerActorUpdate"] = nil
+        older["discreteGripper"] = nil
         let decoded = try JSONDecoder().decode(SACConfig.self, from: try JSONSerialization.data(withJSONObject: older))
         var expected = Self.everySettingChanged
         expected.imitationWeight = 0
         expected.criticUpdatesPerActorUpdate = SACConfig.standardImage.criticUpdatesPerActorUpdate
+        expected.discreteGripper = false
         #expect(decoded == expected)
     }
 

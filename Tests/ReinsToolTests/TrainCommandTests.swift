@@ -196,6 +196,37 @@ extension RealTimeCommands {
             #expect(evaluated.status == 0 && evaluated.stdout.contains("\"episodes\":1"), "\(evaluated.stderr)")
         }
 
+        @Test("pick trains with the gripper's own critic by default: its loss reaches TensorBoard, a resume keeps it, eval and sim run act with it")
+        func pickWithGripperCritic() throws {
+            let folder = temporaryFolder("pick")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let demos = folder.appendingPathComponent("demos"), runFolder = folder.appendingPathComponent("run")
+            let record = try run(reinsExecutable, ["record", "--robot", "so101", "--task", "pick", "--episodes", "2", "--out", demos.path, "--sim",
+                                                   "--operator", "scripted", "--no-console", "--image-size", "32", "--seed", "2"])
+            #expect(record.status == 0, "\(record.stderr)")
+            let common = ["train", "--robot", "so101", "--task", "pick", "--sim", "--run", runFolder.path, "--checkpoint-every", "1000",
+                          "--no-console", "--image-size", "32", "--seed", "1", "--max-steps", "40"]
+            let first = try run(reinsExecutable, common + ["--demos", demos.path, "--steps", "160"])
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(first.stderr.contains("→ 6 actions and the gripper critic's close/stay/open"), "\(first.stderr)")
+            let events = try #require(try FileManager.default.contentsOfDirectory(atPath: runFolder.path).first { $0.hasPrefix("events.out.tfevents.") })
+            let scalars = try TensorBoardReader.read(runFolder.appendingPathComponent(events)).scalars
+            let gripperLoss = try #require(scalars.last { $0.tag == "learner/gripper_loss" })
+            #expect(gripperLoss.value > 0 && gripperLoss.value.isFinite)
+            let resumed = try run(reinsExecutable, common + ["--resume", "--steps", "200", "--gripper", "continuous"])
+            #expect(resumed.status == 0 && resumed.stderr.contains("the gripper critic's close/stay/open"), "\(resumed.stderr)")
+            let evaluated = try run(reinsExecutable, ["eval", "--robot", "so101", "--task", "pick", "--checkpoint", runFolder.path, "--episodes", "1",
+                                                      "--sim", "--no-console", "--json", "--max-steps", "20"])
+            #expect(evaluated.status == 0 && evaluated.stdout.contains("\"episodes\":1"), "\(evaluated.stderr)")
+            let simRun = try run(reinsExecutable, ["sim", "run", "--task", "pick", "--policy", runFolder.appendingPathComponent("policy.safetensors").path,
+                                                   "--episodes", "1", "--max-steps", "20", "--json"])
+            #expect(simRun.status == 0, "\(simRun.stderr)")
+            // Reach keeps the continuous gripper unless told.
+            let reach = try run(reinsExecutable, ["train", "--robot", "so101", "--task", "reach", "--sim", "--run", folder.appendingPathComponent("reach").path,
+                                                  "--steps", "5", "--no-console", "--image-size", "32", "--max-steps", "5"])
+            #expect(reach.status == 0 && reach.stderr.contains("→ 7 actions;"), "\(reach.stderr)")
+        }
+
         /// The checkpoints of a run with --checkpoint-every beyond its length: only the one at exit.
         static func checkpoints(_ run: URL) -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)) ?? [])

@@ -1,0 +1,226 @@
+import Foundation
+import ReinsCore
+import ReinsNN
+import Testing
+@testable import ReinsLearn
+
+/// The discrete gripper's critic: its double-DQN targets and its loss's gradient against Double
+/// references, what it learns on a problem whose answer is known, and what policies and
+/// checkpoints carry of it.
+@Suite("the gripper's discrete critic")
+struct GripperCriticTests {
+    /// The tiny image configuration with its last action value a discrete gripper.
+    static var config: SACConfig {
+        var config = LossGradientTests.tinyConfig
+        config.discreteGripper = true
+        return config
+    }
+
+    /// The tiny batch with valid gripper data: row 0 open and closing, row 1 open and staying, row 2 closed and opening.
+    static func batch(_ config: SACConfig, seed: UInt64) -> TransitionBatch {
+        let batch = LossGradientTests.batch(config, seed: seed)
+        let classes: [GripperClass] = [.close, .stay, .open]
+        for (row, gripper) in classes.enumerated() { batch.actions[row * config.actionWidth + config.actionWidth - 1] = gripper.actionValue }
+        batch.gripperOpen.copy(from: [1, 1, 0])
+        return batch
+    }
+
+    static func doubles(_ buffer: FloatBuffer, from start: Int = 0, _ count: Int) -> [Double] { (start..<(start + count)).map { Double(buffer[$0]) } }
+    static func doubles(_ values: UnsafeMutablePointer<Float>, _ count: Int) -> [Double] { (0..<count).map { Double(values[$0]) } }
+
+    /// Rows of [observation features | state] as the gripper critic reads them, in Double.
+    static func inputs(_ encoder: ObservationEncoder, open: [Bool]) -> [Double] {
+        var rows: [Double] = []
+        for (row, isOpen) in open.enumerated() {
+            rows += doubles(encoder.features, from: row * encoder.featureWidth, encoder.observationWidth) + [isOpen ? 1 : -1]
+        }
+        return rows
+    }
+
+    @Test("classes: close only while open, open only while closed; a command's class is relative to the state before it")
+    func classes() {
+        #expect(GripperClass.of(command: -1, open: true) == .close && GripperClass.of(command: -0.2, open: true) == .close)
+        #expect(GripperClass.of(command: 1, open: true) == .stay && GripperClass.of(command: -1, open: false) == .stay)
+        #expect(GripperClass.of(command: 0, open: false) == .open && GripperClass.of(command: 0.7, open: false) == .open)
+        #expect(GripperClass.allCases.filter { $0.isAllowed(open: true) } == [.close, .stay])
+        #expect(GripperClass.allCases.filter { $0.isAllowed(open: false) } == [.stay, .open])
+        for gripper in GripperClass.allCases { #expect(GripperClass(actionValue: gripper.actionValue) == gripper) }
+        #expect(!GripperClass.close.isOpen(after: true) && GripperClass.open.isOpen(after: false) && GripperClass.stay.isOpen(after: true))
+    }
+
+    @Test("targets: r + penalty on a change + γ·mask·Q̄(s′, the online critic's best allowed class), the state after the step deciding what s′ allows")
+    func doubleDQNTargets() throws {
+        var config = Self.config
+        config.gripperChangePenalty = -0.25
+        let agent = SACAgent(config: config, seed: 8)
+        let online = try #require(agent.gripperCritic), target = try #require(agent.targetGripperCritic)
+        // A target unlike the online critic, so the online argmax and the target's value are told apart.
+        var generator = SplitMix64(seed: 2)
+        for index in 0..<target.parameters.count { target.parameters.values[index] += Float(generator.nextGaussian() * 0.3) }
+        let batch = Self.batch(config, seed: 60)
+        _ = agent.criticLoss(batch, rows: 0..<3)
+        _ = agent.gripperLoss(batch, rows: 0..<3)
+
+        let openAfter = [false, true, true]
+        let nextInputs = Self.inputs(agent.targetCritic.encoder, open: openAfter)
+        func values(_ critic: GripperCritic) -> [Double] {
+            Reference.forward(critic.network, nextInputs, batch: 3, set: critic.parameters, parameters: Self.doubles(critic.parameters.values, critic.parameters.count))
+        }
+        let onlineNext = values(online), targetNext = values(target)
+        let taken: [GripperClass] = [.close, .stay, .open]
+        var bootstrapDiffersFromPlainDQN = false
+        for row in 0..<3 {
+            let allowed = GripperClass.allCases.filter { $0.isAllowed(open: openAfter[row]) }
+            let best = allowed.max { onlineNext[row * 3 + $0.rawValue] < onlineNext[row * 3 + $1.rawValue] }!
+            let plain = allowed.map { targetNext[row * 3 + $0.rawValue] }.max()!
+            if abs(plain - targetNext[row * 3 + best.rawValue]) > 1e-3 { bootstrapDiffersFromPlainDQN = true }
+            let penalty = taken[row] == .stay ? 0 : -0.25
+            let expected = Double(batch.rewards[row]) + penalty + Double(config.discount * batch.masks[row]) * targetNext[row * 3 + best.rawValue]
+            #expect(abs(Double(agent.gripperTargets[row]) - expected) < 1e-5, "row \(row): \(agent.gripperTargets[row]) vs \(expected)")
+        }
+        #expect(bootstrapDiffersFromPlainDQN, "the test's target critic does not tell double DQN from DQN")
+        // Row 0 ended (mask 0): its target is the reward and the penalty alone.
+        #expect(abs(agent.gripperTargets[0] - (batch.rewards[0] - 0.25)) < 1e-6)
+    }
+
+    @Test("loss: the batch mean of (Q(s, g) − y)² for the taken class, differentiated against finite differences, the encoder's features read detached")
+    func lossGradient() throws {
+        let agent = SACAgent(config: Self.config, seed: 9)
+        let gripper = try #require(agent.gripperCritic)
+        let batch = Self.batch(agent.config, seed: 70)
+        _ = agent.criticLoss(batch, rows: 0..<3)
+        agent.critic.parameters.zeroGradients()
+        gripper.parameters.zeroGradients()
+        let (squares, _) = agent.gripperLoss(batch, rows: 0..<3)
+        gripper.backward(agent.gripperQGradient.pointer, rows: 0..<3, gradients: gripper.parameters.gradients)
+
+        let inputs = Self.inputs(agent.critic.encoder, open: [true, true, false])
+        let targets = Self.doubles(agent.gripperTargets, 3), taken = [0, 1, 2]
+        func loss(_ parameters: [Double]) -> Double {
+            let q = Reference.forward(gripper.network, inputs, batch: 3, set: gripper.parameters, parameters: parameters)
+            return (0..<3).reduce(0) { $0 + pow(q[$1 * 3 + taken[$1]] - targets[$1], 2) } / 3
+        }
+        let parameters = Self.doubles(gripper.parameters.values, gripper.parameters.count)
+        let analytic = Self.doubles(gripper.parameters.gradients, gripper.parameters.count)
+        let numeric = Reference.gradient(of: loss, at: parameters, indices: Array(parameters.indices))
+        #expect(mismatch(analytic, numeric) == nil)
+        #expect(analytic.contains { $0 != 0 })
+        #expect(abs(Double(squares) / 3 - loss(parameters)) < 1e-5)
+        #expect((0..<agent.critic.parameters.count).allSatisfy { agent.critic.parameters.gradients[$0] == 0 }, "the gripper's loss reached the critic")
+    }
+
+    @Test("with the encoder's features it reads, the continuous critic sees all but the gripper and the actor chooses all but the gripper")
+    func widths() {
+        let agent = SACAgent(config: Self.config, seed: 1)
+        #expect(agent.actor.actionWidth == 1 && agent.critic.actionWidth == 1)
+        #expect(agent.config.resolvedTargetEntropy == -0.5)
+        #expect(agent.gripperCritic?.observationWidth == agent.critic.encoder.featureWidth - 1)
+        #expect(SACAgent(config: LossGradientTests.tinyConfig, seed: 1).gripperCritic == nil)
+    }
+
+    /// One step from x = ±1 (the proprio), the gripper open: closing at x = 1 is the success
+    /// (reward 1, the end), closing at −1 ends with nothing, staying goes on from the same state.
+    static func toyBuffer(_ config: SACConfig) -> ReplayBuffer {
+        let buffer = ReplayBuffer(spec: config.observation, actionWidth: config.actionWidth, capacity: 64)
+        for x: Float in [-1, 1] {
+            for gripper in [GripperClass.close, .stay] {
+                let observation = Observation(images: [], proprio: [x])
+                let closes = gripper == .close
+                buffer.add(observation: observation, action: [0, gripper.actionValue], reward: closes && x > 0 ? 1 : 0,
+                           nextObservation: observation, terminal: closes, episodeEnded: true, intervention: false, gripperOpen: true)
+            }
+        }
+        return buffer
+    }
+
+    @Test("on a problem with a known answer it learns to close where closing pays and, for the penalty, to stay where it does not")
+    func learnsWhenToClose() {
+        var config = SACConfig(observation: ObservationSpec(images: [], proprioWidth: 1), actionWidth: 2)
+        config.discreteGripper = true
+        config.hiddenWidths = [16, 16]
+        config.batchSize = 32
+        config.targetRate = 0.05
+        config.learningRate = 3e-3
+        let agent = SACAgent(config: config, seed: 3)
+        let buffer = Self.toyBuffer(config)
+        let batch = TransitionBatch(spec: config.observation, actionWidth: config.actionWidth, capacity: config.batchSize)
+        var generator = SplitMix64(seed: 5)
+        for _ in 0..<600 {
+            buffer.sample(into: batch, rows: 0..<config.batchSize, shift: 0, using: &generator)
+            agent.criticStep(batch)
+        }
+        let policy = Policy(config: config)
+        policy.copyParameters(from: agent)
+        let pays = policy.act(Observation(images: [], proprio: [1]), deterministic: true, gripperOpen: true, using: &generator)
+        let doesNot = policy.act(Observation(images: [], proprio: [-1]), deterministic: true, gripperOpen: true, using: &generator)
+        #expect(pays.count == 2 && GripperClass(actionValue: pays[1]) == .close)
+        #expect(GripperClass(actionValue: doesNot[1]) == .stay)
+        // Q at x = 1: closing is worth 1 less the penalty; staying γ times that.
+        let gripper = agent.gripperCritic!
+        let features: [Float] = [1]
+        features.withUnsafeBufferPointer { gripper.forward(features: $0.baseAddress!, stride: 1, rows: 0..<1, forBackward: false) { _ in true } }
+        features.withUnsafeBufferPointer { gripper.forward(features: $0.baseAddress!, stride: 1, rows: 0..<1, forBackward: false) { _ in true } }
+        #expect(abs(gripper.q(0, .close) - 0.98) < 0.05 && abs(gripper.q(0, .stay) - 0.97 * 0.98) < 0.05, "\(gripper.q(0, .close)), \(gripper.q(0, .stay))")
+    }
+
+    @Test("a policy file carries the gripper critic and the encoder it reads; it acts as the agent, explores only among allowed classes", arguments: [false, true])
+    func policyFile(shared: Bool) throws {
+        var config = Self.config
+        config.sharedEncoder = shared
+        let agent = SACAgent(config: config, seed: 4)
+        for step in 0..<3 { _ = agent.update(Self.batch(config, seed: UInt64(step) * 7)) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("reins-gripper-policy-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try agent.savePolicy(to: path)
+        let names = Array(try SafetensorsFile(path: path).tensors.keys)
+        #expect(names.contains { $0.hasPrefix("gripper_critic.") } && names.contains { $0.hasPrefix("critic.encoder.") }, "\(names)")
+        let loaded = try Policy(contentsOf: path)
+        #expect(loaded.config.discreteGripper)
+        let copied = Policy(config: config)
+        copied.copyParameters(from: agent)
+        var generator = SplitMix64(seed: 6)
+        for trial in 0..<4 {
+            let observation = Observation(images: [(0..<192).map { _ in UInt8.random(in: 0...255, using: &generator) }], proprio: [0.1, Float(trial) / 4])
+            let open = trial % 2 == 0
+            // The agent's own choice: its gripper critic's best allowed class on the critic's encoding.
+            let batch = TransitionBatch(spec: config.observation, actionWidth: config.actionWidth, capacity: 1)
+            batch.images[0].copy(from: observation.images[0].map { Float($0) / 255 })
+            batch.proprio.copy(from: observation.proprio)
+            agent.critic.encode(batch.observation, rows: 0..<1, forBackward: false)
+            let gripper = agent.gripperCritic!
+            gripper.forward(features: agent.critic.encoder.features.pointer, stride: agent.critic.encoder.featureWidth, rows: 0..<1, forBackward: false) { _ in open }
+            let expected = gripper.best(0, open: open)
+            let a = loaded.act(observation, deterministic: true, gripperOpen: open, using: &generator)
+            let b = copied.act(observation, deterministic: true, gripperOpen: open, using: &generator)
+            #expect(a == b && a.count == 2 && GripperClass(actionValue: a[1]) == expected)
+        }
+        // Sampling with exploration always on: both allowed classes come up, a forbidden one never.
+        var exploring = config
+        exploring.gripperExploration = 1
+        let explorer = Policy(config: exploring)
+        explorer.copyParameters(from: agent)
+        let observation = Observation(images: [[UInt8](repeating: 90, count: 192)], proprio: [0, 0])
+        let chosen = (0..<60).map { _ in GripperClass(actionValue: explorer.act(observation, deterministic: false, gripperOpen: false, using: &generator)[1]) }
+        #expect(Set(chosen) == [.stay, .open])
+    }
+
+    @Test("a checkpoint holds the gripper critic, its target and its optimiser: a restored learner updates exactly as the original")
+    func checkpoint() throws {
+        let config = Self.config
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("reins-gripper-agent-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let original = SACAgent(config: config, seed: 4)
+        for step in 0..<4 { _ = original.update(Self.batch(config, seed: UInt64(step) * 10)) }
+        try original.saveState(to: path)
+        let restored = SACAgent(config: config, seed: 99)
+        try restored.loadState(from: path)
+        for step in 4..<7 {
+            let batch = Self.batch(config, seed: UInt64(step) * 10)
+            let a = original.update(batch), b = restored.update(batch)
+            #expect(a.critic == b.critic && a.actor == b.actor, "update \(step) differs after the restore")
+            #expect(a.critic.gripperLoss > 0)
+        }
+        let target = try #require(original.targetGripperCritic), restoredTarget = try #require(restored.targetGripperCritic)
+        #expect((0..<target.parameters.count).allSatisfy { target.parameters.values[$0] == restoredTarget.parameters.values[$0] })
+    }
+}
