@@ -128,19 +128,19 @@ public final class TrainingRun {
         if settings.resume, last == nil {
             throw TrainingRunError("\(folder.path) has no checkpoint to resume from; start without --resume")
         }
-        let savedGripper = settings.resume ? last.flatMap(RunCheckpoint.savedConfig)?.discreteGripper : nil
+        // The learner configuration the resumed run started with.
+        let started = settings.resume ? last.flatMap(RunCheckpoint.savedConfig) : nil
         spec = TrainingSpec(cameras: settings.cameras, imageSize: settings.imageSize, joints: settings.joints,
-                            discreteGripper: savedGripper ?? settings.discreteGripper)
+                            discreteGripper: started?.discreteGripper ?? settings.discreteGripper)
         var config = spec.learnerConfig(imitationWeight: settings.imitationWeight, sharedEncoder: settings.sharedEncoder)
-        if let last, settings.resume, let saved = RunCheckpoint.savedConfig(last), saved.observation != config.observation {
+        if let saved = started, saved.observation != config.observation {
             let started = saved.observation.images.map { "\($0.name) \($0.width)x\($0.height)" }.joined(separator: ", ")
             throw TrainingRunError("\(folder.path) was started seeing \(started) with \(saved.observation.proprioWidth) proprio values; "
                 + "resume it with the same --cameras and --image-size")
         }
         // A resumed run goes on with the encoders it started with, shared or not.
         var continuedAsStarted = false
-        if let last, settings.resume, let saved = RunCheckpoint.savedConfig(last),
-           saved.sharedEncoder != config.sharedEncoder || saved.imitationTrainsSharedEncoder != config.imitationTrainsSharedEncoder {
+        if let saved = started, saved.sharedEncoder != config.sharedEncoder || saved.imitationTrainsSharedEncoder != config.imitationTrainsSharedEncoder {
             var asStarted = config
             (asStarted.sharedEncoder, asStarted.imitationTrainsSharedEncoder) = (saved.sharedEncoder, saved.imitationTrainsSharedEncoder)
             if asStarted == saved { (config, continuedAsStarted) = (saved, true) }
