@@ -211,7 +211,7 @@ public final class OperatorStation {
         var scripted: ActionSource?
         if options.operatorKind == .scripted {
             let expert = scriptedExpert(for: task, scale: runner.scale, seed: options.seed &+ 1) { scene?.cubePosition }
-            scripted = options.supervising ? InterveningSupervisor(expert: expert) : expert
+            scripted = options.supervising ? InterveningSupervisor(expert: expert, task: task) : expert
         }
         operatorSource = FirstAction([keyboard, scripted].compactMap { $0 })
         if reward == .keys, options.operatorKind == .scripted, session.isTwin {

@@ -122,20 +122,25 @@ public final class ScriptedPicker: ScriptedExpert {
 
 /// A scripted expert as a person supervising a policy: it watches how far the task is from done
 /// and takes over when the policy has moved it further away for `patience` steps in a row, or has
-/// not brought it nearer for `stallSteps`; it then drives for `takeoverSteps` and hands back.
-/// Human-in-the-loop training can so be run and tested without a person.
+/// not brought it nearer for `stallSteps`; it then drives for `takeoverSteps` and hands back, or,
+/// with `nil`, to the episode's end. Human-in-the-loop training can so be run and tested without
+/// a person.
 public final class InterveningSupervisor: ActionSource {
     public let expert: any ScriptedExpert
     public var patience = 3
     public var stallSteps = 15
-    public var takeoverSteps = 10
+    public var takeoverSteps: Int?
     /// Changes below this (metres) count as holding still.
     public var tolerance = 0.002
     private var awaySteps = 0, stalled = 0, controlLeft = 0
     private var lastRemaining: Double?, bestRemaining = Double.infinity
 
-    public init(expert: any ScriptedExpert) {
+    /// A person finishes a grasp they took over: a pick handed back after ten steps is undone by
+    /// a policy that has not learnt to grasp (the jaws open, the arm wanders) and never ends in a
+    /// lift, so no episode would show the learner one. A reach can be handed back mid-way.
+    public init(expert: any ScriptedExpert, task: TaskKind) {
         self.expert = expert
+        takeoverSteps = task == .pick ? nil : 10
     }
 
     public func episodeStarted() {
@@ -158,7 +163,7 @@ public final class InterveningSupervisor: ActionSource {
         }
         lastRemaining = remaining
         if controlLeft == 0 && (awaySteps >= patience || stalled >= stallSteps) {
-            controlLeft = takeoverSteps
+            controlLeft = takeoverSteps ?? .max
             awaySteps = 0
             stalled = 0
         }

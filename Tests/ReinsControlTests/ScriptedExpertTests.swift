@@ -55,6 +55,13 @@ struct ScriptedExpertTests {
         #expect(supervised.interventionRate > 0.1 && supervised.interventionRate < 0.95, "\(supervised)")
     }
 
+    @Test("a random policy's pick is taken over and finished: the cube lifted in most episodes, the policy's first steps its own")
+    func supervisedRandomPick() throws {
+        let supervised = try run(.pick, episodes: 3, seed: 10, supervised: true) { _ in RandomPolicy(seed: 11) }
+        #expect(supervised.successes >= 2, "\(supervised)")
+        #expect(supervised.interventionRate > 0.3 && supervised.interventionRate < 1, "\(supervised)")
+    }
+
     @Test("a policy that heads straight for the goal is never taken over")
     func goodPolicyIsLeftAlone() throws {
         let result = try run(.reach, episodes: 2, seed: 8, supervised: true, policy: expert(.reach, seed: 9))
