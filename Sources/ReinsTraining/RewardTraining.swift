@@ -70,6 +70,19 @@ public enum RewardDataset {
         cameras.map { "\($0.name) \($0.width)x\($0.height)" }.joined(separator: ", ")
     }
 
+    /// For each frame, whether it is more than `margin` frames from a change of label within its
+    /// episode (frames of an episode are consecutive, as `load` appends them).
+    public static func clearOfLabelChanges(_ data: LabelledFrames, margin: Int) -> [Bool] {
+        var clear = [Bool](repeating: true, count: data.count)
+        guard margin > 0 else { return clear }
+        for index in 1..<max(data.count, 1) where data.episodes[index] == data.episodes[index - 1] && data.labels[index] != data.labels[index - 1] {
+            for near in max(0, index - margin)..<min(data.count, index + margin) where data.episodes[near] == data.episodes[index] {
+                clear[near] = false
+            }
+        }
+        return clear
+    }
+
     /// Episodes held out from training, about `fraction` of them, drawn with `seed` so that both
     /// sides keep frames of both classes; nil when the episodes cannot be split so.
     public static func heldOutEpisodes(_ data: LabelledFrames, fraction: Double, seed: UInt64) -> Set<Int>? {
@@ -109,6 +122,8 @@ public struct RewardTraining {
         public var heldOutEpisodes: [Int]
         public var heldOutFrames: Int
         public var heldOutPositives: Int
+        /// Frames left out of both sides for being near a change of label (`labelChangeMargin`).
+        public var nearLabelChanges: Int
         /// On the held-out episodes, at the chosen threshold.
         public var heldOut: ClassifierMetrics
         public var precision: Double
@@ -128,30 +143,49 @@ public struct RewardTraining {
     public var seed: UInt64 = 0
     public var heldOutFraction = 0.2
     public var minimumPrecision = 0.95
+    /// Frames this close to a change of label within their episode are left out of training and
+    /// of the held-out figures: a person's key, and the stand-in's, follows what they see 0.2–0.5 s
+    /// late, so the labels there are unsure, and a frame a moment past the lift looks like the one
+    /// before it. Left in, such frames push the threshold that keeps precision up until frames well
+    /// past success no longer reach it.
+    public var labelChangeMargin = 3
 
     public init(config: RewardClassifierConfig) {
         self.config = config
     }
 
-    /// Refuses data too thin to learn from, with the counts.
-    public static func check(_ data: LabelledFrames, folder: String) throws(RewardDataError) {
-        guard data.positives >= minimumFramesPerClass, data.negatives >= minimumFramesPerClass else {
-            throw RewardDataError("\(folder) has \(data.positives) success and \(data.negatives) failure frames; the classifier needs at least \(minimumFramesPerClass) of each: record more episodes (--past-success N adds success frames)")
+    /// Refuses data too thin to learn from, with the counts (of the frames `clear` keeps).
+    public static func check(_ data: LabelledFrames, clear: [Bool]? = nil, folder: String) throws(RewardDataError) {
+        let kept = clear ?? [Bool](repeating: true, count: data.count)
+        let positives = zip(data.labels, kept).filter { $0 && $1 }.count
+        let negatives = kept.filter { $0 }.count - positives
+        guard positives >= minimumFramesPerClass, negatives >= minimumFramesPerClass else {
+            let near = kept.count - kept.filter { $0 }.count
+            throw RewardDataError("\(folder) has \(positives) success and \(negatives) failure frames\(near > 0 ? " (leaving out \(near) near a change of label)" : ""); the classifier needs at least \(minimumFramesPerClass) of each: record more episodes (--past-success N adds success frames)")
         }
     }
 
-    public func run(_ data: LabelledFrames, folder: String, progressEvery: Int = 100,
+    /// Trains a new classifier, or goes on training `initial` (its settings, not `config`, hold),
+    /// and sets its threshold on the held-out episodes.
+    public func run(_ data: LabelledFrames, folder: String, startingFrom initial: RewardClassifier? = nil, progressEvery: Int = 100,
                     progress: (Progress) -> Void = { _ in }) throws(RewardDataError) -> (RewardClassifier, Report) {
-        try Self.check(data, folder: folder)
+        let clear = RewardDataset.clearOfLabelChanges(data, margin: labelChangeMargin)
+        try Self.check(data, clear: clear, folder: folder)
+        if let initial, initial.config.cameras != data.cameras {
+            throw RewardDataError("\(folder) has \(RewardDataset.describe(data.cameras)) where the classifier goes on from \(RewardDataset.describe(initial.config.cameras)); give episodes recorded as its own were")
+        }
         guard let held = RewardDataset.heldOutEpisodes(data, fraction: heldOutFraction, seed: seed) else {
             throw RewardDataError("\(folder): its episodes cannot be split into training and held-out ones that both have success and failure frames; record more episodes that succeed")
         }
         let start = Date()
-        let classifier = RewardClassifier(config: config, seed: seed)
-        let training = (0..<data.count).filter { !held.contains(data.episodes[$0]) }
-        let heldOut = (0..<data.count).filter { held.contains(data.episodes[$0]) }
+        let classifier = initial ?? RewardClassifier(config: config, seed: seed)
+        let training = (0..<data.count).filter { clear[$0] && !held.contains(data.episodes[$0]) }
+        let heldOut = (0..<data.count).filter { clear[$0] && held.contains(data.episodes[$0]) }
         let positives = training.filter { data.labels[$0] }, negatives = training.filter { !data.labels[$0] }
         let heldOutLabels = heldOut.map { data.labels[$0] }
+        guard !positives.isEmpty, !negatives.isEmpty, heldOutLabels.contains(true), heldOutLabels.contains(false) else {
+            throw RewardDataError("\(folder): away from changes of label, its training or held-out episodes lack success or failure frames; record more episodes, longer past success (--past-success N)")
+        }
         var generator = SplitMix64(seed: seed &+ 23)
         var recentLoss: Float = 0
         for step in 1...max(steps, 1) {
@@ -168,7 +202,8 @@ public struct RewardTraining {
         classifier.setThreshold(threshold)
         let metrics = ClassifierMetrics(probabilities: probabilities, labels: heldOutLabels, threshold: threshold)
         let report = Report(trainingFrames: training.count, trainingPositives: positives.count, heldOutEpisodes: held.sorted(),
-                            heldOutFrames: heldOut.count, heldOutPositives: heldOutLabels.filter { $0 }.count, heldOut: metrics,
+                            heldOutFrames: heldOut.count, heldOutPositives: heldOutLabels.filter { $0 }.count,
+                            nearLabelChanges: clear.count - clear.filter { $0 }.count, heldOut: metrics,
                             precision: metrics.precision, recall: metrics.recall, accuracy: metrics.accuracy,
                             precisionReached: chosen != nil, steps: steps, seconds: Date().timeIntervalSince(start))
         return (classifier, report)

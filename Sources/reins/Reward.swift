@@ -25,25 +25,35 @@ struct Reward: ParsableCommand {
 
             The held-out figures choose the threshold, so they flatter it a little; `reins reward eval` on episodes recorded apart gives the honest ones.
 
-            Example:
+            --resume goes on training a classifier from its weights, on the folders it was trained on (stored in its file) and every --data added: the frames an operator overruled during `reins train --reward classifier:FILE` (kept in RUN/reward-overrides), or episodes recorded with `reins train --record` on the states the policy visits.
+
+            Examples:
               reins reward train --data labelled --cameras front,wrist --out reward.safetensors
+              reins reward train --resume reward.safetensors --data runs/pick/reward-overrides --out reward-2.safetensors
             """)
 
-        @Option(help: "A folder of labelled episodes (`reins record --out`, `reins train --record`); repeat for more.") var data: [String]
-        @Option(help: "Cameras to classify, comma-separated (default: the episodes' first camera).") var cameras: String?
+        @Option(help: "A folder of labelled episodes (`reins record --out`, `reins train --record`, a run's reward-overrides); repeat for more.") var data: [String] = []
+        @Option(help: "A classifier file to go on training: its cameras, settings and weights, and the folders it was trained on, with every --data added.") var resume: String?
+        @Option(help: "Cameras to classify, comma-separated (default: the episodes' first camera; with --resume, the classifier's).") var cameras: String?
         @Option(help: "Where to write the classifier.") var out = "reward.safetensors"
         @Option(help: "Training steps (batches).") var steps = 1_500
-        @Option(help: "Frames per batch, half success and half failure.") var batchSize = 64
+        @Option(help: "Frames per batch, half success and half failure (default 64; with --resume, the classifier's).") var batchSize: Int?
         @Option(help: "Share of the episodes held out to choose the threshold and report on.") var heldOut = 0.2
         @Option(help: "The precision the threshold must keep on the held-out episodes.") var minPrecision = 0.95
+        @Option(help: "Frames either side of a change of label left out of training and the held-out figures (a key follows what a person sees 0.2–0.5 s late).") var labelMargin = 3
         @Option(help: "Seed for the networks, the split and the batches.") var seed: UInt64 = 0
         @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false
 
         func validate() throws {
             guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
-            guard (2...1024).contains(batchSize), batchSize % 2 == 0 else { throw ValidationError("--batch-size must be even, from 2 to 1024") }
+            guard !data.isEmpty || resume != nil else { throw ValidationError("give the labelled episodes with --data DIR (or a classifier to go on training with --resume FILE)") }
+            if let batchSize {
+                guard (2...1024).contains(batchSize), batchSize % 2 == 0 else { throw ValidationError("--batch-size must be even, from 2 to 1024") }
+                guard resume == nil else { throw ValidationError("--batch-size cannot change with --resume: the classifier keeps its own") }
+            }
             guard heldOut > 0, heldOut < 1 else { throw ValidationError("--held-out must be between 0 and 1") }
             guard minPrecision > 0, minPrecision <= 1 else { throw ValidationError("--min-precision must be above 0 and at most 1") }
+            guard (0...50).contains(labelMargin) else { throw ValidationError("--label-margin must be from 0 to 50 frames") }
             if let cameras { _ = try cameraList(cameras) }
         }
 
@@ -61,27 +71,45 @@ struct Reward: ParsableCommand {
         }
 
         func run() throws {
-            let names = try cameras.map(cameraList)
+            var names = try cameras.map(cameraList)
+            var folders = data
+            var initial: RewardClassifier?
+            if let resume {
+                let loaded: (classifier: RewardClassifier, metadata: [String: String])
+                do {
+                    loaded = try RewardClassifier.load(from: resume)
+                } catch {
+                    throw CommandError("--resume \(resume): \(error)")
+                }
+                let own = loaded.classifier.config.cameras.map(\.name)
+                if let names, names != own {
+                    throw CommandError("--cameras \(names.joined(separator: ",")): \(resume) classifies \(own.joined(separator: ",")); leave --cameras out to go on with its own, or train anew without --resume")
+                }
+                names = own
+                folders = try Self.foldersGoingOn(from: resume, trainedOn: loaded.metadata["reins.data"], adding: data)
+                initial = loaded.classifier
+            }
             let frames: LabelledFrames
             do {
-                frames = try RewardDataset.load(folders: data.map { URL(fileURLWithPath: $0) }, cameras: names)
+                frames = try RewardDataset.load(folders: folders.map { URL(fileURLWithPath: $0) }, cameras: names)
             } catch {
                 throw CommandError(error.description)
             }
-            var config = RewardClassifierConfig(cameras: frames.cameras)
-            config.batchSize = batchSize
+            var config = initial?.config ?? RewardClassifierConfig(cameras: frames.cameras)
+            if let batchSize { config.batchSize = batchSize }
             var training = RewardTraining(config: config)
             training.steps = steps
             training.seed = seed
             training.heldOutFraction = heldOut
             training.minimumPrecision = minPrecision
+            training.labelChangeMargin = labelMargin
             let report: (String) -> Void = { line in
                 if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
             }
             report("\(frames.count) frames (\(frames.positives) success, \(frames.negatives) failure) of \(Set(frames.episodes).count) episodes; cameras \(RewardDataset.describe(frames.cameras))")
             let (classifier, result): (RewardClassifier, RewardTraining.Report)
             do {
-                (classifier, result) = try training.run(frames, folder: data.joined(separator: " + ")) { progress in
+                (classifier, result) = try training.run(frames, folder: folders.joined(separator: " + "), startingFrom: initial) { progress in
                     report(String(format: "step %d: loss %.4f, held-out accuracy %.3f at 0.5", progress.step, progress.loss, progress.heldOutAccuracy))
                 }
             } catch {
@@ -90,22 +118,39 @@ struct Reward: ParsableCommand {
             let metrics = result.heldOut
             let reportJSON = String(decoding: (try? JSONEncoder().encode(result)) ?? Data(), as: UTF8.self)
             do {
-                try classifier.save(to: out, metadata: ["reins.reward_report": reportJSON, "reins.data": data.joined(separator: ","), "reins.seed": "\(seed)"])
+                try classifier.save(to: out, metadata: ["reins.reward_report": reportJSON, "reins.data": folders.joined(separator: ","), "reins.seed": "\(seed)"]
+                                        .merging(resume.map { ["reins.resumed_from": $0] } ?? [:]) { $1 })
             } catch {
                 throw CommandError("\(out): \(error)")
             }
             if json {
-                JSONLines.print(Output(data: data, model: out, cameras: frames.cameras.map(\.name), frames: frames.count, positives: frames.positives,
+                JSONLines.print(Output(data: folders, model: out, cameras: frames.cameras.map(\.name), frames: frames.count, positives: frames.positives,
                                        threshold: metrics.threshold, report: result))
                 return
             }
             print(String(format: "held out %d episodes (%d frames, %d success): precision %.3f, recall %.3f, accuracy %.3f at threshold %.3f (TP %d, FP %d, TN %d, FN %d)",
                          result.heldOutEpisodes.count, result.heldOutFrames, result.heldOutPositives, metrics.precision, metrics.recall,
-                         metrics.accuracy, metrics.threshold, metrics.truePositives, metrics.falsePositives, metrics.trueNegatives, metrics.falseNegatives))
+                         metrics.accuracy, metrics.threshold, metrics.truePositives, metrics.falsePositives, metrics.trueNegatives, metrics.falseNegatives)
+                  + (result.nearLabelChanges > 0 ? "; \(result.nearLabelChanges) frames within \(labelMargin) of a change of label left out" : ""))
             if !result.precisionReached {
                 print(String(format: "warning: no threshold keeps precision at %.2f on the held-out episodes; kept the most precise. Record more episodes (more success frames with --past-success) and train again", minPrecision))
             }
             print(String(format: "trained %d steps in %.0f s; wrote %@", steps, result.seconds, out))
+        }
+
+        /// The folders a resumed classifier trains on: those it was trained on (as its file names
+        /// them), then the new ones, each once.
+        static func foldersGoingOn(from model: String, trainedOn stored: String?, adding added: [String]) throws -> [String] {
+            let own = stored?.split(separator: ",").map(String.init) ?? []
+            for folder in own where !FileManager.default.fileExists(atPath: folder) {
+                throw CommandError("\(model) was trained on \(folder), which is not here (run from where it was trained, or train anew on the folders you have without --resume)")
+            }
+            var folders: [String] = []
+            var seen: Set<String> = []
+            for folder in own + added where seen.insert(URL(fileURLWithPath: folder).standardizedFileURL.path).inserted {
+                folders.append(folder)
+            }
+            return folders
         }
     }
 

@@ -25,7 +25,7 @@ extension Sim {
         @Option(help: "Steps per episode before it ends as a failure.") var maxSteps = 100
         @Option(help: "Seed for cube placement, noise and sampling.") var seed: UInt64 = 0
         @Option(help: "Camera frames N×N for the video (a policy file sees the size it was trained at).") var size = 128
-        @Flag(help: "Supervise the policy with the scripted operator: it takes over when the task stops getting nearer, for 10 steps.")
+        @Flag(help: "Supervise the policy with the scripted operator: it takes over when the task stops getting nearer, for 10 steps on reach and to the end on pick (a grasp handed back half made comes undone).")
         var intervene = false
         @Option(help: "Write the first camera's view of every episode to this video (.mp4).") var video: String?
         @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false

@@ -61,6 +61,17 @@ struct RewardCommandTests {
                 .sorted { $0.path < $1.path }.last).appendingPathComponent("counters.json"))) as? [String: Any]
         #expect(counters?["rewardAgreement"] != nil || counters?["reward_agreement"] != nil, "\(String(describing: counters))")
 
+        // Going on from the classifier: its own folder (named in its file) and the policy's episodes.
+        let onlineInfo = try #require(try jsonLines(try reins("dataset", "info", online.path, "--json").stdout).first)
+        let onlineFrames = (onlineInfo["success_labels"] as? Int ?? -1) + (onlineInfo["failure_labels"] as? Int ?? -1)
+        let goneOn = try reins("reward", "train", "--resume", model, "--data", online.path, "--out", folder.appendingPathComponent("reward-2.safetensors").path,
+                               "--steps", "10", "--json")
+        #expect(goneOn.status == 0, "\(goneOn.stderr)")
+        let resumed = try #require(try jsonLines(goneOn.stdout).first)
+        #expect(resumed["data"] as? [String] == [folder.path, online.path] && resumed["frames"] as? Int == positives + negatives + onlineFrames, "\(resumed)")
+        let otherCameras = try reins("reward", "train", "--resume", model, "--data", online.path, "--cameras", "wrist")
+        #expect(otherCameras.status != 0 && otherCameras.stderr.contains("classifies front"), "\(otherCameras.stderr)")
+
         let small = try run(reinsExecutable, ["record", "--robot", "so101", "--task", "reach", "--episodes", "1", "--out", other.path, "--sim",
                                               "--operator", "scripted", "--no-console", "--max-steps", "30", "--image-size", "32", "--seed", "4"])
         #expect(small.status == 0, "\(small.stderr)")

@@ -8,15 +8,15 @@ import Testing
 @Suite("training the reward classifier on labelled episodes")
 struct RewardTrainingTests {
     /// Episodes of 12×12 frames whose last `positives` frames show a bright square (the task done).
-    static func episodes(_ count: Int, steps: Int = 12, positives: Int = 4, seed: UInt64) -> LabelledFrames {
-        let camera = ObservationSpec.Image(name: "front", height: 12, width: 12)
+    static func episodes(_ count: Int, steps: Int = 12, positives: Int = 4, size: Int = 12, seed: UInt64) -> LabelledFrames {
+        let camera = ObservationSpec.Image(name: "front", height: size, width: size)
         var data = LabelledFrames(cameras: [camera])
         var generator = SplitMix64(seed: seed)
         for episode in 0..<count {
             for step in 0..<steps {
                 let done = step >= steps - positives
                 var pixels = (0..<camera.byteCount).map { _ in UInt8.random(in: 0...90, using: &generator) }
-                if done { for y in 2..<6 { for x in 3..<7 { for c in 0..<3 { pixels[(y * 12 + x) * 3 + c] = 240 } } } }
+                if done { for y in 2..<6 { for x in 3..<7 { for c in 0..<3 { pixels[(y * size + x) * 3 + c] = 240 } } } }
                 data.append(frames: [pixels[...]], label: done, episode: episode)
             }
         }
@@ -35,6 +35,7 @@ struct RewardTrainingTests {
         var training = RewardTraining(config: config)
         training.steps = 150
         training.seed = 3
+        training.labelChangeMargin = 0
         var lines = 0
         let (classifier, report) = try training.run(data, folder: "synthetic", progressEvery: 50) { _ in lines += 1 }
         #expect(lines == 3)
@@ -44,13 +45,50 @@ struct RewardTrainingTests {
         #expect(classifier.config.threshold == report.heldOut.threshold)
     }
 
+    @Test("going on from a trained classifier keeps what it learnt; frames of another size are refused, naming both")
+    func goesOnFromATrainedClassifier() throws {
+        let data = Self.episodes(10, seed: 4)
+        var config = RewardClassifierConfig(cameras: data.cameras)
+        (config.encoderFilters, config.encoderLayers, config.encoderLatentWidth, config.hiddenWidths, config.batchSize) = (8, 2, 16, [16], 16)
+        config.learningRate = 3e-3
+        config.augmentationShift = 1
+        var training = RewardTraining(config: config)
+        training.steps = 150
+        training.seed = 5
+        training.labelChangeMargin = 0
+        let (trained, _) = try training.run(data, folder: "synthetic")
+        training.steps = 1
+        let (resumed, report) = try training.run(data, folder: "synthetic", startingFrom: trained)
+        let fresh = try training.run(data, folder: "synthetic").1
+        #expect(resumed === trained)
+        #expect(report.precisionReached && report.accuracy > fresh.accuracy, "resumed \(report.heldOut), fresh \(fresh.heldOut)")
+        #expect { try training.run(Self.episodes(10, size: 8, seed: 6), folder: "small", startingFrom: trained) } throws: {
+            "\($0)".contains("small has front 8x8 where the classifier goes on from front 12x12")
+        }
+    }
+
     @Test("too few frames of a class are refused before training, with the counts")
     func refusesThinData() {
         let data = Self.episodes(4, positives: 4, seed: 2)
-        #expect { try RewardTraining(config: RewardClassifierConfig(cameras: data.cameras)).run(data, folder: "thin") } throws: { error in
+        var training = RewardTraining(config: RewardClassifierConfig(cameras: data.cameras))
+        training.labelChangeMargin = 0
+        #expect { try training.run(data, folder: "thin") } throws: { error in
             let text = "\(error)"
             return text.contains("thin has 16 success and 32 failure frames") && text.contains("at least 20")
         }
+        // Near a change of label frames do not count: 6 of each episode's 12 are within 3 of it.
+        training.labelChangeMargin = 3
+        let more = Self.episodes(8, positives: 4, seed: 2)
+        #expect { try training.run(more, folder: "near") } throws: { "\($0)".contains("near has 8 success and 40 failure frames (leaving out 48 near a change of label)") }
+    }
+
+    @Test("frames within the margin of a change of label, in the same episode, are not clear; other episodes' frames are")
+    func framesNearLabelChanges() {
+        var data = LabelledFrames(cameras: [ObservationSpec.Image(name: "front", height: 1, width: 1)])
+        let labels: [(Bool, Int)] = [(false, 0), (false, 0), (false, 0), (true, 0), (true, 0), (true, 0), (true, 1), (false, 1), (false, 1), (false, 1)]
+        for (label, episode) in labels { data.append(frames: [[0, 0, 0]], label: label, episode: episode) }
+        #expect(RewardDataset.clearOfLabelChanges(data, margin: 0) == Array(repeating: true, count: 10))
+        #expect(RewardDataset.clearOfLabelChanges(data, margin: 2) == [true, false, false, false, false, true, false, false, false, true])
     }
 
     @Test("a folder of episodes without labels is refused, saying how to label")
