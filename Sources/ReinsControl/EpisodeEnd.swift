@@ -107,6 +107,25 @@ public struct ClassifierAgreement: Codable, Sendable, Equatable {
     public var recall: Double? { truePositives + falseNegatives == 0 ? nil : Double(truePositives) / Double(truePositives + falseNegatives) }
 }
 
+/// With a classifier's rewards: the successes it called, and those the operator's y (the stand-in's
+/// on the twin) gave where it had not; `n` over a success it called.
+public struct ClassifierEnds: Codable, Sendable, Equatable {
+    public var calledSuccesses = 0
+    public var overruledWithY = 0
+    public var overruledWithN = 0
+
+    public init() {}
+
+    public mutating func count(_ end: EpisodeEnd, override: ClassifierOverride?) {
+        switch (end, override?.success) {
+        case (.success, nil): calledSuccesses += 1
+        case (.success, true?): overruledWithY += 1
+        case (_, false?): overruledWithN += 1
+        default: break
+        }
+    }
+}
+
 /// A person watching for the task to be done, for training on the twin as a real arm trains:
 /// the twin's check stands in for the person's eyes, and once it first passes the y key goes down
 /// after a reaction time drawn (seeded) from `reactionSeconds`, whatever the arm does meanwhile.

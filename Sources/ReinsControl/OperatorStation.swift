@@ -102,6 +102,10 @@ public struct ClassifierOverride: Sendable {
     public var observation: EpisodeObservation
     public var success: Bool
     public var probability: Double
+
+    public init(observation: EpisodeObservation, success: Bool, probability: Double) {
+        (self.observation, self.success, self.probability) = (observation, success, probability)
+    }
 }
 
 /// The robot, its control loop and cameras, an episode runner, the console (or progress lines)
@@ -214,8 +218,13 @@ public final class OperatorStation {
             scripted = options.supervising ? InterveningSupervisor(expert: expert, task: task) : expert
         }
         operatorSource = FirstAction([keyboard, scripted].compactMap { $0 })
-        if reward == .keys, options.operatorKind == .scripted, session.isTwin {
-            labeller = ScriptedLabeller(policyHz: session.robot.definition.rates.policyHz, seed: options.seed &+ 3)
+        // The stand-in presses y as a person would: with the keys, a reaction time after the twin
+        // shows the task done; over a classifier, only once it has let a success go unrewarded for
+        // 1–2 s (a person watching p(success) gives it a moment first), so each such y is an
+        // override, logged and kept as a label.
+        if reward == .keys || reward == .classifier, options.operatorKind == .scripted, session.isTwin {
+            labeller = ScriptedLabeller(reactionSeconds: reward == .keys ? 0.3...1.0 : 1.0...2.0,
+                                        policyHz: session.robot.definition.rates.policyHz, seed: options.seed &+ 3)
         }
         if options.operatorKind == .scripted, session.isTwin {
             frameLabeller = ScriptedFrameLabeller(policyHz: session.robot.definition.rates.policyHz, seed: options.seed &+ 5)

@@ -35,6 +35,9 @@ public struct RunCounters: Codable, Sendable, Equatable {
     /// With a classifier's rewards on the twin: its calls against the twin's check over every frame
     /// so far; nil otherwise, and in counters written before it.
     public var rewardAgreement: ClassifierAgreement?
+    /// With a classifier's rewards: who ended the rewarded episodes; nil otherwise, and in
+    /// counters written before it.
+    public var classifierEnds: ClassifierEnds?
 
     public init() {}
 

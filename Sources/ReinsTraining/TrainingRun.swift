@@ -15,7 +15,7 @@ public struct TrainingRunError: Error, CustomStringConvertible, Equatable {
 
 /// Episodes the scripted supervisor took over and still failed, held back from the learner. One
 /// such episode is ordinary; a row of them means the scene or the arm is broken (the supervisor
-/// finishes a reach in 11–25 steps), and a broken scene is not training data. They reach the
+/// finishes a reach in 11–25 steps, a pick in 40–90), and a broken scene is not training data. They reach the
 /// learner when an episode goes well or a checkpoint is taken, and never if the row grows into
 /// a fault first.
 public struct SupervisorWatch: Sendable {
@@ -266,13 +266,22 @@ public final class TrainingRun {
                     + ", recall " + (total.recall.map { String(format: "%.2f", $0) } ?? "-")
             }
             if let override = outcome.override { try keepOverride(override, station: station) }
+            if station.options.reward == .classifier {
+                var ends = counters.classifierEnds ?? ClassifierEnds()
+                ends.count(end, override: outcome.override)
+                counters.classifierEnds = ends
+                logged += [("reward/classifier_successes", Double(ends.calledSuccesses)), ("reward/overruled_y", Double(ends.overruledWithY)),
+                           ("reward/overruled_n", Double(ends.overruledWithN))]
+                rewardNote += "; successes it called \(ends.calledSuccesses), y over it \(ends.overruledWithY), n \(ends.overruledWithN)"
+            }
             try board.scalars(logged, step: counters.environmentSteps)
             board.flush()
             progress(String(format: "episode %d: %@ in %d steps, return %.2f, interventions %d; steps %d/%d, updates %d (%.1f/s), Q %.2f, imitation %.3f; success %.0f %% (%.0f %% by the policy alone) and interventions %.0f %% over the last 20",
                             counters.episodes, end.description, outcome.steps, episodeReturn, outcome.interventions, counters.environmentSteps,
                             settings.steps, stats.updates, stats.updatesPerSecond, stats.meanQ, stats.imitationLoss,
                             counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, counters.recentInterventionRate * 100)
-                     + (waited > 0 ? String(format: "; waited %.1f s for the learner", waited) : "") + rewardNote)
+                     + (waited > 0 ? String(format: "; waited %.1f s for the learner", waited) : "") + rewardNote
+                     + (watch.held.isEmpty ? "" : "; \(watch.held.count) failed supervised episode\(watch.held.count == 1 ? "" : "s") held back"))
             if station.takeCheckpointRequest() || counters.environmentSteps - lastCheckpoint >= settings.checkpointEvery {
                 // A checkpoint holds every episode so far: the ones waiting go in first.
                 for episode in watch.release() { submit(episode) }

@@ -132,6 +132,38 @@ struct StationTests {
         #expect(agreement.falsePositives == 4 && agreement.trueNegatives == 2 && agreement.truePositives == 0)
     }
 
+    @Test("over a classifier that misses the success, the stand-in's y comes 1–2 s after the task is done, as an override kept with its frame")
+    func standInOverrulesAMissedSuccess() throws {
+        let rig = try TwinRig("so101", cameraSize: 32)
+        for camera in rig.cameras { try camera.start() }
+        let session = rig.session()
+        let camera = try #require(session.cameras.first)
+        var options = Self.options(.scripted, reward: .classifier)
+        options.supervising = false
+        options.successClassifier = ScriptedProbabilities([], camera: (camera.name, 32, 32))
+        let station = try OperatorStation(session: session, options: options, display: nil) { _ in }
+        defer { station.close() }
+        var firstDone: Int?, start: Double?
+        let outcome = try station.runEpisode(index: 0) { recorded in
+            guard let cube = recorded.cube else { return }
+            start = start ?? cube.z
+            if firstDone == nil, TaskKind.reach.isDone(cube: cube, tip: recorded.step.observation.endEffector.position, cubeStartHeight: start!) {
+                firstDone = station.runner.steps
+            }
+        }
+        let done = try #require(firstDone, "the scripted reacher reached the cube")
+        #expect(outcome.end == .success)
+        #expect((10...20).contains(outcome.steps - done), "y after \(outcome.steps - done) steps")
+        let override = try #require(outcome.override)
+        #expect(override.success && override.probability == 0)
+        var ends = ClassifierEnds()
+        ends.count(outcome.end, override: outcome.override)
+        ends.count(.success, override: nil)
+        ends.count(.failure("marked by the operator"), override: ClassifierOverride(observation: override.observation, success: false, probability: 0.9))
+        ends.count(.failure("time limit"), override: nil)
+        #expect(ends.overruledWithY == 1 && ends.calledSuccesses == 1 && ends.overruledWithN == 1)
+    }
+
     @Test("a classifier for other cameras or another frame size is refused, naming both")
     func refusesAnotherClassifier() throws {
         let rig = try TwinRig("so101", cameraSize: 32)
