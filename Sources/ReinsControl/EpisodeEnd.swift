@@ -145,6 +145,11 @@ public struct ScriptedLabeller: Sendable {
 
     public mutating func episodeStarted() { stepsToPress = nil }
 
+    /// A reaction time from `range`, drawn from the same seeded sequence (for keys other than y).
+    public mutating func drawReactionSeconds(in range: ClosedRange<Double>) -> Double {
+        Double.random(in: range, using: &generator)
+    }
+
     /// Looks at the scene after a step; true when y goes down now (a reaction time after the
     /// first step the task was seen done, counted in policy steps).
     public mutating func pressesSuccess(taskDone: Bool) -> Bool {

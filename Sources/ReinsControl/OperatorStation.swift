@@ -34,6 +34,10 @@ public struct StationOptions: Sendable {
     /// With `.classifier` rewards: the classifier, and the frames in a row it must call success.
     public var successClassifier: (any SuccessClassifier)?
     public var classifierConsecutiveFrames = 2
+    /// With `.classifier` rewards and someone to press it (the console, or the twin's stand-in):
+    /// seconds the arm holds after the classifier ends an episode with a success, for n to
+    /// overrule it (a person needs 0.3–1 s to see that the success is false).
+    public var classifierGraceSeconds = 1.0
 
     public init(commandName: String, task: TaskKind = .reach, maxSteps: Int = 100, seed: UInt64 = 0,
                 operatorKind: OperatorKind = .keyboard, supervising: Bool = false, reward: RewardSource? = nil) {
@@ -446,11 +450,41 @@ public final class OperatorStation {
                 pastSuccess = done + 1
             } else if step.done {
                 if step.success {
+                    if let streak, let end = overruleWindow(taskDone: observationDone) {
+                        noteOverride(end, observation: observation, probability: streak.lastProbability, into: &outcome)
+                        return ended(end)
+                    }
                     if let outcome = succeeded() { return outcome }
                 } else {
                     return ended(runner.steps >= options.maxSteps ? .failure("time limit") : .failure("the loop stopped"))
                 }
             }
+        }
+    }
+
+    /// The classifier has just ended the episode with a success; the arm holds while the operator
+    /// may press n (or backspace, or stop) within `classifierGraceSeconds`. On the twin the stand-in
+    /// presses n a reaction time late when the twin's check disagrees. nil: the success stands.
+    private func overruleWindow(taskDone: Bool) -> EpisodeEnd? {
+        let standInSeconds = labeller != nil && !taskDone ? labeller!.drawReactionSeconds(in: 0.3...1.0) : nil
+        guard display != nil || standInSeconds != nil else { return nil }
+        display?.update { $0.prompt = "the classifier called success: n overrules it" }
+        defer { display?.update { $0.prompt = nil } }
+        let start = Date()
+        while true {
+            let elapsed = Date().timeIntervalSince(start)
+            if let standInSeconds, elapsed >= standInSeconds, standInSeconds <= options.classifierGraceSeconds {
+                log("n: not done (the stand-in operator)")
+                return .failure("marked by the operator")
+            }
+            guard elapsed < options.classifierGraceSeconds else { return nil }
+            switch handleKeys() {
+            case nil, .success?: break
+            case let end?: return end
+            }
+            if let message = loopFault { return .stopped(message) }
+            if quitRequested { return .quit }
+            usleep(20_000)
         }
     }
 

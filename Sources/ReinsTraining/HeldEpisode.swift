@@ -26,6 +26,8 @@ public struct HeldEpisode: Sendable {
             transitions[transitions.count - 1].episodeEnded = true
         case .failure, .stopped:
             guard !transitions.isEmpty else { return [] }
+            // A success the operator overruled with n earns nothing.
+            transitions[transitions.count - 1].reward = 0
             transitions[transitions.count - 1].terminal = false
             transitions[transitions.count - 1].episodeEnded = true
         }

@@ -15,9 +15,9 @@ public struct TrainingRunError: Error, CustomStringConvertible, Equatable {
 
 /// Episodes the scripted supervisor took over and still failed, held back from the learner. One
 /// such episode is ordinary; a row of them means the scene or the arm is broken (the supervisor
-/// finishes a reach in 11–25 steps, a pick in 40–90), and a broken scene is not training data. They reach the
-/// learner when an episode goes well or a checkpoint is taken, and never if the row grows into
-/// a fault first.
+/// finishes a reach in 11–25 steps, a pick in 40–90), and a broken scene is not training data.
+/// They reach the learner when an episode goes well or a checkpoint is taken, and never if the
+/// row grows into a fault first.
 public struct SupervisorWatch: Sendable {
     /// Failed episodes in a row, each mostly the supervisor's, that make a fault.
     public var tolerated = 10

@@ -164,6 +164,25 @@ struct StationTests {
         #expect(ends.overruledWithY == 1 && ends.calledSuccesses == 1 && ends.overruledWithN == 1)
     }
 
+    @Test("a false success the classifier called is overruled by the stand-in's n while the arm holds: a failure, its frame kept as one")
+    func standInOverrulesAFalseSuccess() throws {
+        let rig = try TwinRig("so101", cameraSize: 32)
+        for camera in rig.cameras { try camera.start() }
+        let session = rig.session()
+        let camera = try #require(session.cameras.first)
+        var options = Self.options(.scripted, reward: .classifier)
+        options.successClassifier = ScriptedProbabilities([0.99, 0.99], camera: (camera.name, 32, 32))
+        let station = try OperatorStation(session: session, options: options, display: nil) { _ in }
+        defer { station.close() }
+        let started = Date()
+        let outcome = try station.runEpisode(index: 0)
+        #expect(outcome.end == .failure("marked by the operator") && outcome.steps == 2)
+        let override = try #require(outcome.override)
+        #expect(!override.success && override.probability == 0.99)
+        // Two steps at 10 Hz, the stand-in's 0.3–1 s, and the reset before them.
+        #expect(Date().timeIntervalSince(started) >= 0.4)
+    }
+
     @Test("a classifier for other cameras or another frame size is refused, naming both")
     func refusesAnotherClassifier() throws {
         let rig = try TwinRig("so101", cameraSize: 32)

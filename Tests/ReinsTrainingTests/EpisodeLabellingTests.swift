@@ -40,14 +40,18 @@ struct EpisodeLabellingTests {
         #expect(held.transitions.isEmpty)
     }
 
-    @Test("n and the step limit end the episode on its last step without a terminal or a reward")
+    @Test("n and the step limit end the episode on its last step without a terminal or a reward, even one the classifier gave")
     func failure() {
         var held = HeldEpisode()
         for step in 0..<4 { held.append(Self.transition(episode: 0, step: step)) }
+        // The last step as the classifier rewarded it before n overruled it.
+        var called = Self.transition(episode: 0, step: 4)
+        called.reward = 1
+        held.append(called)
         let labelled = held.finish(.failure("marked by the operator"))
-        #expect(labelled.map(\.reward) == [0, 0, 0, 0])
-        #expect(labelled.map(\.terminal) == [false, false, false, false])
-        #expect(labelled.map(\.episodeEnded) == [false, false, false, true])
+        #expect(labelled.map(\.reward) == [0, 0, 0, 0, 0])
+        #expect(labelled.map(\.terminal) == [false, false, false, false, false])
+        #expect(labelled.map(\.episodeEnded) == [false, false, false, false, true])
     }
 
     @Test("backspace and quit keep nothing of the episode", arguments: [EpisodeEnd.discarded, .quit])
