@@ -44,6 +44,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     private let shardImitation: FloatBuffer  // (shards)
     private let shardGripperLoss: FloatBuffer  // (shards)
     private let shardGripperQ: FloatBuffer  // (shards)
+    private let shardGripperImitation: FloatBuffer  // (shards)
 
     private enum Phase { case criticLoss, criticOptimizer, actorLoss, actorOptimizer }
     private var phase = Phase.criticLoss
@@ -56,6 +57,8 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         /// The gripper critic's mean (Q − y)² and mean Q of the taken class (0 without a discrete gripper).
         public var gripperLoss: Float = 0
         public var gripperMeanQ: Float = 0
+        /// The gripper's margin term over the intervention rows, unweighted (0 when off).
+        public var gripperImitationLoss: Float = 0
     }
 
     public struct ActorStats: Sendable, Equatable {
@@ -105,6 +108,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         shardImitation = FloatBuffer(count: shards)
         shardGripperLoss = FloatBuffer(count: shards)
         shardGripperQ = FloatBuffer(count: shards)
+        shardGripperImitation = FloatBuffer(count: shards)
         if shards > 1 { BLAS.setThreadCount(1) }
         pool = ShardPool(shards: shards)
     }
@@ -119,6 +123,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     public func criticStep(_ batch: TransitionBatch) -> CriticStats {
         currentBatch = batch
         drawNoise(rows: batch.count)
+        if gripperCritic != nil, config.gripperImitationMargin > 0 { setImitationWeights(batch) }
         phase = .criticLoss
         pool.run(self)
         criticOptimizer.beginStep()
@@ -128,8 +133,10 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         currentBatch = nil
         let scale = 1 / Float(config.criticEnsemble * batch.count)
         let rows = Float(batch.count)
+        let imitation = config.imitationWeight > 0 ? shardTotal(shardGripperImitation) / config.imitationWeight : 0
         return CriticStats(loss: shardTotal(shardLoss) * scale, meanQ: shardTotal(shardSum) * scale,
-                           gripperLoss: shardTotal(shardGripperLoss) / rows, gripperMeanQ: shardTotal(shardGripperQ) / rows)
+                           gripperLoss: shardTotal(shardGripperLoss) / rows, gripperMeanQ: shardTotal(shardGripperQ) / rows,
+                           gripperImitationLoss: imitation)
     }
 
     /// One actor step, L = mean(α·logπ(a|s) − mean_k Q_k(s, a)) with a ~ π(s) reparameterised, plus
@@ -173,7 +180,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
             critic.backward(qGradient.pointer, observation: batch.observation, batch: batch.count, rows: rows, throughEncoder: true,
                             gradients: critic.parameters.gradients(shard: shard))
             if let gripperCritic {
-                (shardGripperLoss[shard], shardGripperQ[shard]) = gripperLoss(batch, rows: rows)
+                (shardGripperLoss[shard], shardGripperQ[shard], shardGripperImitation[shard]) = gripperLoss(batch, rows: rows)
                 gripperCritic.backward(gripperQGradient.pointer, rows: rows, gradients: gripperCritic.parameters.gradients(shard: shard))
             }
         case .criticOptimizer:
@@ -259,11 +266,12 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     /// The gripper critic's double-DQN loss terms for `rows`, after `criticLossAgainstTargets` (the
     /// target critic's encoder then holds s′ and the critic's holds s; the gripper critic reads both
     /// detached): y = r + penalty·[g ≠ stay] + γ·mask·Q̄(s′, argmax over allowed g′ of Q(s′, g′)),
-    /// loss the batch mean of (Q(s, g) − y)², g the stored class. dL/dQ goes into `gripperQGradient`;
-    /// returns (Σ (Q − y)², Σ Q). The state after the step (the class applied to the state before
-    /// it) decides which classes s′ allows. Allocates nothing.
-    func gripperLoss(_ batch: TransitionBatch, rows: Range<Int>) -> (Float, Float) {
-        guard let online = gripperCritic, let target = targetGripperCritic else { return (0, 0) }
+    /// loss the batch mean of (Q(s, g) − y)², g the stored class, plus the margin term on the
+    /// intervention rows (`gripperImitationMargin`). dL/dQ goes into `gripperQGradient`; returns
+    /// (Σ (Q − y)², Σ Q, Σ weighted margin term). The state after the step (the class applied to the
+    /// state before it) decides which classes s′ allows. Allocates nothing.
+    func gripperLoss(_ batch: TransitionBatch, rows: Range<Int>) -> (Float, Float, Float) {
+        guard let online = gripperCritic, let target = targetGripperCritic else { return (0, 0, 0) }
         let width = config.actionWidth, classes = GripperClass.allCases.count
         func taken(_ row: Int) -> GripperClass { GripperClass(actionValue: batch.actions[row * width + width - 1]) }
         func openBefore(_ row: Int) -> Bool { batch.gripperOpen[row] != 0 }
@@ -279,7 +287,8 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         let current = critic.encoder
         online.forward(features: current.features.pointer, stride: current.featureWidth, rows: rows, open: openBefore)
         let scale = 2 / Float(batch.count)
-        var squares: Float = 0, sumQ: Float = 0
+        var squares: Float = 0, sumQ: Float = 0, imitation: Float = 0
+        let margin = config.gripperImitationMargin
         for row in rows {
             let gripper = taken(row)
             let q = online.q(row, gripper), error = q - gripperTargets[row]
@@ -287,8 +296,20 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
             sumQ += q
             (gripperQGradient.pointer + row * classes).update(repeating: 0, count: classes)
             gripperQGradient[row * classes + gripper.rawValue] = error * scale
+            // The margin term on the operator's rows: only a class that beats theirs by less than the margin has a gradient.
+            guard margin > 0, imitationWeights[row] > 0 else { continue }
+            var rival = gripper, rivalValue = q
+            for other in GripperClass.allCases where other != gripper && other.isAllowed(open: openBefore(row)) {
+                let value = online.q(row, other) + margin
+                if value > rivalValue { (rival, rivalValue) = (other, value) }
+            }
+            guard rival != gripper else { continue }
+            let weight = imitationWeights[row]
+            imitation += weight * (rivalValue - q)
+            gripperQGradient[row * classes + rival.rawValue] += weight
+            gripperQGradient[row * classes + gripper.rawValue] -= weight
         }
-        return (squares, sumQ)
+        return (squares, sumQ, imitation)
     }
 
     /// The actor's actions on `rows` of s, then dL/da into the critic's feature gradient, and the

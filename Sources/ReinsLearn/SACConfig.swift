@@ -50,6 +50,13 @@ public struct SACConfig: Codable, Sendable, Equatable {
     public var gripperChangePenalty: Float = -0.02
     /// While training, the gripper's choice is a random allowed one this often (ε-greedy).
     public var gripperExploration: Float = 0.1
+    /// With a discrete gripper and an imitation weight: on the batch's intervention rows, DQfD's
+    /// large-margin term, max over the classes s allows of (Q(s, g) + margin·[g ≠ g_operator]) −
+    /// Q(s, g_operator), weighted as the actor's imitation term, so the gripper critic ranks the
+    /// operator's choice first long before the sparse reward has reached it (the continuous
+    /// actor's imitation term does the same for the other values). 0 is off, as HIL-SERL; files
+    /// without the setting load off.
+    public var gripperImitationMargin: Float = 0
 
     public init(observation: ObservationSpec, actionWidth: Int) {
         self.observation = observation
@@ -114,5 +121,6 @@ extension SACConfig {
         discreteGripper = try setting(.discreteGripper, discreteGripper)
         gripperChangePenalty = try setting(.gripperChangePenalty, gripperChangePenalty)
         gripperExploration = try setting(.gripperExploration, gripperExploration)
+        gripperImitationMargin = try setting(.gripperImitationMargin, gripperImitationMargin)
     }
 }

@@ -28,6 +28,7 @@ public final class Learner: @unchecked Sendable {
         /// A discrete gripper's critic: its loss and mean Q of the classes taken.
         public var gripperLoss: Float = 0
         public var gripperMeanQ: Float = 0
+        public var gripperImitationLoss: Float = 0
         public var onlineTransitions = 0
         public var demoTransitions = 0
         public var dropped = 0
@@ -161,7 +162,7 @@ public final class Learner: @unchecked Sendable {
                 stats.updates += 1
                 stats.criticLoss = critic.loss
                 stats.meanQ = critic.meanQ
-                (stats.gripperLoss, stats.gripperMeanQ) = (critic.gripperLoss, critic.gripperMeanQ)
+                (stats.gripperLoss, stats.gripperMeanQ, stats.gripperImitationLoss) = (critic.gripperLoss, critic.gripperMeanQ, critic.gripperImitationLoss)
                 stats.actorLoss = actorStats.loss
                 stats.imitationLoss = actorStats.imitationLoss
                 stats.temperature = actorStats.temperature

@@ -88,6 +88,9 @@ public final class TrainingRun {
         /// The gripper's own critic chooses close, stay or open (`SACConfig.discreteGripper`); a
         /// resumed run keeps the gripper it started with.
         public var discreteGripper = false
+        /// With a discrete gripper: the margin of its imitation term (`SACConfig.gripperImitationMargin`); a
+        /// resumed run keeps the one it started with.
+        public var gripperMargin: Float = 0.1
         /// Written into the episode files the run keeps (frames the operator overruled the classifier on).
         public var softwareVersion = "unknown"
         /// Every finished episode is also written here as `reins record` writes it, frames labelled
@@ -132,7 +135,9 @@ public final class TrainingRun {
         let started = settings.resume ? last.flatMap(RunCheckpoint.savedConfig) : nil
         spec = TrainingSpec(cameras: settings.cameras, imageSize: settings.imageSize, joints: settings.joints,
                             discreteGripper: started?.discreteGripper ?? settings.discreteGripper)
-        var config = spec.learnerConfig(imitationWeight: settings.imitationWeight, sharedEncoder: settings.sharedEncoder)
+        var config = spec.learnerConfig(imitationWeight: settings.imitationWeight, sharedEncoder: settings.sharedEncoder,
+                                        gripperMargin: settings.gripperMargin)
+        if let saved = started { config.gripperImitationMargin = saved.gripperImitationMargin }
         if let saved = started, saved.observation != config.observation {
             let started = saved.observation.images.map { "\($0.name) \($0.width)x\($0.height)" }.joined(separator: ", ")
             throw TrainingRunError("\(folder.path) was started seeing \(started) with \(saved.observation.proprioWidth) proprio values; "
@@ -392,7 +397,8 @@ public final class TrainingRun {
             ("loop/jitter_p99_us", loop.status.jitterP99Us),
         ]
         if spec.discreteGripper {
-            scalars += [("learner/gripper_loss", Double(stats.gripperLoss)), ("learner/gripper_mean_q", Double(stats.gripperMeanQ))]
+            scalars += [("learner/gripper_loss", Double(stats.gripperLoss)), ("learner/gripper_mean_q", Double(stats.gripperMeanQ)),
+                        ("learner/gripper_imitation", Double(stats.gripperImitationLoss))]
         }
         // The twin's own verdict, logged beside the keys' (it judges; it never gives the reward).
         if let judged = outcome.judgedSuccess { scalars.append(("episode/judged_success", judged ? 1 : 0)) }

@@ -45,9 +45,10 @@ public struct TrainingSpec: Sendable, Equatable {
     /// operator's actions (0 is HIL-SERL's actor loss). With `sharedEncoder` (the default) the actor
     /// reads the critic's encoder, which the imitation term trains as well as the critic's TD loss:
     /// on reach that learned as well as separate encoders with 1.4× the updates (see README).
-    public func learnerConfig(imitationWeight: Float, sharedEncoder: Bool = true) -> SACConfig {
+    public func learnerConfig(imitationWeight: Float, sharedEncoder: Bool = true, gripperMargin: Float = 0) -> SACConfig {
         var config = SACConfig(observation: observation, actionWidth: Self.actionWidth)
         config.discreteGripper = discreteGripper
+        config.gripperImitationMargin = discreteGripper && imitationWeight > 0 ? gripperMargin : 0
         config.batchSize = 128
         config.criticUpdatesPerActorUpdate = 1
         config.imitationWeight = imitationWeight

@@ -40,6 +40,8 @@ struct Train: ParsableCommand {
     var separateEncoders = false
     @Option(help: ArgumentHelp("discrete (a critic of its own chooses close, stay or open, as HIL-SERL grasps; the default for pick) or continuous (the actor sets the opening; the default for reach). A resumed run keeps the gripper it started with.", valueName: "discrete|continuous"))
     var gripper: GripperControl?
+    @Option(help: "With the discrete gripper and an imitation weight: the margin by which its critic is taught to rank the operator's choice first on their steps (DQfD's term, weighted as the actor's imitation term); 0 leaves the gripper to the reward alone, as HIL-SERL.")
+    var gripperMargin: Float = 0.1
     @Option(help: ArgumentHelp("The cameras the policy sees, comma-separated (e.g. front,wrist), each through its own encoder, features concatenated; default: the robot's first camera. Demos must have been recorded with them.", valueName: "names"),
             transform: { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
     var cameras: [String]?
@@ -51,6 +53,7 @@ struct Train: ParsableCommand {
         guard steps > 0, checkpointEvery > 0, keep > 0 else { throw ValidationError("--steps, --checkpoint-every and --keep must be positive") }
         guard (1...8).contains(learnerThreads) else { throw ValidationError("--learner-threads must be from 1 to 8") }
         guard imitationWeight >= 0, imitationWeight.isFinite else { throw ValidationError("--imitation-weight must be 0 or more") }
+        guard gripperMargin >= 0, gripperMargin <= 1 else { throw ValidationError("--gripper-margin must be from 0 to 1") }
         if let minUpdatesPerStep {
             guard minUpdatesPerStep > 0, minUpdatesPerStep <= 100 else { throw ValidationError("--min-utd must be above 0 and at most 100") }
         }
@@ -93,6 +96,7 @@ struct Train: ParsableCommand {
         settings.minUpdatesPerStep = minUpdatesPerStep
         settings.sharedEncoder = !separateEncoders
         settings.discreteGripper = (gripper ?? (episodeOptions.task == .pick ? .discrete : .continuous)) == .discrete
+        settings.gripperMargin = gripperMargin
         settings.softwareVersion = reinsVersion
         settings.recordEpisodes = recordPath.map { URL(fileURLWithPath: $0) }
         let training = try TrainingRun(settings: settings)

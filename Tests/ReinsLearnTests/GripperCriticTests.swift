@@ -91,7 +91,7 @@ struct GripperCriticTests {
         _ = agent.criticLoss(batch, rows: 0..<3)
         agent.critic.parameters.zeroGradients()
         gripper.parameters.zeroGradients()
-        let (squares, _) = agent.gripperLoss(batch, rows: 0..<3)
+        let (squares, _, _) = agent.gripperLoss(batch, rows: 0..<3)
         gripper.backward(agent.gripperQGradient.pointer, rows: 0..<3, gradients: gripper.parameters.gradients)
 
         let inputs = Self.inputs(agent.critic.encoder, open: [true, true, false])
@@ -107,6 +107,49 @@ struct GripperCriticTests {
         #expect(analytic.contains { $0 != 0 })
         #expect(abs(Double(squares) / 3 - loss(parameters)) < 1e-5)
         #expect((0..<agent.critic.parameters.count).allSatisfy { agent.critic.parameters.gradients[$0] == 0 }, "the gripper's loss reached the critic")
+    }
+
+    @Test("the margin term: on the operator's rows, max over allowed g of Q(s, g) + margin·[g ≠ theirs] − Q(s, theirs), weighted as the imitation term, against finite differences")
+    func marginGradient() throws {
+        var config = Self.config
+        config.imitationWeight = 0.8
+        config.gripperImitationMargin = 0.3
+        let agent = SACAgent(config: config, seed: 10)
+        let gripper = try #require(agent.gripperCritic)
+        let batch = Self.batch(config, seed: 71)
+        batch.interventions.copy(from: [1, 0, 1])
+        agent.setImitationWeights(batch)
+        _ = agent.criticLoss(batch, rows: 0..<3)
+        gripper.parameters.zeroGradients()
+        let (_, _, imitation) = agent.gripperLoss(batch, rows: 0..<3)
+        gripper.backward(agent.gripperQGradient.pointer, rows: 0..<3, gradients: gripper.parameters.gradients)
+
+        let inputs = Self.inputs(agent.critic.encoder, open: [true, true, false])
+        let targets = Self.doubles(agent.gripperTargets, 3), taken = [0, 1, 2]
+        let allowed: [[Int]] = [[0, 1], [0, 1], [1, 2]], weights: [Double] = [0.4, 0, 0.4]
+        func margins(_ q: [Double]) -> Double {
+            (0..<3).reduce(0) { total, row in
+                let best = allowed[row].map { q[row * 3 + $0] + ($0 == taken[row] ? 0 : 0.3) }.max()!
+                return total + weights[row] * (best - q[row * 3 + taken[row]])
+            }
+        }
+        func loss(_ parameters: [Double]) -> Double {
+            let q = Reference.forward(gripper.network, inputs, batch: 3, set: gripper.parameters, parameters: parameters)
+            return (0..<3).reduce(0) { $0 + pow(q[$1 * 3 + taken[$1]] - targets[$1], 2) } / 3 + margins(q)
+        }
+        let parameters = Self.doubles(gripper.parameters.values, gripper.parameters.count)
+        let q = Reference.forward(gripper.network, inputs, batch: 3, set: gripper.parameters, parameters: parameters)
+        #expect(margins(q) > 0.05, "no class is within the margin of the operator's: the test checks nothing")
+        #expect(abs(Double(imitation) - margins(q)) < 1e-5)
+        let numeric = Reference.gradient(of: loss, at: parameters, indices: Array(parameters.indices))
+        #expect(mismatch(Self.doubles(gripper.parameters.gradients, gripper.parameters.count), numeric) == nil)
+        // Off, the term adds nothing.
+        var plain = config
+        plain.gripperImitationMargin = 0
+        let off = SACAgent(config: plain, seed: 10)
+        off.setImitationWeights(batch)
+        _ = off.criticLoss(batch, rows: 0..<3)
+        #expect(off.gripperLoss(batch, rows: 0..<3).2 == 0)
     }
 
     @Test("with the encoder's features it reads, the continuous critic sees all but the gripper and the actor chooses all but the gripper")
@@ -161,6 +204,37 @@ struct GripperCriticTests {
         features.withUnsafeBufferPointer { gripper.forward(features: $0.baseAddress!, stride: 1, rows: 0..<1, forBackward: false) { _ in true } }
         features.withUnsafeBufferPointer { gripper.forward(features: $0.baseAddress!, stride: 1, rows: 0..<1, forBackward: false) { _ in true } }
         #expect(abs(gripper.q(0, .close) - 0.98) < 0.05 && abs(gripper.q(0, .stay) - 0.97 * 0.98) < 0.05, "\(gripper.q(0, .close)), \(gripper.q(0, .stay))")
+    }
+
+    @Test("with no reward at all (each step the last), the margin term makes it choose what the operator chose: close at x = 1, stay at x = −1; without it the penalty says stay")
+    func marginCopiesTheOperator() {
+        var config = SACConfig(observation: ObservationSpec(images: [], proprioWidth: 1), actionWidth: 2)
+        config.discreteGripper = true
+        (config.hiddenWidths, config.batchSize, config.targetRate, config.learningRate) = ([16, 16], 32, 0.05, 3e-3)
+        config.imitationWeight = 1
+        let buffer = ReplayBuffer(spec: config.observation, actionWidth: config.actionWidth, capacity: 64)
+        // The operator closed at x = 1 and stayed at −1; the policy stayed at 1, which the penalty makes look better.
+        for (x, chosen, byOperator) in [(Float(1), GripperClass.close, true), (-1, .stay, true), (1, .stay, false)] {
+            let observation = Observation(images: [], proprio: [x])
+            buffer.add(observation: observation, action: [0, chosen.actionValue], reward: 0, nextObservation: observation,
+                       terminal: true, episodeEnded: true, intervention: byOperator, gripperOpen: true)
+        }
+        func choices(margin: Float) -> [GripperClass] {
+            var config = config
+            config.gripperImitationMargin = margin
+            let agent = SACAgent(config: config, seed: 6)
+            let batch = TransitionBatch(spec: config.observation, actionWidth: config.actionWidth, capacity: config.batchSize)
+            var generator = SplitMix64(seed: 7)
+            for _ in 0..<300 {
+                buffer.sample(into: batch, rows: 0..<config.batchSize, shift: 0, using: &generator)
+                agent.criticStep(batch)
+            }
+            let policy = Policy(config: config)
+            policy.copyParameters(from: agent)
+            return [Float(1), -1].map { GripperClass(actionValue: policy.act(Observation(images: [], proprio: [$0]), deterministic: true, gripperOpen: true, using: &generator)[1]) }
+        }
+        #expect(choices(margin: 0.1) == [.close, .stay])
+        #expect(choices(margin: 0) == [.stay, .stay])
     }
 
     @Test("a policy file carries the gripper critic and the encoder it reads; it acts as the agent, explores only among allowed classes", arguments: [false, true])

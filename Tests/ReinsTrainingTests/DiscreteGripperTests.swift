@@ -66,5 +66,10 @@ struct DiscreteGripperTests {
         let config = Self.spec.learnerConfig(imitationWeight: 1)
         #expect(config.discreteGripper && config.continuousActionWidth == 6 && config.resolvedTargetEntropy == -3)
         #expect(TrainingSpec(policy: config) == Self.spec)
+        // The gripper's margin term needs the discrete gripper and an imitation weight.
+        #expect(config.gripperImitationMargin == 0 && Self.spec.learnerConfig(imitationWeight: 1, gripperMargin: 0.1).gripperImitationMargin == 0.1)
+        #expect(Self.spec.learnerConfig(imitationWeight: 0, gripperMargin: 0.1).gripperImitationMargin == 0)
+        let continuous = TrainingSpec(cameras: Self.spec.cameras, imageSize: Self.spec.imageSize, joints: Self.spec.joints)
+        #expect(continuous.learnerConfig(imitationWeight: 1, gripperMargin: 0.1).gripperImitationMargin == 0)
     }
 }
