@@ -42,15 +42,15 @@ run: build
 # Pick from pixels as on a real arm, in out/pick: labelled scripted episodes (also the demos), a
 # first run rewarded by the keys that records the states the policy visits, a classifier on both,
 # a second short run rewarded by it that records where it misses, the classifier trained on from
-# there (--resume), then 30,000 steps of training rewarded by it and a 50-episode evaluation. The
+# there (--resume), then 15,000 steps of training rewarded by it and a 50-episode evaluation. The
 # twin only judges: the stand-in presses y and labels frames a person's delay after it sees the
-# cube lifted. About 1.5 hours on two cores; each finished stage is kept, so it resumes.
+# cube lifted. About an hour on two cores; each finished stage is kept, so it resumes.
 PICK := out/pick
 PICK_COMMON := --robot so101 --task pick --sim --cameras front,wrist --operator scripted --no-console
 run-pick: build
 	@mkdir -p $(PICK)
 	@[ -d $(PICK)/labelled ] || { rm -rf $(PICK)/labelled.partial && \
-		$(REINS) record --robot so101 --task pick --episodes 30 --out $(PICK)/labelled.partial --sim --operator scripted --reward keys --past-success 40 --no-console --seed 11 && \
+		$(REINS) record --robot so101 --task pick --episodes 30 --out $(PICK)/labelled.partial --sim --operator scripted --reward keys --past-success 20 --no-console --seed 11 && \
 		mv $(PICK)/labelled.partial $(PICK)/labelled; }
 	@[ -d $(PICK)/online ] || { rm -rf $(PICK)/online.partial $(PICK)/collect && \
 		$(REINS) train $(PICK_COMMON) --reward keys --demos $(PICK)/labelled --steps 1500 --seed 21 --run $(PICK)/collect --record $(PICK)/online.partial && \
@@ -60,7 +60,7 @@ run-pick: build
 		$(REINS) train $(PICK_COMMON) --reward classifier:$(PICK)/reward.safetensors --demos $(PICK)/labelled --steps 1500 --seed 22 --run $(PICK)/collect-2 --record $(PICK)/online-2.partial && \
 		mv $(PICK)/online-2.partial $(PICK)/online-2; }
 	@[ -f $(PICK)/reward-2.safetensors ] || $(REINS) reward train --resume $(PICK)/reward.safetensors --data $(PICK)/online-2 --seed 2 --out $(PICK)/reward-2.safetensors
-	@train="$(REINS) train $(PICK_COMMON) --reward classifier:$(PICK)/reward-2.safetensors --demos $(PICK)/labelled --steps 30000 --seed 1 --run $(PICK)/run"; \
+	@train="$(REINS) train $(PICK_COMMON) --reward classifier:$(PICK)/reward-2.safetensors --demos $(PICK)/labelled --steps 15000 --seed 1 --run $(PICK)/run"; \
 		[ -d $(PICK)/run/checkpoints ] && train="$$train --resume"; echo "$$train"; $$train
 	$(REINS) eval --robot so101 --task pick --checkpoint $(PICK)/run --episodes 50 --sim --no-console
 
