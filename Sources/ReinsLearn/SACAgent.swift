@@ -296,7 +296,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
             sumQ += q
             (gripperQGradient.pointer + row * classes).update(repeating: 0, count: classes)
             gripperQGradient[row * classes + gripper.rawValue] = error * scale
-            // The margin term on the operator's rows: only a class that beats theirs by less than the margin has a gradient.
+            // The margin term on the operator's rows: a class within the margin of theirs, or above it, is pushed down and theirs up.
             guard margin > 0, imitationWeights[row] > 0 else { continue }
             var rival = gripper, rivalValue = q
             for other in GripperClass.allCases where other != gripper && other.isAllowed(open: openBefore(row)) {
