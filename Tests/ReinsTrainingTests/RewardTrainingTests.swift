@@ -23,19 +23,25 @@ struct RewardTrainingTests {
         return data
     }
 
-    @Test("whole episodes are held out, both sides keep both classes, and the threshold keeps the precision asked for")
-    func heldOutByEpisode() throws {
-        let data = Self.episodes(10, seed: 1)
-        let held = try #require(RewardDataset.heldOutEpisodes(data, fraction: 0.2, seed: 3))
-        #expect(held.count == 2)
+    /// 150 steps of a small classifier at a high rate, every frame kept, for the 12×12 episodes.
+    static func smallTraining(_ data: LabelledFrames, seed: UInt64) -> RewardTraining {
         var config = RewardClassifierConfig(cameras: data.cameras)
         (config.encoderFilters, config.encoderLayers, config.encoderLatentWidth, config.hiddenWidths, config.batchSize) = (8, 2, 16, [16], 16)
         config.learningRate = 3e-3
         config.augmentationShift = 1
         var training = RewardTraining(config: config)
         training.steps = 150
-        training.seed = 3
+        training.seed = seed
         training.labelChangeMargin = 0
+        return training
+    }
+
+    @Test("whole episodes are held out, both sides keep both classes, and the threshold keeps the precision asked for")
+    func heldOutByEpisode() throws {
+        let data = Self.episodes(10, seed: 1)
+        let held = try #require(RewardDataset.heldOutEpisodes(data, fraction: 0.2, seed: 3))
+        #expect(held.count == 2)
+        var training = Self.smallTraining(data, seed: 3)
         var lines = 0
         let (classifier, report) = try training.run(data, folder: "synthetic", progressEvery: 50) { _ in lines += 1 }
         #expect(lines == 3)
@@ -48,14 +54,7 @@ struct RewardTrainingTests {
     @Test("going on from a trained classifier keeps what it learnt; frames of another size are refused, naming both")
     func goesOnFromATrainedClassifier() throws {
         let data = Self.episodes(10, seed: 4)
-        var config = RewardClassifierConfig(cameras: data.cameras)
-        (config.encoderFilters, config.encoderLayers, config.encoderLatentWidth, config.hiddenWidths, config.batchSize) = (8, 2, 16, [16], 16)
-        config.learningRate = 3e-3
-        config.augmentationShift = 1
-        var training = RewardTraining(config: config)
-        training.steps = 150
-        training.seed = 5
-        training.labelChangeMargin = 0
+        var training = Self.smallTraining(data, seed: 5)
         let (trained, _) = try training.run(data, folder: "synthetic")
         training.steps = 1
         let (resumed, report) = try training.run(data, folder: "synthetic", startingFrom: trained)
