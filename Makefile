@@ -44,8 +44,11 @@ run: build
 # a second short run rewarded by it that records where it misses, the classifier trained on from
 # there (--resume), then 15,000 steps of training rewarded by it and a 50-episode evaluation. The
 # twin only judges: the stand-in presses y and labels frames a person's delay after it sees the
-# cube lifted. About an hour on two cores; each finished stage is kept, so it resumes.
+# cube lifted. About an hour on two cores; each finished stage is kept, so it resumes. PICK_SEED and
+# PICK_STEPS set the long run's seed and length (make run-pick PICK_SEED=2 PICK_STEPS=30000).
 PICK := out/pick
+PICK_SEED ?= 1
+PICK_STEPS ?= 15000
 PICK_COMMON := --robot so101 --task pick --sim --cameras front,wrist --operator scripted --no-console
 run-pick: build
 	@mkdir -p $(PICK)
@@ -60,7 +63,7 @@ run-pick: build
 		$(REINS) train $(PICK_COMMON) --reward classifier:$(PICK)/reward.safetensors --demos $(PICK)/labelled --steps 1500 --seed 22 --run $(PICK)/collect-2 --record $(PICK)/online-2.partial && \
 		mv $(PICK)/online-2.partial $(PICK)/online-2; }
 	@[ -f $(PICK)/reward-2.safetensors ] || $(REINS) reward train --resume $(PICK)/reward.safetensors --data $(PICK)/online-2 --seed 2 --out $(PICK)/reward-2.safetensors
-	@train="$(REINS) train $(PICK_COMMON) --reward classifier:$(PICK)/reward-2.safetensors --demos $(PICK)/labelled --steps 15000 --seed 1 --run $(PICK)/run"; \
+	@train="$(REINS) train $(PICK_COMMON) --reward classifier:$(PICK)/reward-2.safetensors --demos $(PICK)/labelled --steps $(PICK_STEPS) --seed $(PICK_SEED) --run $(PICK)/run"; \
 		[ -d $(PICK)/run/checkpoints ] && train="$$train --resume"; echo "$$train"; $$train
 	$(REINS) eval --robot so101 --task pick --checkpoint $(PICK)/run --episodes 50 --sim --no-console
 

@@ -34,7 +34,7 @@ struct Reward: ParsableCommand {
 
         @Option(help: "A folder of labelled episodes (`reins record --out`, `reins train --record`, a run's reward-overrides); repeat for more.") var data: [String] = []
         @Option(help: "A classifier file to go on training: its cameras, settings and weights, and the folders it was trained on, with every --data added.") var resume: String?
-        @Option(help: "Cameras to classify, comma-separated (default: the episodes' first camera; with --resume, the classifier's).") var cameras: String?
+        @Option(help: "Cameras to classify, comma-separated (default: the episodes' first camera; with --resume, the classifier's).", transform: splitCameraNames) var cameras: [String]?
         @Option(help: "Where to write the classifier.") var out = "reward.safetensors"
         @Option(help: "Training steps (batches).") var steps = 1_500
         @Option(help: "Frames per batch, half success and half failure (default 64; with --resume, the classifier's).") var batchSize: Int?
@@ -54,7 +54,7 @@ struct Reward: ParsableCommand {
             guard heldOut > 0, heldOut < 1 else { throw ValidationError("--held-out must be between 0 and 1") }
             guard minPrecision > 0, minPrecision <= 1 else { throw ValidationError("--min-precision must be above 0 and at most 1") }
             guard (0...50).contains(labelMargin) else { throw ValidationError("--label-margin must be from 0 to 50 frames") }
-            if let cameras { _ = try cameraList(cameras) }
+            if let cameras { try checkCameraNames(cameras) }
         }
 
         struct Output: Encodable {
@@ -71,7 +71,7 @@ struct Reward: ParsableCommand {
         }
 
         func run() throws {
-            var names = try cameras.map(cameraList)
+            var names = cameras
             var folders = data
             var initial: RewardClassifier?
             if let resume {
@@ -222,13 +222,4 @@ struct Reward: ParsableCommand {
             if let sheet { print("the \(wrong.count) wrong frame(s)\(wrong.count > 96 ? " (the first 96)" : ""): \(sheet)") }
         }
     }
-}
-
-/// "front,wrist" as distinct names.
-private func cameraList(_ text: String) throws -> [String] {
-    let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-    guard !names.isEmpty, !names.contains(""), Set(names).count == names.count else {
-        throw ValidationError("--cameras takes distinct camera names separated by commas, e.g. front,wrist")
-    }
-    return names
 }

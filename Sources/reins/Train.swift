@@ -43,7 +43,7 @@ struct Train: ParsableCommand {
     @Option(help: "With the discrete gripper and an imitation weight: the margin by which its critic is taught to rank the operator's choice first on their steps (DQfD's term, weighted as the actor's imitation term); 0 leaves the gripper to the reward alone, as HIL-SERL.")
     var gripperMargin: Float = 0.1
     @Option(help: ArgumentHelp("The cameras the policy sees, comma-separated (e.g. front,wrist), each through its own encoder, features concatenated; default: the robot's first camera. Demos must have been recorded with them.", valueName: "names"),
-            transform: { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } })
+            transform: splitCameraNames)
     var cameras: [String]?
     @Option(name: .customLong("record"), help: "Also write every finished episode to this folder as `reins record` does, frames labelled (for `reins reward train` on the states the policy visits).")
     var recordPath: String?
@@ -57,11 +57,7 @@ struct Train: ParsableCommand {
         if let minUpdatesPerStep {
             guard minUpdatesPerStep > 0, minUpdatesPerStep <= 100 else { throw ValidationError("--min-utd must be above 0 and at most 100") }
         }
-        if let cameras {
-            guard !cameras.isEmpty, !cameras.contains(""), Set(cameras).count == cameras.count else {
-                throw ValidationError("--cameras takes distinct camera names separated by commas, e.g. front,wrist")
-            }
-        }
+        if let cameras { try checkCameraNames(cameras) }
         guard !episodeOptions.noCameras else { throw ValidationError("training learns from a camera; --no-cameras leaves it blind") }
         guard (1...20).contains(classifierFrames) else { throw ValidationError("--classifier-frames must be from 1 to 20") }
         guard reward?.source != .task || connection.sim else {

@@ -1,5 +1,5 @@
 import Foundation
-import ReinsControl
+@testable import ReinsControl
 import ReinsCore
 import ReinsSim
 import Testing
@@ -113,16 +113,22 @@ struct StationTests {
         }
     }
 
-    @Test("with the classifier's reward two frames in a row called success end the episode, one does not, and its calls are compared with the twin's")
-    func classifierEndsEpisodes() throws {
+    /// A station on the so101 twin whose classifier gives `probabilities`, frame by frame.
+    static func classifierStation(_ operatorKind: OperatorKind = .none, probabilities: [Double], supervising: Bool = true) throws -> (TwinRig, OperatorStation) {
         let rig = try TwinRig("so101", cameraSize: 32)
         for camera in rig.cameras { try camera.start() }
         let session = rig.session()
         let camera = try #require(session.cameras.first)
-        var options = Self.options(reward: .classifier)
-        options.successClassifier = ScriptedProbabilities([0.9, 0.1, 0.85, 0.2, 0.9, 0.95, 0.99], camera: (camera.name, 32, 32))
-        let station = try OperatorStation(session: session, options: options, display: nil) { _ in }
-        defer { station.close() }
+        var options = Self.options(operatorKind, reward: .classifier)
+        options.supervising = supervising
+        options.successClassifier = ScriptedProbabilities(probabilities, camera: (camera.name, 32, 32))
+        return (rig, try OperatorStation(session: session, options: options, display: nil) { _ in })
+    }
+
+    @Test("with the classifier's reward two frames in a row called success end the episode, one does not, and its calls are compared with the twin's")
+    func classifierEndsEpisodes() throws {
+        let (rig, station) = try Self.classifierStation(probabilities: [0.9, 0.1, 0.85, 0.2, 0.9, 0.95, 0.99])
+        defer { withExtendedLifetime(rig) { station.close() } }
         var rewards: [Double] = []
         let outcome = try station.runEpisode(index: 0) { rewards.append($0.step.reward) }
         #expect(outcome.end == .success && outcome.steps == 6)
@@ -134,15 +140,8 @@ struct StationTests {
 
     @Test("over a classifier that misses the success, the stand-in's y comes 1–2 s after the task is done, as an override kept with its frame")
     func standInOverrulesAMissedSuccess() throws {
-        let rig = try TwinRig("so101", cameraSize: 32)
-        for camera in rig.cameras { try camera.start() }
-        let session = rig.session()
-        let camera = try #require(session.cameras.first)
-        var options = Self.options(.scripted, reward: .classifier)
-        options.supervising = false
-        options.successClassifier = ScriptedProbabilities([], camera: (camera.name, 32, 32))
-        let station = try OperatorStation(session: session, options: options, display: nil) { _ in }
-        defer { station.close() }
+        let (rig, station) = try Self.classifierStation(.scripted, probabilities: [], supervising: false)
+        defer { withExtendedLifetime(rig) { station.close() } }
         var firstDone: Int?, start: Double?
         let outcome = try station.runEpisode(index: 0) { recorded in
             guard let cube = recorded.cube else { return }
@@ -156,31 +155,28 @@ struct StationTests {
         #expect((10...20).contains(outcome.steps - done), "y after \(outcome.steps - done) steps")
         let override = try #require(outcome.override)
         #expect(override.success && override.probability == 0)
-        var ends = ClassifierEnds()
-        ends.count(outcome.end, override: outcome.override)
-        ends.count(.success, override: nil)
-        ends.count(.failure("marked by the operator"), override: ClassifierOverride(observation: override.observation, success: false, probability: 0.9))
-        ends.count(.failure("time limit"), override: nil)
-        #expect(ends.overruledWithY == 1 && ends.calledSuccesses == 1 && ends.overruledWithN == 1)
     }
 
     @Test("a false success the classifier called is overruled by the stand-in's n while the arm holds: a failure, its frame kept as one")
     func standInOverrulesAFalseSuccess() throws {
-        let rig = try TwinRig("so101", cameraSize: 32)
-        for camera in rig.cameras { try camera.start() }
-        let session = rig.session()
-        let camera = try #require(session.cameras.first)
-        var options = Self.options(.scripted, reward: .classifier)
-        options.successClassifier = ScriptedProbabilities([0.99, 0.99], camera: (camera.name, 32, 32))
-        let station = try OperatorStation(session: session, options: options, display: nil) { _ in }
-        defer { station.close() }
-        let started = Date()
+        let (rig, station) = try Self.classifierStation(.scripted, probabilities: [0.99, 0.99])
+        defer { withExtendedLifetime(rig) { station.close() } }
         let outcome = try station.runEpisode(index: 0)
-        #expect(outcome.end == .failure("marked by the operator") && outcome.steps == 2)
+        // The arm held after the second call: no step was taken while the stand-in looked.
+        #expect(outcome.end == .failure("marked by the operator") && outcome.steps == 2 && station.runner.steps == 2)
         let override = try #require(outcome.override)
         #expect(!override.success && override.probability == 0.99)
-        // Two steps at 10 Hz, the stand-in's 0.3–1 s, and the reset before them.
-        #expect(Date().timeIntervalSince(started) >= 0.4)
+    }
+
+    @Test("the run's counts of classifier ends: its successes, and the y and n that overruled it")
+    func classifierEndCounts() {
+        let frame = EpisodeObservation(joints: [0], endEffector: Pose(position: .init(x: 0.2, y: 0, z: 0.1)), gripper: nil, images: [:], timestampNs: 0)
+        var ends = ClassifierEnds()
+        ends.count(.success, override: ClassifierOverride(observation: frame, success: true, probability: 0.1))
+        ends.count(.success, override: nil)
+        ends.count(.failure("marked by the operator"), override: ClassifierOverride(observation: frame, success: false, probability: 0.9))
+        ends.count(.failure("time limit"), override: nil)
+        #expect(ends.overruledWithY == 1 && ends.calledSuccesses == 1 && ends.overruledWithN == 1)
     }
 
     @Test("a classifier for other cameras or another frame size is refused, naming both")

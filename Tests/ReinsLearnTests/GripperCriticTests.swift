@@ -176,28 +176,36 @@ struct GripperCriticTests {
         return buffer
     }
 
-    @Test("on a problem with a known answer it learns to close where closing pays and, for the penalty, to stay where it does not")
-    func learnsWhenToClose() {
+    /// The toy problems' learner: one proprio value, a continuous action and the gripper's.
+    static var toyConfig: SACConfig {
         var config = SACConfig(observation: ObservationSpec(images: [], proprioWidth: 1), actionWidth: 2)
         config.discreteGripper = true
-        config.hiddenWidths = [16, 16]
-        config.batchSize = 32
-        config.targetRate = 0.05
-        config.learningRate = 3e-3
-        let agent = SACAgent(config: config, seed: 3)
-        let buffer = Self.toyBuffer(config)
+        (config.hiddenWidths, config.batchSize, config.targetRate, config.learningRate) = ([16, 16], 32, 0.05, 3e-3)
+        return config
+    }
+
+    /// Trains the agent's critics on the buffer, then the gripper classes its policy chooses,
+    /// deterministically and the gripper open, at x = 1 and x = −1.
+    static func choices(after steps: Int, of agent: SACAgent, on buffer: ReplayBuffer, seed: UInt64) -> [GripperClass] {
+        let config = agent.config
         let batch = TransitionBatch(spec: config.observation, actionWidth: config.actionWidth, capacity: config.batchSize)
-        var generator = SplitMix64(seed: 5)
-        for _ in 0..<600 {
+        var generator = SplitMix64(seed: seed)
+        for _ in 0..<steps {
             buffer.sample(into: batch, rows: 0..<config.batchSize, shift: 0, using: &generator)
             agent.criticStep(batch)
         }
         let policy = Policy(config: config)
         policy.copyParameters(from: agent)
-        let pays = policy.act(Observation(images: [], proprio: [1]), deterministic: true, gripperOpen: true, using: &generator)
-        let doesNot = policy.act(Observation(images: [], proprio: [-1]), deterministic: true, gripperOpen: true, using: &generator)
-        #expect(pays.count == 2 && GripperClass(actionValue: pays[1]) == .close)
-        #expect(GripperClass(actionValue: doesNot[1]) == .stay)
+        return [Float(1), -1].map { x in
+            let action = policy.act(Observation(images: [], proprio: [x]), deterministic: true, gripperOpen: true, using: &generator)
+            return GripperClass(actionValue: action[config.actionWidth - 1])
+        }
+    }
+
+    @Test("on a problem with a known answer it learns to close where closing pays and, for the penalty, to stay where it does not")
+    func learnsWhenToClose() {
+        let agent = SACAgent(config: Self.toyConfig, seed: 3)
+        #expect(Self.choices(after: 600, of: agent, on: Self.toyBuffer(agent.config), seed: 5) == [.close, .stay])
         // Q at x = 1: closing is worth 1 less the penalty; staying γ times that.
         let gripper = agent.gripperCritic!
         let features: [Float] = [1]
@@ -208,9 +216,7 @@ struct GripperCriticTests {
 
     @Test("with no reward at all (each step the last), the margin term makes it choose what the operator chose: close at x = 1, stay at x = −1; without it the penalty says stay")
     func marginCopiesTheOperator() {
-        var config = SACConfig(observation: ObservationSpec(images: [], proprioWidth: 1), actionWidth: 2)
-        config.discreteGripper = true
-        (config.hiddenWidths, config.batchSize, config.targetRate, config.learningRate) = ([16, 16], 32, 0.05, 3e-3)
+        var config = Self.toyConfig
         config.imitationWeight = 1
         let buffer = ReplayBuffer(spec: config.observation, actionWidth: config.actionWidth, capacity: 64)
         // The operator closed at x = 1 and stayed at −1; the policy stayed at 1, which the penalty makes look better.
@@ -222,16 +228,7 @@ struct GripperCriticTests {
         func choices(margin: Float) -> [GripperClass] {
             var config = config
             config.gripperImitationMargin = margin
-            let agent = SACAgent(config: config, seed: 6)
-            let batch = TransitionBatch(spec: config.observation, actionWidth: config.actionWidth, capacity: config.batchSize)
-            var generator = SplitMix64(seed: 7)
-            for _ in 0..<300 {
-                buffer.sample(into: batch, rows: 0..<config.batchSize, shift: 0, using: &generator)
-                agent.criticStep(batch)
-            }
-            let policy = Policy(config: config)
-            policy.copyParameters(from: agent)
-            return [Float(1), -1].map { GripperClass(actionValue: policy.act(Observation(images: [], proprio: [$0]), deterministic: true, gripperOpen: true, using: &generator)[1]) }
+            return Self.choices(after: 300, of: SACAgent(config: config, seed: 6), on: buffer, seed: 7)
         }
         #expect(choices(margin: 0.1) == [.close, .stay])
         #expect(choices(margin: 0) == [.stay, .stay])
