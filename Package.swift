@@ -33,6 +33,7 @@ let package = Package(
                 .map { .linkedLibrary($0) }
         ),
         .target(name: "CTerminal"),
+        .target(name: "CRawEthernet"),
         .target(name: "CAllocationCounter"),
         // Without errno, sqrtf is one instruction and the kernels' loops vectorise.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-fno-math-errno"])]),
@@ -43,7 +44,7 @@ let package = Package(
 
         // Swift modules; DESIGN.md says who may import whom. Each depends on what it uses today.
         .target(name: "ReinsCore", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "ReinsHardware", dependencies: ["ReinsCore", "CSerialPort", "CVideo4Linux", "COpenCV"]),
+        .target(name: "ReinsHardware", dependencies: ["ReinsCore", "CSerialPort", "CVideo4Linux", "COpenCV", "CRawEthernet"]),
         .target(name: "ReinsSim", dependencies: ["ReinsCore", "ReinsHardware", "CMuJoCo", "CGLOffscreen"]),
         .target(name: "ReinsControl", dependencies: [
             "ReinsCore", .product(name: "Histogram", package: "hdrhistogram-swift"),
