@@ -33,7 +33,7 @@ public struct MailboxHeader: Sendable, Equatable {
 }
 
 /// An SDO abort code (CiA 301), named in words.
-public struct SDOAbortCode: Sendable, Equatable, Hashable, CustomStringConvertible {
+public struct SDOAbortCode: Error, Sendable, Equatable, Hashable, CustomStringConvertible {
     public var rawValue: UInt32
     public init(_ rawValue: UInt32) { self.rawValue = rawValue }
 
