@@ -196,6 +196,11 @@ public struct EtherCATFrameBuilder: Sendable {
         return dataOffset
     }
 
+    /// The frame's bytes, to send or to receive a reply into.
+    public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
+        bytes.withUnsafeMutableBytes(body)
+    }
+
     /// Writes `value` little-endian at `offset` (a datagram's data).
     public mutating func store<T: FixedWidthInteger>(_ value: T, at offset: Int) {
         for byte in 0..<(T.bitWidth / 8) { bytes[offset + byte] = UInt8(truncatingIfNeeded: value >> (8 * byte)) }
