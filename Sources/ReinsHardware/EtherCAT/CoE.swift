@@ -120,6 +120,21 @@ public enum SDOMessage: Sendable, Equatable {
         }
     }
 
+    /// Whether this (a slave's reply) answers `request`: the same object, or the segment with
+    /// the same toggle; an abort answers anything.
+    public func answers(_ request: SDOMessage) -> Bool {
+        switch (request, self) {
+        case (_, .abort): true
+        case (.uploadRequest(let index, let subindex), .uploadResponse(let gotIndex, let gotSub, _, _, _)),
+             (.downloadRequest(let index, let subindex, _, _, _), .downloadResponse(let gotIndex, let gotSub)):
+            index == gotIndex && subindex == gotSub
+        case (.uploadSegmentRequest(let toggle), .uploadSegmentResponse(let gotToggle, _, _)),
+             (.downloadSegmentRequest(let toggle, _, _), .downloadSegmentResponse(let gotToggle)):
+            toggle == gotToggle
+        default: false
+        }
+    }
+
     /// The CoE bytes (after the mailbox header).
     public var bytes: [UInt8] {
         // An abort goes the way of the message it answers; masters send it as a request.

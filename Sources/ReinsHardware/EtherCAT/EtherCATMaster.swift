@@ -154,6 +154,17 @@ public final class EtherCATMaster {
     public func exchange(_ command: EtherCATCommand, address: UInt32, length: Int, data: [UInt8]? = nil,
                          what: @autoclosure () -> String) throws(EtherCATError) -> (data: [UInt8], workingCounter: UInt16) {
         for _ in 0...timeouts.retries {
+            if let reply = try exchangeOnce(command, address: address, length: length, data: data) { return reply }
+        }
+        throw .timeout(operation: what(), after: timeouts.frame * (timeouts.retries + 1))
+    }
+
+    /// One datagram, one attempt: nil when the frame was lost (the slaves may or may not have
+    /// seen it), for callers that must not simply repeat a read that has side effects.
+    private func exchangeOnce(_ command: EtherCATCommand, address: UInt32, length: Int, data: [UInt8]? = nil)
+        throws(EtherCATError) -> (data: [UInt8], workingCounter: UInt16)?
+    {
+        do {
             builder.reset()
             let index = nextIndex()
             let offset: Int
@@ -162,11 +173,10 @@ public final class EtherCATMaster {
             } else {
                 offset = builder.append(command, index: index, address: address, length: length)
             }
-            guard try transceive(&builder, index: index, timeout: timeouts.frame) else { continue }
+            guard try transceive(&builder, index: index, timeout: timeouts.frame) else { return nil }
             let reply = Array(builder.bytes[offset..<(offset + length)])
             return (reply, builder.bytes.littleEndian(UInt16.self, at: offset + length))
         }
-        throw .timeout(operation: what(), after: timeouts.frame * (timeouts.retries + 1))
     }
 
     /// FPRD of `length` bytes at `register` of the slave with `station`; throws unless it answered.
@@ -325,17 +335,23 @@ public final class EtherCATMaster {
         message += [UInt8](repeating: 0, count: Int(info.mailboxOutSize) - message.count)
         let clock = ContinuousClock()
         let deadline = clock.now + timeouts.mailbox
-        // The outbox takes the message once the slave has emptied it (working counter 1).
+        // The outbox takes the message once the slave has emptied it (working counter 1). A
+        // write repeated after a lost frame carries the same counter, so the slave ignores it.
         while true {
             let reply = try exchange(.fpwr, address: DatagramHeader.physical(slave: slave.stationAddress, offset: info.mailboxOutStart),
                                      length: message.count, data: message, what: "\(slave.label): writing the mailbox")
             if reply.workingCounter == 1 { break }
             guard clock.now < deadline else { throw .mailbox(slave: slave.label, detail: "the mailbox stayed full for \(timeouts.mailbox)") }
         }
-        // The inbox answers (working counter 1) once the slave has put its reply in it.
+        // The inbox answers (working counter 1) once the slave has put its reply in it. Reading
+        // it empties it, so a read whose frame is lost is not repeated: the slave is asked to
+        // post its reply again (the sync manager's repeat request).
         while true {
-            let reply = try exchange(.fprd, address: DatagramHeader.physical(slave: slave.stationAddress, offset: info.mailboxInStart),
-                                     length: Int(info.mailboxInSize), what: "\(slave.label): reading the mailbox")
+            guard let reply = try exchangeOnce(.fprd, address: DatagramHeader.physical(slave: slave.stationAddress, offset: info.mailboxInStart),
+                                               length: Int(info.mailboxInSize)) else {
+                try repeatMailbox(slave, until: deadline)
+                continue
+            }
             if reply.workingCounter == 1 {
                 guard let header = MailboxHeader(reply.data), header.length <= reply.data.count - MailboxHeader.size else {
                     throw .mailbox(slave: slave.label, detail: "a reply with a malformed mailbox header")
@@ -347,12 +363,25 @@ public final class EtherCATMaster {
                 // Emergencies (service 1) may arrive in between: skip them.
                 if coe.count >= 2 && coe.littleEndian(UInt16.self) >> 12 == 1 { continue }
                 do {
-                    return try SDOMessage(coe: coe, fromSlave: true)
+                    let message = try SDOMessage(coe: coe, fromSlave: true)
+                    if message.answers(request) { return message }
+                    // A reply to an earlier request, posted twice: not ours.
                 } catch {
                     throw .mailbox(slave: slave.label, detail: error.description)
                 }
             }
             guard clock.now < deadline else { throw .mailbox(slave: slave.label, detail: "no reply within \(timeouts.mailbox)") }
+        }
+    }
+
+    /// Toggles the repeat bit of the slave's inbox sync manager (0x080E bit 1) and waits for the
+    /// acknowledgement (0x080F bit 1): the slave then posts its last reply again.
+    private func repeatMailbox(_ slave: EtherCATSlave, until deadline: ContinuousClock.Instant) throws(EtherCATError) {
+        let activate = ESCRegister.syncManager(1) + 6
+        let wanted = try read(station: slave.stationAddress, register: activate, length: 1)[0] ^ 0x02
+        try write(station: slave.stationAddress, register: activate, [wanted])
+        while try read(station: slave.stationAddress, register: activate + 1, length: 1)[0] & 0x02 != wanted & 0x02 {
+            guard ContinuousClock.now < deadline else { throw .mailbox(slave: slave.label, detail: "the slave did not acknowledge a mailbox repeat request") }
         }
     }
 

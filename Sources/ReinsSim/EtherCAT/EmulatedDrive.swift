@@ -64,9 +64,11 @@ final class EmulatedDrive {
         typealias Object = CiA402.Object
         var od = ObjectDictionary()
         od.add(0x1000, 0, [UInt8](littleEndian: UInt32(0x0002_0192)))  // a servo drive, profile 402
-        od.addString(0x1008, spec.name)
-        od.addString(0x1009, "emulated 1.0")
-        od.addString(0x100A, "reins")
+        od.addVariable(0x1008, Array(spec.name.utf8))
+        od.addVariable(0x1009, Array("emulated 1.0".utf8))
+        od.addVariable(0x100A, Array("reins".utf8))
+        // Vendor-specific user memory, as drives keep for tuning notes: long enough to need segments.
+        od.addVariable(0x2000, [UInt8](repeating: 0, count: 256), .readWrite)
         od.add(0x1018, 0, [4])
         od.add(0x1018, 1, [UInt8](littleEndian: spec.vendorID))
         od.add(0x1018, 2, [UInt8](littleEndian: spec.productCode))

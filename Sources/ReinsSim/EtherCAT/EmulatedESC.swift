@@ -56,6 +56,10 @@ final class EmulatedESC {
     private var mailboxOutFull = false
     private var mailboxInFull = false
     private var mailboxCounter: UInt8 = 0
+    /// The counter of the last request answered: a repeated write with it is ignored.
+    private var lastRequestCounter: UInt8 = 0
+    /// The last reply posted, for the master's repeat request.
+    private var lastReply: [UInt8] = []
     private var transfer = SDOServer()
     /// SDO aborts a test forces, by object.
     var forcedAborts: [UInt16: SDOAbortCode] = [:]
@@ -161,6 +165,7 @@ final class EmulatedESC {
             memory[address] = data[dataOffset + byte]
         }
         if overlaps(start, count, ESCRegister.alControl, 2) { requestState(memory[Int(ESCRegister.alControl)]) }
+        if overlaps(start, count, ESCRegister.syncManager(1) + 6, 1) { repeatRequested() }
         if overlaps(start, count, ESCRegister.siiControl, 2) { executeSIICommand() }
         if overlaps(start, count, ESCRegister.dcReceiveTimePort0, 4) { latchReceiveTimes(hostNs: hostNs, returnHostNs: returnHostNs) }
         if overlaps(start, count, ESCRegister.dcSystemTime, 8) {
@@ -186,6 +191,8 @@ final class EmulatedESC {
     private static func readOnly(_ address: Int) -> Bool {
         switch address {
         case 0x0000..<0x0010, 0x0110..<0x0112, 0x0130..<0x0136, 0x0508..<0x0510, 0x0900..<0x0910, 0x0918..<0x0920, 0x092C..<0x0930: true
+        // Each sync manager's status and PDI control bytes belong to the slave.
+        case 0x0800..<0x0880: (address - 0x0800) % 8 == 5 || (address - 0x0800) % 8 == 7
         default: false
         }
     }
@@ -383,6 +390,8 @@ final class EmulatedESC {
         mailboxOutFull = false
         mailboxInFull = false
         transfer = SDOServer()
+        lastRequestCounter = 0
+        lastReply = []
         memory[Int(ESCRegister.syncManager(0)) + 5] &= ~0x08
         memory[Int(ESCRegister.syncManager(1)) + 5] &= ~0x08
     }
@@ -439,6 +448,9 @@ final class EmulatedESC {
         mailboxOutFull = false
         memory[Int(ESCRegister.syncManager(0)) + 5] &= ~0x08
         guard let header = MailboxHeader(raw), header.length <= raw.count - MailboxHeader.size else { return }
+        // A master repeating a write it lost the frame of sends the same counter again.
+        if header.counter != 0 && header.counter == lastRequestCounter { return }
+        lastRequestCounter = header.counter
         let reply: [UInt8]
         if header.type != MailboxHeader.coeType {
             // Mailbox error: unsupported protocol (0x0002).
@@ -456,9 +468,23 @@ final class EmulatedESC {
         postMailbox(reply, type: MailboxHeader.coeType)
     }
 
+    /// The master toggled the inbox's repeat bit: post the last reply again and acknowledge.
+    private func repeatRequested() {
+        let register = Int(ESCRegister.syncManager(1))
+        let requested = memory[register + 6] & 0x02
+        guard memory[register + 7] & 0x02 != requested else { return }
+        memory[register + 7] = memory[register + 7] & ~0x02 | requested
+        guard !lastReply.isEmpty else { return }
+        let start = Int(information.mailboxInStart)
+        for index in 0..<Int(information.mailboxInSize) { memory[start + index] = index < lastReply.count ? lastReply[index] : 0 }
+        mailboxInFull = true
+        memory[register + 5] |= 0x08
+    }
+
     private func postMailbox(_ body: [UInt8], type: UInt8) {
         mailboxCounter = mailboxCounter % 7 + 1
         let message = MailboxHeader(length: body.count, type: type, counter: mailboxCounter).bytes + body
+        lastReply = message
         let start = Int(information.mailboxInStart)
         for index in 0..<Int(information.mailboxInSize) { memory[start + index] = index < message.count ? message[index] : 0 }
         mailboxInFull = true

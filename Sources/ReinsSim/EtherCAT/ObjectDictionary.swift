@@ -30,8 +30,9 @@ struct ObjectDictionary {
         entries[Self.key(index, subindex)] = Entry(data: data, access: access, mappable: mappable)
     }
 
-    mutating func addString(_ index: UInt16, _ text: String) {
-        entries[Self.key(index, 0)] = Entry(data: Array(text.utf8), access: .readOnly, mappable: .no, variableLength: true)
+    /// A string or a block of bytes of any length (a name, a drive's user memory).
+    mutating func addVariable(_ index: UInt16, _ data: [UInt8], _ access: Access = .readOnly) {
+        entries[Self.key(index, 0)] = Entry(data: data, access: access, mappable: .no, variableLength: true)
     }
 
     func entry(_ index: UInt16, _ subindex: UInt8) -> Entry? { entries[Self.key(index, subindex)] }
