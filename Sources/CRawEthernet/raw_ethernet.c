@@ -3,6 +3,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <net/if.h>
 #include <poll.h>
 #include <time.h>
@@ -74,4 +77,27 @@ int reins_wait_readable(int fd, int64_t timeout_ns) {
     struct timespec timeout = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
     int result = ppoll(&descriptor, 1, &timeout, NULL);
     return result < 0 ? -errno : result;
+}
+
+int reins_packet_open_in_namespace(const char *namespace_path, const char *name, uint16_t ether_type, uint8_t mac[6]) {
+    int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (own < 0) return -errno;
+    int target = open(namespace_path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+        int error = errno;
+        close(own);
+        return -error;
+    }
+    if (setns(target, CLONE_NEWNET) < 0) {
+        int error = errno;
+        close(target);
+        close(own);
+        return -error;
+    }
+    int fd = reins_packet_open(name, ether_type, mac);
+    // Back to where the thread was; if that fails the thread must not go on in the wrong one.
+    if (setns(own, CLONE_NEWNET) < 0) abort();
+    close(target);
+    close(own);
+    return fd;
 }

@@ -19,3 +19,8 @@ int reins_interface_running(const char *name);
 /// Waits up to `timeout_ns` for `fd` to become readable (ppoll: hrtimer precision, not the
 /// system tick). Returns 1 readable, 0 timed out, -errno.
 int reins_wait_readable(int fd, int64_t timeout_ns);
+
+/// `reins_packet_open` inside the network namespace at `namespace_path` (e.g.
+/// /var/run/netns/NAME): the calling thread enters it, opens the socket, and returns to its
+/// own namespace; the socket stays in the one it was opened in.
+int reins_packet_open_in_namespace(const char *namespace_path, const char *name, uint16_t ether_type, uint8_t mac[6]);

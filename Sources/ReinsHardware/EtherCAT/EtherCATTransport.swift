@@ -19,7 +19,8 @@ public protocol EtherCATTransport: AnyObject {
 
 /// Where a master or an emulator meets the bus, as the command line names it.
 public enum EtherCATEndpoint: Sendable, Equatable, CustomStringConvertible {
-    case interface(String)
+    /// A network interface, in a network namespace (`ip netns`) when one is named.
+    case interface(String, namespace: String? = nil)
     case udp(host: String, port: UInt16)
 
     /// `HOST:PORT`, `HOST` (port 34980) or `:PORT` (127.0.0.1).
@@ -34,7 +35,7 @@ public enum EtherCATEndpoint: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .interface(let name): name
+        case .interface(let name, let namespace): namespace.map { "\(name) (netns \($0))" } ?? name
         case .udp(let host, let port): "udp \(host):\(port)"
         }
     }
@@ -42,7 +43,7 @@ public enum EtherCATEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// A master's transport: frames go out to the bus and come back.
     public func openMaster() throws(EtherCATError) -> any EtherCATTransport {
         switch self {
-        case .interface(let name): try RawEthernetTransport(interface: name)
+        case .interface(let name, let namespace): try RawEthernetTransport(interface: name, namespace: namespace)
         case .udp(let host, let port): try UDPTransport(connectingTo: host, port: port)
         }
     }
@@ -50,7 +51,7 @@ public enum EtherCATEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// An emulated segment's transport: frames come in, are processed and go back where they came from.
     public func openSegment() throws(EtherCATError) -> any EtherCATTransport {
         switch self {
-        case .interface(let name): try RawEthernetTransport(interface: name, slaveSide: true)
+        case .interface(let name, let namespace): try RawEthernetTransport(interface: name, namespace: namespace, slaveSide: true)
         case .udp(let host, let port): try UDPTransport(listeningOn: host, port: port)
         }
     }
@@ -85,14 +86,18 @@ public final class RawEthernetTransport: EtherCATTransport {
     /// The emulated slaves' end: keep the source address's mark when sending back.
     private let slaveSide: Bool
 
-    public init(interface: String, slaveSide: Bool = false) throws(EtherCATError) {
+    /// The interface `interface`, in the network namespace `namespace` (as `ip netns` names
+    /// it) when given.
+    public init(interface: String, namespace: String? = nil, slaveSide: Bool = false) throws(EtherCATError) {
         self.interface = interface
         self.slaveSide = slaveSide
         var address = [UInt8](repeating: 0, count: 6)
-        let result = reins_packet_open(interface, EtherCATFrame.etherType, &address)
+        let result = namespace.map { reins_packet_open_in_namespace("/var/run/netns/\($0)", interface, EtherCATFrame.etherType, &address) }
+            ?? reins_packet_open(interface, EtherCATFrame.etherType, &address)
         guard result >= 0 else {
+            let place = namespace.map { "\(interface) in network namespace \($0)" } ?? interface
             let reason = result == -ENODEV ? "no such network interface" : errnoText(-result)
-            throw .openFailed(location: interface, reason: reason)
+            throw .openFailed(location: place, reason: reason)
         }
         fd = result
         mac = (address[0], address[1], address[2], address[3], address[4], address[5])

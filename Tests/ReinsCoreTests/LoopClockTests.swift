@@ -1,5 +1,5 @@
 import Glibc
-import ReinsControl
+import ReinsCore
 import Testing
 
 @Suite("loop clock")
