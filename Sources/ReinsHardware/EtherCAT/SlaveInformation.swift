@@ -147,12 +147,13 @@ public struct SlaveInformation: Sendable, Equatable {
         var strings: [String] = []
         var nameIndex = 0
         var at = Word.firstCategory
-        while at + 1 < words.count {
+        while at < words.count {
             let type = words[at]
             if type == Category.end {
                 if nameIndex > 0, nameIndex <= strings.count { name = strings[nameIndex - 1] }
                 return
             }
+            guard at + 1 < words.count else { break }
             let size = Int(words[at + 1])
             guard at + 2 + size <= words.count else { throw .categoryOverrun(type: type, atWord: at) }
             var bytes: [UInt8] = []
