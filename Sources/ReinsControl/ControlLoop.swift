@@ -70,6 +70,8 @@ public struct RealtimeSetup: Sendable, Equatable, Codable {
     public var memoryLocked = false
     /// What was not granted and how to grant it.
     public var notes: [String] = []
+
+    public init() {}
 }
 
 /// A snapshot of the loop for status displays and benchmarks.
@@ -458,7 +460,7 @@ public final class ControlLoop: @unchecked Sendable {
 
     /// Asks for SCHED_FIFO on this thread and locks the process's memory (pages locked as they are
     /// touched, so large learner buffers are not faulted in all at once).
-    static func enterRealtime(priority: Int32) -> RealtimeSetup {
+    public static func enterRealtime(priority: Int32) -> RealtimeSetup {
         var setup = RealtimeSetup()
         var parameters = sched_param()
         parameters.sched_priority = priority

@@ -8,7 +8,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print JSON: the numbers behind Reins' speed claims.",
         discussion: "Example:\n  reins bench bus --protocol feetech --seconds 5 --json",
-        subcommands: [BenchBus.self, BenchLoop.self, BenchLearner.self, BenchInference.self, BenchSACPendulum.self, BenchSim.self])
+        subcommands: [BenchBus.self, BenchEtherCAT.self, BenchLoop.self, BenchLearner.self, BenchInference.self, BenchSACPendulum.self, BenchSim.self])
 }
 
 struct BenchBus: ParsableCommand {

@@ -198,18 +198,21 @@ public final class EtherCATMaster {
 
     /// Counts the slaves, puts them in INIT with errors acknowledged, clears their FMMUs and
     /// sync managers, gives them station addresses from 0x1001 and reads their SII EEPROMs.
+    /// With `reset` false the slaves keep their state and configuration (to look, not to take over).
     @discardableResult
-    public func scan() throws(EtherCATError) -> [EtherCATSlave] {
+    public func scan(reset: Bool = true) throws(EtherCATError) -> [EtherCATSlave] {
         let count = Int(try exchange(.brd, address: DatagramHeader.physical(slave: 0, offset: ESCRegister.type), length: 1,
                                      what: "counting slaves (BRD 0x0000)").workingCounter)
         guard count > 0 else { throw .noSlaves(location: transport.location) }
         func broadcast(_ register: UInt16, _ data: [UInt8], _ what: String) throws(EtherCATError) {
             _ = try exchange(.bwr, address: DatagramHeader.physical(slave: 0, offset: register), length: data.count, data: data, what: what)
         }
-        try broadcast(ESCRegister.alControl, [ALState.initial.rawValue | ALState.errorBit, 0], "reset to INIT (BWR 0x0120)")
-        try broadcast(ESCRegister.fmmu0, [UInt8](repeating: 0, count: 16 * 3), "clearing FMMUs (BWR 0x0600)")
-        try broadcast(ESCRegister.syncManager0, [UInt8](repeating: 0, count: 8 * 4), "clearing sync managers (BWR 0x0800)")
-        try broadcast(ESCRegister.dcSyncActivation, [0], "stopping SYNC0 (BWR 0x0981)")
+        if reset {
+            try broadcast(ESCRegister.alControl, [ALState.initial.rawValue | ALState.errorBit, 0], "reset to INIT (BWR 0x0120)")
+            try broadcast(ESCRegister.fmmu0, [UInt8](repeating: 0, count: 16 * 3), "clearing FMMUs (BWR 0x0600)")
+            try broadcast(ESCRegister.syncManager0, [UInt8](repeating: 0, count: 8 * 4), "clearing sync managers (BWR 0x0800)")
+            try broadcast(ESCRegister.dcSyncActivation, [0], "stopping SYNC0 (BWR 0x0981)")
+        }
         slaves = []
         mailboxCounter = [UInt8](repeating: 0, count: count)
         for position in 0..<count {
