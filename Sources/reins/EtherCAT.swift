@@ -261,7 +261,9 @@ extension EtherCAT {
         }
 
         struct Read: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Read an object (SDO upload).")
+            static let configuration = CommandConfiguration(
+                abstract: "Read an object (SDO upload).",
+                discussion: "Example:\n  reins ethercat sdo read --udp 127.0.0.1:34980 --slave 1 --index 0x1008 --type string")
             @OptionGroup var target: Target
             @Flag(help: "One JSON object.") var json = false
 
@@ -275,7 +277,9 @@ extension EtherCAT {
         }
 
         struct Write: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Write an object (SDO download).")
+            static let configuration = CommandConfiguration(
+                abstract: "Write an object (SDO download).",
+                discussion: "Example:\n  reins ethercat sdo write --udp 127.0.0.1:34980 --slave 1 --index 0x6065 --type u32 --value 20000")
             @OptionGroup var target: Target
             @Option(help: "The value, as --type reads it.") var value: String
             @Flag(help: "One JSON object.") var json = false
