@@ -4,7 +4,7 @@ import ReinsCore
 /// instance), its cameras, and with the twin the scene an episode may judge and reset. Whoever
 /// wires it (the command line chooses a real bus or the twin) hands over what must stop with it.
 public final class RobotSession {
-    public let robot: ServoRobot
+    public let robot: any Robot
     public let kinematics: KinematicsModel
     /// The twin's scene; nil on a real arm.
     public let scene: (any TwinScene)?
@@ -14,7 +14,7 @@ public final class RobotSession {
     private var stopParts: (() -> Void)?
 
     /// `stop` stops the cameras and, with the twin, its emulator; `close()` calls it once.
-    public init(robot: ServoRobot, kinematics: KinematicsModel, scene: (any TwinScene)?, cameras: [any Camera] = [],
+    public init(robot: any Robot, kinematics: KinematicsModel, scene: (any TwinScene)?, cameras: [any Camera] = [],
                 calibrationID: String, stop: @escaping () -> Void) {
         self.robot = robot
         self.kinematics = kinematics

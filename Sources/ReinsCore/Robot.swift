@@ -34,6 +34,9 @@ public protocol Robot: AnyObject {
     /// is tried once, so a missed reply fails one cycle and the next cycle is the retry. nil
     /// gives the bus its own patience back.
     func limitTransactions(margin: Duration?)
+    /// Temperature (°C; nan where a motor does not report one) and effort (in `effortUnit`)
+    /// per motor, for status screens; not for the realtime loop.
+    func diagnostics() throws(MotorBusError) -> (temperatures: [Double], efforts: [Double], effortUnit: String)
 }
 
 extension Robot {

@@ -1,18 +1,57 @@
 import Foundation
 
+/// A CiA 402 drive's conversion to joint units, from the robot file.
+public struct DriveParameters: Sendable, Equatable, Codable {
+    /// Encoder counts per motor revolution.
+    public var countsPerRevolution: Int
+    /// Motor turns per joint turn.
+    public var gearRatio: Double
+    /// The motor's rated torque (what 1000 ‰ of 0x6071/0x6077 is), N·m.
+    public var ratedTorqueNm: Double
+
+    public init(countsPerRevolution: Int, gearRatio: Double, ratedTorqueNm: Double) {
+        self.countsPerRevolution = countsPerRevolution
+        self.gearRatio = gearRatio
+        self.ratedTorqueNm = ratedTorqueNm
+    }
+}
+
+/// How an EtherCAT robot's bus runs, from the robot file.
+public struct EtherCATSettings: Sendable, Equatable {
+    /// `csp`, `csv` or `cst`.
+    public var mode: String
+    /// Bad process-data cycles in a row before the loop faults and the drives get a quick stop.
+    public var workingCounterFaultCycles: Int
+    /// The PDO mapping the master writes into every drive (packed `index << 16 | subindex << 8 |
+    /// bits`); nil: read the drives' own.
+    public var outputs: [UInt32]?
+    public var inputs: [UInt32]?
+
+    public init(mode: String = "csp", workingCounterFaultCycles: Int = 3, outputs: [UInt32]? = nil, inputs: [UInt32]? = nil) {
+        self.mode = mode
+        self.workingCounterFaultCycles = workingCounterFaultCycles
+        self.outputs = outputs
+        self.inputs = inputs
+    }
+}
+
 /// One servo of a robot, as its robot file declares it.
 public struct MotorSpec: Sendable, Equatable, Codable {
     public var name: String
+    /// The servo's bus id; on EtherCAT, the drive's position on the cable from 1.
     public var id: Int
     public var model: MotorModel
     /// Joint travel allowed by software, in radians, in the twin's and the calibration's frame.
     public var limitsRad: ClosedRange<Double>
+    /// A CiA 402 drive's scaling; nil for serial servos.
+    public var drive: DriveParameters?
 
-    public init(name: String, id: Int, model: MotorModel, limitsRad: ClosedRange<Double>) {
+    public init(name: String, id: Int, model: MotorModel, limitsRad: ClosedRange<Double>, drive: DriveParameters? = nil) {
         self.name = name
         self.id = id
         self.model = model
         self.limitsRad = limitsRad
+        self.drive = drive
     }
 }
 
@@ -84,7 +123,10 @@ public struct RobotDefinition: Sendable, Equatable {
     /// The file this definition was read from.
     public var file: URL
     public var busProtocol: BusProtocol
+    /// The serial baud rate; 0 on EtherCAT.
     public var baud: Int
+    /// The EtherCAT bus's settings; nil on a serial bus.
+    public var ethercat: EtherCATSettings?
     public var motors: [MotorSpec]
     /// The home pose in radians, in motor order.
     public var homePoseRad: [Double]
@@ -122,19 +164,29 @@ extension RobotDefinition {
         description = try top.optional("description")?.string() ?? ""
         self.file = file
 
-        let bus = try top.required("bus", expected: "a mapping with protocol and baud")
-            .fields(allowed: ["protocol", "baud"])
-        let protocolNode = try bus.required("protocol", expected: "dynamixel or feetech")
+        let bus = try top.required("bus", expected: "a mapping with protocol and baud (serial servos) or protocol ethercat")
+            .fields(allowed: ["protocol", "baud", "mode", "wkc_fault_cycles", "pdo"])
+        let protocolNode = try bus.required("protocol", expected: "dynamixel, feetech or ethercat")
         let protocolText = try protocolNode.string()
         guard let busProtocol = BusProtocol(rawValue: protocolText) else {
-            throw protocolNode.invalid("expected dynamixel or feetech, found \"\(protocolText)\"")
+            throw protocolNode.invalid("expected dynamixel, feetech or ethercat, found \"\(protocolText)\"")
         }
         self.busProtocol = busProtocol
-        let baudNode = try bus.required("baud", expected: "the bus baud rate, e.g. 1000000")
-        baud = try baudNode.int()
-        guard busProtocol.supportedBauds.contains(baud) else {
-            let choices = busProtocol.supportedBauds.map(String.init).joined(separator: ", ")
-            throw baudNode.invalid("\(busProtocol.rawValue) servos cannot run at \(baud) baud; expected one of \(choices)")
+        if busProtocol == .ethercat {
+            if let baudNode = bus.optional("baud") { throw baudNode.invalid("EtherCAT has no baud rate; remove baud") }
+            baud = 0
+            ethercat = try Self.parseEtherCAT(bus)
+        } else {
+            for key in ["mode", "wkc_fault_cycles", "pdo"] {
+                if let node = bus.optional(key) { throw node.invalid("\(key) belongs to an EtherCAT bus, not \(busProtocol.rawValue) servos") }
+            }
+            ethercat = nil
+            let baudNode = try bus.required("baud", expected: "the bus baud rate, e.g. 1000000")
+            baud = try baudNode.int()
+            guard busProtocol.supportedBauds.contains(baud) else {
+                let choices = busProtocol.supportedBauds.map(String.init).joined(separator: ", ")
+                throw baudNode.invalid("\(busProtocol.rawValue) servos cannot run at \(baud) baud; expected one of \(choices)")
+            }
         }
 
         motors = try Self.parseMotors(top.required("motors", expected: "a list of motors with name, id, model and limits_rad"),
@@ -170,19 +222,52 @@ extension RobotDefinition {
         scene = URL(fileURLWithPath: scenePath, relativeTo: file.deletingLastPathComponent()).standardizedFileURL
     }
 
+    private static func parseEtherCAT(_ bus: ConfigFields) throws(ConfigError) -> EtherCATSettings {
+        var settings = EtherCATSettings()
+        if let modeNode = bus.optional("mode") {
+            let mode = try modeNode.string().lowercased()
+            guard ["csp", "csv", "cst"].contains(mode) else { throw modeNode.invalid("expected csp, csv or cst, found \"\(mode)\"") }
+            settings.mode = mode
+        }
+        if let cycles = bus.optional("wkc_fault_cycles") { settings.workingCounterFaultCycles = try cycles.int(in: 1...1000) }
+        if let pdo = bus.optional("pdo") {
+            let lists = try pdo.fields(allowed: ["outputs", "inputs"])
+            func entries(_ name: String) throws(ConfigError) -> [UInt32] {
+                let node = try lists.required(name, expected: "a list of objects as \"0x6040:16\" (index:bits) or \"0x6040:0:16\"")
+                var packed: [UInt32] = []
+                for item in try node.list() {
+                    let text = try item.string()
+                    let parts = text.split(separator: ":").map(String.init)
+                    func number(_ part: String) -> UInt32? {
+                        part.lowercased().hasPrefix("0x") ? UInt32(part.dropFirst(2), radix: 16) : UInt32(part)
+                    }
+                    let values = parts.map(number)
+                    guard (2...3).contains(parts.count), values.allSatisfy({ $0 != nil }), let index = values[0], index <= 0xFFFF,
+                          let bits = values.last!, [8, 16, 32, 64].contains(bits), (values.count == 2 || values[1]! <= 0xFF)
+                    else { throw item.invalid("expected an object as \"0x6040:16\" (index:bits, bits 8, 16, 32 or 64) or \"0x6040:0:16\", found \"\(text)\"") }
+                    packed.append(index << 16 | (parts.count == 3 ? values[1]! : 0) << 8 | bits)
+                }
+                return packed
+            }
+            settings.outputs = try entries("outputs")
+            settings.inputs = try entries("inputs")
+        }
+        return settings
+    }
+
     private static func parseMotors(_ node: ConfigNode, busProtocol: BusProtocol) throws(ConfigError) -> [MotorSpec] {
         let items = try node.list()
         guard !items.isEmpty else { throw node.invalid("expected at least one motor") }
         var motors: [MotorSpec] = []
         for item in items {
-            let fields = try item.fields(allowed: ["name", "id", "model", "limits_rad"])
+            let fields = try item.fields(allowed: busProtocol == .ethercat ? ["name", "id", "model", "limits_rad", "drive"] : ["name", "id", "model", "limits_rad"])
             let nameNode = try fields.required("name", expected: "the joint's name, e.g. shoulder_pan")
             let name = try nameNode.string()
             if motors.contains(where: { $0.name == name }) {
                 throw nameNode.invalid("the name \"\(name)\" is used by another motor; names must be unique")
             }
-            let idNode = try fields.required("id", expected: "the servo's bus id")
-            let id = try idNode.int(in: 0...busProtocol.maxMotorID)
+            let idNode = try fields.required("id", expected: busProtocol == .ethercat ? "the drive's position on the cable, from 1" : "the servo's bus id")
+            let id = try idNode.int(in: (busProtocol == .ethercat ? 1 : 0)...busProtocol.maxMotorID)
             if let other = motors.first(where: { $0.id == id }) {
                 throw idNode.invalid("duplicate id \(id): motor \"\(other.name)\" already has it; each motor needs its own id")
             }
@@ -203,7 +288,16 @@ extension RobotDefinition {
             guard limits[0] >= -2 * .pi, limits[1] <= 2 * .pi else {
                 throw limitsNode.invalid("limits must lie within one turn each way (±6.283 rad); these are in radians, not degrees")
             }
-            motors.append(MotorSpec(name: name, id: id, model: model, limitsRad: limits[0]...limits[1]))
+            var drive: DriveParameters?
+            if busProtocol == .ethercat {
+                let driveFields = try fields.required("drive", expected: "a mapping with counts_per_rev, gear_ratio and rated_torque_nm")
+                    .fields(allowed: ["counts_per_rev", "gear_ratio", "rated_torque_nm"])
+                drive = DriveParameters(
+                    countsPerRevolution: try driveFields.required("counts_per_rev", expected: "encoder counts per motor revolution, e.g. 131072").int(in: 1...(1 << 30)),
+                    gearRatio: try driveFields.required("gear_ratio", expected: "motor turns per joint turn, e.g. 100").positiveDouble(),
+                    ratedTorqueNm: try driveFields.required("rated_torque_nm", expected: "the motor's rated torque in N·m").positiveDouble())
+            }
+            motors.append(MotorSpec(name: name, id: id, model: model, limitsRad: limits[0]...limits[1], drive: drive))
         }
         return motors
     }

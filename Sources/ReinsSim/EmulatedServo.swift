@@ -35,6 +35,8 @@ struct EmulatedServo {
             store(DynamixelControlTable.statusReturnLevel, 2)
             store(DynamixelControlTable.presentInputVoltage, 120)
             store(DynamixelControlTable.presentTemperature, 30)
+        case .ethercat:
+            preconditionFailure("CiA 402 drives are emulated by EtherCATSegment, not as servos")
         case .feetech:
             store(FeetechControlTable.firmwareMajor, 3)
             store(FeetechControlTable.firmwareMinor, 10)
@@ -108,6 +110,8 @@ struct EmulatedServo {
         case .feetech:
             store(FeetechControlTable.presentSpeed, Int32(ticksPerSecond.rounded()))
             store(FeetechControlTable.presentLoad, Int32((load * 1000).rounded()))
+        case .ethercat:
+            break
         }
         refreshPresent()
     }
@@ -123,6 +127,8 @@ struct EmulatedServo {
         case .feetech:
             store(FeetechControlTable.presentPosition, Int32(present.rounded()))
             store(FeetechControlTable.moving, moving)
+        case .ethercat:
+            break
         }
     }
 

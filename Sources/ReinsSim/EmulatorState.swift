@@ -44,6 +44,8 @@ struct EmulatorState {
                 guard let frame else { break }
                 replies += handleFeetech(frame)
             }
+        case .ethercat:
+            break  // never made: ServoBusEmulator refuses EtherCAT
         }
         var sent: [EmulatedReply] = []
         for reply in replies {

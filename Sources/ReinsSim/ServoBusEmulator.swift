@@ -40,6 +40,7 @@ public final class ServoBusEmulator: TwinScene, @unchecked Sendable {
     /// Servos with the given ids and models; all models must speak `busProtocol`.
     public init(busProtocol: BusProtocol, servos: [(id: UInt8, model: MotorModel)], faults: BusFaults = BusFaults(),
                 seed: UInt64 = 1) throws(HardwareError) {
+        precondition(busProtocol != .ethercat, "CiA 402 drives are emulated by EtherCATSegment")
         precondition(servos.allSatisfy { $0.model.busProtocol == busProtocol }, "every servo must speak \(busProtocol)")
         self.busProtocol = busProtocol
         line = EmulatedLine(pty: try PseudoTerminal(),
@@ -52,6 +53,9 @@ public final class ServoBusEmulator: TwinScene, @unchecked Sendable {
     public convenience init(robot: RobotDefinition, busProtocol: BusProtocol? = nil, faults: BusFaults = BusFaults(),
                             seed: UInt64 = 1) throws(HardwareError) {
         let chosen = busProtocol ?? robot.busProtocol
+        guard chosen != .ethercat else {
+            throw .openFailed(path: robot.file.path, reason: "\(robot.name) has CiA 402 drives on EtherCAT; emulate them with `reins ethercat emulate --robot \(robot.name)`")
+        }
         let servos = robot.motors.map { motor -> (id: UInt8, model: MotorModel) in
             let model = motor.model.busProtocol == chosen ? motor.model : (chosen == .feetech ? .sts3215 : .xm430W350)
             return (UInt8(motor.id), model)

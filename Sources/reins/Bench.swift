@@ -52,6 +52,7 @@ struct BenchBus: ParsableCommand {
         guard (1...32).contains(motors) else { throw ValidationError("--motors must be from 1 to 32") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard !fastSyncRead || busProtocol == .dynamixel else { throw ValidationError("--fast-sync-read is a Dynamixel instruction") }
+        guard busProtocol != .ethercat else { throw ValidationError("EtherCAT is not a serial servo bus: use `reins bench ethercat`") }
     }
 
     func run() throws {
@@ -118,6 +119,7 @@ struct BenchBus: ParsableCommand {
             (14 + motors) + 11 + DynamixelPacket.fastSyncReplyLength(count: motors, dataLength: size) + (14 + motors * (1 + size))
         case .dynamixel: (14 + motors) + motors * (11 + size) + (14 + motors * (1 + size))
         case .feetech: (8 + motors) + motors * (6 + size) + (8 + motors * (1 + size))
+        case .ethercat: 0  // refused by validate(): `reins bench ethercat` times that bus
         }
     }
 }

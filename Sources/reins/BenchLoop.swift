@@ -189,6 +189,10 @@ final class LoopbackRobot: Robot {
     func setTorque(_ enabled: Bool) throws(MotorBusError) {}
 
     func limitTransactions(margin: Duration?) {}
+
+    func diagnostics() throws(MotorBusError) -> (temperatures: [Double], efforts: [Double], effortUnit: String) {
+        (positions.map { _ in .nan }, positions.map { _ in 0 }, "")
+    }
 }
 
 /// SAC image-config updates on a thread of their own with one BLAS thread: the learner's load on

@@ -27,6 +27,10 @@ struct BusConnection: ParsableArguments {
     @Option(help: "Milliseconds added to each transaction's wire time before it times out (USB adapters need a few).")
     var marginMs = 10
 
+    func validate() throws {
+        guard busProtocol != .ethercat else { throw ValidationError("EtherCAT is not a serial servo bus: use `reins ethercat scan|sdo|state`") }
+    }
+
     func registers() -> [Register] {
         busProtocol == .dynamixel ? DynamixelControlTable.xSeries : FeetechControlTable.sts3215
     }
@@ -55,6 +59,7 @@ func makeBus(_ busProtocol: BusProtocol, line: SerialLine, baud: Int, motors: [B
     switch busProtocol {
     case .dynamixel: DynamixelBus(line: line, baud: baud, motors: motors, returnDelay: returnDelay, margin: margin, maxRetries: maxRetries)
     case .feetech: FeetechBus(line: line, baud: baud, motors: motors, returnDelay: returnDelay, margin: margin, maxRetries: maxRetries)
+    case .ethercat: preconditionFailure("EtherCAT is not a serial bus; the commands refuse it before opening one")
     }
 }
 
@@ -186,6 +191,7 @@ extension Bus {
             switch connection.busProtocol {
             case .dynamixel: DynamixelModel(modelNumber: number)?.rawValue ?? "unknown"
             case .feetech: number == FeetechControlTable.sts3215ModelNumber ? MotorModel.sts3215.rawValue : "unknown"
+            case .ethercat: "unknown"
             }
         }
     }

@@ -115,10 +115,13 @@ extension EtherCAT {
 
             Example:
               reins ethercat emulate --slaves 6 --udp 127.0.0.1:34980
+              reins ethercat emulate --robot Tests/Fixtures/so101-ethercat/robot.yaml --udp 127.0.0.1:34980
               reins ethercat emulate --slaves 2 --iface veth1 --drop 0.05 --seed 3
             """)
 
         @Option(help: "Emulated drives on the line.") var slaves = 6
+        @Option(help: "Emulate an EtherCAT robot's drives instead (a name or a robot file): one per motor, its encoder and torque, at its home pose.")
+        var robot: String?
         @Option(help: "Answer on this network interface (raw Ethernet; root or CAP_NET_RAW).") var iface: String?
         @Option(help: "With --iface: the network namespace the interface is in.") var netns: String?
         @Option(help: ArgumentHelp("Answer EtherCAT over UDP on HOST:PORT (port 0: any free port).", valueName: "host:port")) var udp: String?
@@ -141,11 +144,14 @@ extension EtherCAT {
             sigaddset(&signals, SIGINT)
             sigaddset(&signals, SIGTERM)
             pthread_sigmask(SIG_BLOCK, &signals, nil)
-            let segment = EtherCATSegment(slaves: slaves, faults: EtherCATFaults(dropRate: drop, delay: .microseconds(delayUs), missRate: miss), seed: seed)
+            let faults = EtherCATFaults(dropRate: drop, delay: .microseconds(delayUs), missRate: miss)
+            let segment = try robot.map { try EtherCATSegment(robot: try RobotCatalog.locate().robot($0), faults: faults, seed: seed) }
+                ?? EtherCATSegment(slaves: slaves, faults: faults, seed: seed)
             let endpoint: EtherCATEndpoint = iface.map { .interface($0, namespace: netns) } ?? EtherCATEndpoint.udp(udp ?? "")!
             try segment.serve(on: endpoint)
             print(segment.location)
-            print("emulating \(slaves) CiA 402 drive\(slaves == 1 ? "" : "s") on \(segment.location); Ctrl-C stops")
+            let count = segment.slaveCount
+            print("emulating \(count) CiA 402 drive\(count == 1 ? "" : "s")\(robot.map { " of \($0)" } ?? "") on \(segment.location); Ctrl-C stops")
             fflush(nil)
             var received: Int32 = 0
             sigwait(&signals, &received)

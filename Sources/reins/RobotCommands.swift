@@ -5,10 +5,13 @@ import ReinsCore
 import ReinsHardware
 import ReinsSim
 
-/// How a command reaches a robot: a serial port, or the twin emulated in this process.
+/// How a command reaches a robot: a serial port, an EtherCAT bus, or the twin emulated in this process.
 struct RobotConnection: ParsableArguments {
     @Option(help: "The robot: a name from `reins robots` or a robot.yaml path.") var robot = "so101"
     @Option(help: "The servo bus's serial device, e.g. /dev/ttyUSB0 or the pty `reins bus emulate` printed.") var port: String?
+    @Option(help: "An EtherCAT robot's network interface (raw Ethernet; root or CAP_NET_RAW).") var iface: String?
+    @Option(help: ArgumentHelp("An EtherCAT robot's bus over UDP, e.g. the address `reins ethercat emulate --robot R` printed.", valueName: "host:port"))
+    var udp: String?
     @Flag(help: "Use the robot's twin: its servos emulated in this process on a pty, moved by MuJoCo physics.") var sim = false
     @Option(name: .customLong("id"), help: "The calibration, Calibration/<robot>/<id>.yaml; without it, the robot's only calibration (`sim` with --sim).")
     var calibrationID: String?
@@ -16,10 +19,16 @@ struct RobotConnection: ParsableArguments {
     var marginMs = 10
 
     func validate() throws {
-        guard sim != (port != nil) else { throw ValidationError("give either --port P (a real or emulated bus) or --sim (the twin)") }
+        guard [sim, port != nil, iface != nil, udp != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give one of --port P (a serial bus), --iface IF or --udp HOST:PORT (an EtherCAT bus), or --sim (the twin)")
+        }
+        if let udp, EtherCATEndpoint.udp(udp) == nil { throw ValidationError("--udp takes HOST:PORT, e.g. 127.0.0.1:34980, not \"\(udp)\"") }
     }
 
-    var address: RobotAddress { RobotAddress(robot: robot, port: sim ? nil : port, calibrationID: calibrationID, marginMs: marginMs) }
+    var address: RobotAddress {
+        let ethercat: EtherCATEndpoint? = iface.map { .interface($0) } ?? udp.flatMap { EtherCATEndpoint.udp($0) }
+        return RobotAddress(robot: robot, port: sim ? nil : port, ethercat: ethercat, calibrationID: calibrationID, marginMs: marginMs)
+    }
 
     func open(cameraSize: Int? = nil) throws -> RobotSession { try address.open(cameraSize: cameraSize) }
 }
@@ -28,12 +37,14 @@ struct RobotConnection: ParsableArguments {
 /// robot its episode names): a serial port, or without one the twin.
 struct RobotAddress {
     var robot: String
-    /// nil: the twin, its servos emulated in this process on a pty.
+    /// nil (and no EtherCAT bus): the twin, its servos emulated in this process on a pty.
     var port: String?
+    /// An EtherCAT robot's bus.
+    var ethercat: EtherCATEndpoint?
     var calibrationID: String?
     var marginMs = 10
 
-    var sim: Bool { port == nil }
+    var sim: Bool { port == nil && ethercat == nil }
 
     /// Opens the bus, loads and checks the calibration, and connects. With `cameraSize`, the
     /// robot's cameras too, delivering N×N frames: the twin's rendered in process (at most 15 fps
@@ -43,6 +54,7 @@ struct RobotAddress {
     func open(cameraSize: Int? = nil, faults: BusFaults = BusFaults()) throws -> RobotSession {
         let catalog = try RobotCatalog.locate()
         var definition = try catalog.robot(robot)
+        if definition.busProtocol == .ethercat || ethercat != nil { return try openEtherCAT(definition, cameraSize: cameraSize) }
         let calibration = try catalog.calibration(for: definition, instance: calibrationID ?? (sim ? "sim" : nil))
         if sim, let cameraSize {
             definition.cameras = definition.cameras.map { camera in
@@ -108,6 +120,38 @@ struct RobotAddress {
     }
 }
 
+extension RobotAddress {
+    /// An EtherCAT robot: its drives brought to OP on the bus given. Absolute encoders and the
+    /// robot file's scaling make joint angles, so there is no calibration file.
+    private func openEtherCAT(_ definition: RobotDefinition, cameraSize: Int?) throws -> RobotSession {
+        guard definition.busProtocol == .ethercat else {
+            throw CommandError("\(definition.name) has \(definition.busProtocol.rawValue) servos on a serial bus: give --port, not --iface or --udp")
+        }
+        guard let endpoint = ethercat else {
+            throw CommandError("\(definition.name) is on EtherCAT: give --iface IF or --udp HOST:PORT (try `reins ethercat emulate --robot \(robot) --udp 127.0.0.1:34980` in another terminal); its MuJoCo twin comes with the ec6 arm")
+        }
+        let kinematics = try ArmKinematics.model(of: try RobotTwin(robot: definition))
+        let robot = try EtherCATRobot.connect(definition, endpoint: endpoint)
+        var cameras: [OpenCVCamera] = []
+        do {
+            if let cameraSize {
+                for spec in definition.cameras {
+                    let camera = try OpenCVCamera(spec: spec, width: cameraSize, height: cameraSize)
+                    try camera.start()
+                    cameras.append(camera)
+                }
+            }
+        } catch {
+            for camera in cameras { camera.stop() }
+            throw error
+        }
+        let opened = cameras
+        return RobotSession(robot: robot, kinematics: kinematics, scene: nil, cameras: opened, calibrationID: "none") {
+            for camera in opened { camera.stop() }
+        }
+    }
+}
+
 struct RobotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "robot",
@@ -118,6 +162,8 @@ struct RobotCommand: ParsableCommand {
           reins bus emulate --robot so101 &          # prints a pty path, e.g. /dev/pts/3
           reins robot home --robot so101 --port /dev/pts/3
           reins robot state --robot so101 --port /dev/pts/3 --json
+          reins ethercat emulate --robot Tests/Fixtures/so101-ethercat/robot.yaml --udp 127.0.0.1:34980 &
+          reins robot home --robot Tests/Fixtures/so101-ethercat/robot.yaml --udp 127.0.0.1:34980
         """,
         subcommands: [State.self, Home.self])
 
@@ -138,7 +184,8 @@ struct RobotCommand: ParsableCommand {
             var eePosM: [Double]
             var eeRotvecRad: [Double]
             var gripperOpening: Double?
-            var temperatureC: [Double]
+            /// null where a motor does not report its temperature (EtherCAT drives here).
+            var temperatureC: [Double?]
             var effort: [Double]
             var effortUnit: String
         }
@@ -154,7 +201,7 @@ struct RobotCommand: ParsableCommand {
             let output = Output(robot: robot.definition.name, port: robot.location, joints: robot.definition.motors.map(\.name),
                                 jointPosRad: state.positions, limitsRad: robot.limits.map { [$0.lowerBound, $0.upperBound] },
                                 eePosM: Array(pose.vector[0..<3]), eeRotvecRad: Array(pose.vector[3..<6]),
-                                gripperOpening: robot.gripperOpening(state.positions), temperatureC: diagnostics.temperatures,
+                                gripperOpening: robot.gripperOpening(state.positions), temperatureC: diagnostics.temperatures.map { $0.isNaN ? nil : $0 },
                                 effort: diagnostics.efforts, effortUnit: diagnostics.effortUnit)
             if json {
                 JSONLines.print(output)
@@ -167,7 +214,7 @@ struct RobotCommand: ParsableCommand {
                 print(column(name, 15) + column(String(format: "%+.3f", state.positions[index]), 9)
                       + column(String(format: "%+.1f", state.positions[index] * 180 / .pi), 9)
                       + column(String(format: "[%+.2f, %+.2f]", limits[0], limits[1]), 18)
-                      + column(String(format: "%.0f", output.temperatureC[index]), 9) + String(format: "%.1f", output.effort[index]))
+                      + column(output.temperatureC[index].map { String(format: "%.0f", $0) } ?? "-", 9) + String(format: "%.1f", output.effort[index]))
             }
             print(String(format: "end effector: position (%.3f, %.3f, %.3f) m, rotation vector (%+.3f, %+.3f, %+.3f) rad",
                          output.eePosM[0], output.eePosM[1], output.eePosM[2], output.eeRotvecRad[0], output.eeRotvecRad[1], output.eeRotvecRad[2]))
@@ -257,6 +304,9 @@ struct Calibrate: ParsableCommand {
     func run() throws {
         let catalog = try RobotCatalog.locate()
         let definition = try catalog.robot(robot)
+        guard definition.busProtocol != .ethercat else {
+            throw CommandError("\(definition.name)'s CiA 402 drives have absolute encoders and their scaling is in its robot file: there is nothing to calibrate")
+        }
         let line = try SerialLine(path: port, baud: definition.baud)
         _ = line.requestLowLatency()
         let bus = makeBus(definition.busProtocol, line: line, baud: definition.baud, motors: ServoRobot.busMotors(definition),

@@ -52,7 +52,8 @@ struct Robots: ParsableCommand {
                         JSONLines.print(row)
                     } else {
                         let padded = column(robot.name, 8)
-                        print("\(padded) \(robot.busProtocol.rawValue) @ \(robot.baud) baud, \(robot.motors.count) motors, "
+                        let bus = robot.ethercat.map { "ethercat (\($0.mode))" } ?? "\(robot.busProtocol.rawValue) @ \(robot.baud) baud"
+                        print("\(padded) \(bus), \(robot.motors.count) motors, "
                               + "cameras: \(row.cameras.joined(separator: ", ")), calibrations: \(calibrations.joined(separator: ", "))  \(robot.description)")
                     }
                 } catch {
@@ -156,7 +157,8 @@ struct Robots: ParsableCommand {
         private func printText(_ o: Output) {
             print("\(o.name): \(o.description)")
             print("  file       \(o.file)")
-            print("  bus        \(o.busProtocol) @ \(o.baud) baud, polled at \(format(o.busHz)) Hz; policy at \(format(o.policyHz)) Hz")
+            let bus = o.baud > 0 ? "\(o.busProtocol) @ \(o.baud) baud" : o.busProtocol
+            print("  bus        \(bus), polled at \(format(o.busHz)) Hz; policy at \(format(o.policyHz)) Hz")
             print("  motors")
             for m in o.motors {
                 print("    \(column(m.name, 14)) id \(column(String(m.id), 4))"

@@ -16,7 +16,7 @@ func connect(_ robotName: String, faults: BusFaults = BusFaults(), maxRetries: I
     let motors = robot.motors.map { BusMotor(name: $0.name, id: UInt8($0.id)) }
     let bus: any MotorBus = switch robot.busProtocol {
     case .dynamixel: DynamixelBus(line: line, baud: robot.baud, motors: motors, returnDelay: .zero, margin: margin, maxRetries: maxRetries)
-    case .feetech: FeetechBus(line: line, baud: robot.baud, motors: motors, margin: margin, maxRetries: maxRetries)
+    case .feetech, .ethercat: FeetechBus(line: line, baud: robot.baud, motors: motors, margin: margin, maxRetries: maxRetries)
     }
     return (emulator, bus, robot)
 }
@@ -25,8 +25,8 @@ func registers(_ busProtocol: BusProtocol) -> (present: Register, goal: Register
     switch busProtocol {
     case .dynamixel: (DynamixelControlTable.presentPosition, DynamixelControlTable.goalPosition, DynamixelControlTable.torqueEnable,
                       DynamixelControlTable.returnDelayTime)
-    case .feetech: (FeetechControlTable.presentPosition, FeetechControlTable.goalPosition, FeetechControlTable.torqueEnable,
-                    FeetechControlTable.returnDelayTime)
+    case .feetech, .ethercat: (FeetechControlTable.presentPosition, FeetechControlTable.goalPosition, FeetechControlTable.torqueEnable,
+                               FeetechControlTable.returnDelayTime)
     }
 }
 

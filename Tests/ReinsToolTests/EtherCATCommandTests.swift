@@ -60,3 +60,30 @@ struct EtherCATCommandTests {
         #expect(output["dc_max_diff_ns"] is Int && output["cpu"] is String)
     }
 }
+
+@Suite("reins robot on an EtherCAT robot")
+struct EtherCATRobotCommandTests {
+    @Test("robot state and robot home on an EtherCAT robot's emulated drives, as on its servos")
+    func stateAndHome() throws {
+        let file = "Tests/Fixtures/so101-ethercat/robot.yaml"
+        let emulator = try BackgroundReins(["ethercat", "emulate", "--robot", file, "--udp", "127.0.0.1:0"])
+        let location = try #require(emulator.firstLine())
+        defer { _ = emulator.stop() }
+        let bus = ["--robot", file, "--udp", String(location.dropFirst(4))]
+        let state = try run(reinsExecutable, ["robot", "state", "--json"] + bus)
+        #expect(state.status == 0, "\(state.stderr)")
+        let read = try #require(try jsonLines(state.stdout).first)
+        let joints = try #require(read["joint_pos_rad"] as? [Double])
+        #expect(zip(joints, [0.0, -1, 1, 0.5, 0, 0]).allSatisfy { abs($0 - $1) < 1e-4 }, "\(joints)")
+        #expect(read["effort_unit"] as? String == "N·m")
+
+        let home = try run(reinsExecutable, ["robot", "home", "--json"] + bus)
+        #expect(home.status == 0, "\(home.stderr)")
+        #expect(try jsonLines(home.stdout).first?["reached"] as? Bool == true)
+
+        let wrongBus = try reins("robot", "state", "--robot", "so101", "--udp", String(location.dropFirst(4)))
+        #expect(wrongBus.status != 0 && wrongBus.stderr.contains("so101 has feetech servos on a serial bus: give --port"))
+        let noBus = try reins("robot", "state", "--robot", file, "--sim")
+        #expect(noBus.status != 0 && noBus.stderr.contains("is on EtherCAT: give --iface IF or --udp HOST:PORT"))
+    }
+}

@@ -51,6 +51,25 @@ public final class EtherCATSegment: @unchecked Sendable {
         self.init(drives: drives, faults: faults, seed: seed)
     }
 
+    /// One drive per motor of an EtherCAT robot file, in cable order (each motor's id is its
+    /// position), with the file's encoder counts and rated torque, shafts at the home pose.
+    public convenience init(robot: RobotDefinition, faults: EtherCATFaults = EtherCATFaults(), seed: UInt64 = 1) throws(EtherCATError) {
+        guard robot.busProtocol == .ethercat else {
+            throw .configuration("\(robot.name) is a \(robot.busProtocol.rawValue) robot; emulate its servos with `reins bus emulate --robot \(robot.name)`")
+        }
+        let count = robot.motors.map(\.id).max() ?? 0
+        var drives = (1...count).map { EmulatedDriveSpec(serialNumber: UInt32($0)) }
+        for (index, motor) in robot.motors.enumerated() {
+            guard let drive = motor.drive else { continue }
+            let countsPerRadian = Double(drive.countsPerRevolution) * drive.gearRatio / (2 * .pi)
+            drives[motor.id - 1] = EmulatedDriveSpec(
+                name: "\(robot.name) \(motor.name) drive", serialNumber: UInt32(motor.id), countsPerRevolution: Int32(clamping: drive.countsPerRevolution),
+                ratedTorqueMilliNm: UInt32((drive.ratedTorqueNm * 1000).rounded()), maxVelocity: Double(drive.countsPerRevolution) * 50,
+                initialPosition: Int32(clamping: Int64((robot.homePoseRad[index] * countsPerRadian).rounded())))
+        }
+        self.init(drives: drives, faults: faults, seed: seed)
+    }
+
     deinit { stop() }
 
     /// Where the segment listens (`udp 127.0.0.1:PORT`, an interface name), once serving.
