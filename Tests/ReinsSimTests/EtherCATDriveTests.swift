@@ -145,4 +145,32 @@ struct EtherCATFaultTests {
         try drives.exchange()
         #expect(segment.driveState(slave: 0) == .quickStopActive && segment.driveState(slave: 1) == .quickStopActive)
     }
+
+    @Test("a slave that falls back to SAFE-OP on a sync error shortens the count, names 0x001A, and an acknowledge brings it back to OP")
+    func fallBack() throws {
+        let (segment, master) = try udpBus(slaves: 2)
+        defer { segment.stop() }
+        try bringUp(master)
+        #expect(try master.cycle() == .ok)
+        segment.fallBack(slave: 1, to: .safeOperational, code: .synchronizationError)
+        #expect(try master.cycle() == .workingCounter(expected: 6, received: 4))
+        let slave = try master.refreshState(1)
+        #expect(slave.state == .safeOperational && slave.errorPending && slave.statusCode.description == "0x001A synchronisation error")
+        try master.acknowledgeError(slave: 1)
+        try master.requestState(.operational, slave: 1)
+        #expect(try master.cycle() == .ok)
+    }
+
+    @Test("replies later than the frame timeout count as lost, their late copies are dropped by index, and the next cycles are good")
+    func delayedReplies() throws {
+        let (segment, master) = try udpBus(slaves: 2)
+        defer { segment.stop() }
+        try bringUp(master)
+        segment.faults = EtherCATFaults(delay: .milliseconds(5))
+        for _ in 0..<3 { #expect(try master.cycle() == .lost) }
+        segment.faults = EtherCATFaults()
+        usleep(20_000)
+        for _ in 0..<3 { #expect(try master.cycle() == .ok) }
+        #expect(master.statistics.staleReplies >= 1, "the late replies were taken for new ones")
+    }
 }

@@ -107,6 +107,13 @@ final class EmulatedESC {
         publishALStatus()
     }
 
+    /// DL status (0x0110) for a slave on a line: port 0 open with communication, port 1 the same
+    /// when a slave follows, else closed (the frame turns back here). Masters read their
+    /// topology and which receive times count from it.
+    func setLinks(downstream: Bool) {
+        store(UInt16(downstream ? 0x0A30 : 0x0610), at: ESCRegister.dlStatus)
+    }
+
     // MARK: Memory
 
     func store<T: FixedWidthInteger>(_ value: T, at address: UInt16) {

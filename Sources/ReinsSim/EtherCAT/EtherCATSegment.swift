@@ -233,7 +233,9 @@ struct SegmentState {
     var faults: EtherCATFaults
     var generator: SplitMix64
     /// Slaves still on the cable: the first `present`.
-    var present: Int
+    var present: Int {
+        didSet { connectLinks() }
+    }
     var processed = 0
     var dropped = 0
     private var datagrams: [Datagram] = []
@@ -245,6 +247,11 @@ struct SegmentState {
         self.faults = faults
         self.generator = generator
         present = slaves.count
+        connectLinks()
+    }
+
+    private func connectLinks() {
+        for (position, slave) in slaves.enumerated() { slave.setLinks(downstream: position + 1 < present) }
     }
 
     private mutating func chance(_ rate: Double) -> Bool {
