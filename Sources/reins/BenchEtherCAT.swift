@@ -1,4 +1,5 @@
 import ArgumentParser
+import CAllocationCounter
 import Foundation
 import ReinsControl
 import ReinsCore
@@ -53,6 +54,9 @@ struct BenchEtherCAT: ParsableCommand {
         var dcMaxDiffNs: Int64
         var dcMaxDiffEndNs: Int64
         var dcLockFrames: Int
+        /// Heap allocations per cycle on the cyclic thread after its first second (or half the
+        /// run); nil where the counter is unavailable (sanitizer builds).
+        var allocationsPerCycle: Double?
         var learnerUpdates: Int
         var cpu: String
         var blasCore: String
@@ -137,7 +141,8 @@ struct BenchEtherCAT: ParsableCommand {
             roundTripMedianUs: percentile(run.roundTrips, 50), roundTripP99Us: percentile(run.roundTrips, 99),
             roundTripMaxUs: Double(run.roundTrips.max() ?? 0) / 1000,
             framesLost: run.lost, wkcFailures: run.wrongCounts, staleReplies: statistics.staleReplies,
-            dcMaxDiffNs: run.dcMaxDifference, dcMaxDiffEndNs: dcEnd, dcLockFrames: lockFrames, learnerUpdates: updates,
+            dcMaxDiffNs: run.dcMaxDifference, dcMaxDiffEndNs: dcEnd, dcLockFrames: lockFrames,
+            allocationsPerCycle: run.allocationsPerCycle, learnerUpdates: updates,
             cpu: cpuModelName(), blasCore: load == .learner ? BLAS.coreName : "none", fifoScheduling: run.realtime.fifoScheduling,
             memoryLocked: run.realtime.memoryLocked, notes: run.realtime.notes)
         if json {
@@ -150,6 +155,7 @@ struct BenchEtherCAT: ParsableCommand {
                          output.roundTripMaxUs))
             print("frames lost: \(output.framesLost), working-counter failures: \(output.wkcFailures), stale replies: \(output.staleReplies)")
             print("DC: largest difference \(output.dcMaxDiffNs) ns during the run, \(output.dcMaxDiffEndNs) ns after; locked in \(lockFrames) frames")
+            print("allocations per cycle on the cyclic thread: " + (output.allocationsPerCycle.map { String(format: "%.3f", $0) } ?? "not counted (sanitizer build)"))
             if load == .learner { print("learner: \(updates) updates meanwhile (BLAS \(output.blasCore))") }
             print("CPU: \(output.cpu); SCHED_FIFO \(output.fifoScheduling ? "on" : "off"), memory \(output.memoryLocked ? "locked" : "not locked")")
             for note in output.notes { print("note: \(note)") }
@@ -172,6 +178,7 @@ final class CyclicRun: @unchecked Sendable {
     private(set) var overruns = 0
     private(set) var dcMaxDifference: Int64 = 0
     private(set) var elapsedSeconds = 0.0
+    private(set) var allocationsPerCycle: Double?
     private(set) var realtime = RealtimeSetup()
     private(set) var error: EtherCATError?
     private let finished = Atomic<Bool>(false)
@@ -188,12 +195,17 @@ final class CyclicRun: @unchecked Sendable {
     func loop() {
         defer { finished.store(true, ordering: .releasing) }
         realtime = ControlLoop.enterRealtime(priority: priority)
+        reins_count_allocations_on_this_thread()
         let start = drives.feedback.map(\.positionRad)
+        // Allocations are counted from the end of the first second (or half a shorter run).
+        let warmCycles = min(Int(rateHz), cycles / 2)
+        var warmAllocations = 0
         var clock = LoopClock(rateHz: rateHz)
         clock.start()
         let began = LoopClock.nowNs()
         do {
             for cycle in 0..<cycles {
+                if cycle == warmCycles { warmAllocations = reins_counted_allocations() }
                 if !clock.waitForNextTick() { overruns += 1 }
                 lateness.append(clock.lastLatenessNs)
                 let phase = Double(cycle) / rateHz
@@ -208,6 +220,10 @@ final class CyclicRun: @unchecked Sendable {
             }
         } catch {
             self.error = error
+        }
+        let counted = reins_counted_allocations()
+        if counted >= 0, warmAllocations >= 0, cycles > warmCycles {
+            allocationsPerCycle = Double(counted - warmAllocations) / Double(cycles - warmCycles)
         }
         elapsedSeconds = Double(LoopClock.nowNs() - began) * 1e-9
     }
