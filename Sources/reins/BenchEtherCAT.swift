@@ -75,7 +75,7 @@ struct BenchEtherCAT: ParsableCommand {
 
     func run() throws {
         var segment: EtherCATSegment?
-        var pair: TemporaryVeth?
+        var pair: VirtualEthernetPair?
         let endpoint: EtherCATEndpoint
         if let iface {
             endpoint = .interface(iface)
@@ -84,7 +84,7 @@ struct BenchEtherCAT: ParsableCommand {
         } else {
             let emulated = EtherCATSegment(slaves: slaves, seed: seed)
             if veth {
-                let made = try TemporaryVeth()
+                let made = try VirtualEthernetPair(prefix: "bench")
                 pair = made
                 try emulated.serve(on: .interface(made.slaveSide, namespace: made.namespace))
                 endpoint = .interface(made.masterSide)
@@ -230,53 +230,6 @@ final class CyclicRun: @unchecked Sendable {
 
     func waitUntilFinished() {
         while !finished.load(ordering: .acquiring) { usleep(10_000) }
-    }
-}
-
-/// A veth pair whose far end is in a network namespace of its own, for the bench's emulated
-/// drives; removed by `remove()`.
-final class TemporaryVeth {
-    let namespace: String
-    let masterSide: String
-    let slaveSide: String
-
-    init() throws {
-        let tag = getpid() % 100_000
-        namespace = "reins-bench-\(tag)"
-        masterSide = "rbm\(tag)"
-        slaveSide = "rbs\(tag)"
-        guard getuid() == 0 else { throw CommandError("--veth makes a network namespace and a veth pair, which needs root") }
-        try Self.ip(["netns", "add", namespace])
-        do {
-            try Self.ip(["link", "add", masterSide, "type", "veth", "peer", "name", slaveSide])
-            try Self.ip(["link", "set", slaveSide, "netns", namespace])
-            try Self.ip(["link", "set", masterSide, "up"])
-            try Self.ip(["-n", namespace, "link", "set", slaveSide, "up"])
-        } catch {
-            remove()
-            throw error
-        }
-    }
-
-    func remove() {
-        _ = try? Self.ip(["link", "del", masterSide])
-        _ = try? Self.ip(["netns", "del", namespace])
-    }
-
-    private static func ip(_ arguments: [String]) throws {
-        let process = Process()
-        let path = FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip"
-        guard FileManager.default.isExecutableFile(atPath: path) else { throw CommandError("--veth needs the ip command (Debian package iproute2)") }
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw CommandError("ip \(arguments.joined(separator: " ")) failed: \(text)")
-        }
     }
 }
 

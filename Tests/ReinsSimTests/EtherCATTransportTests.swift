@@ -4,62 +4,6 @@ import ReinsHardware
 import ReinsSim
 import Testing
 
-/// A veth pair whose slave end lives in a network namespace of its own, made for one test and
-/// removed after it (CI runs as root; elsewhere the tests that need it are skipped).
-final class VethPair {
-    let namespace: String
-    let masterSide: String
-    let slaveSide: String
-
-    static var canCreate: Bool {
-        getuid() == 0 && (FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip"))
-    }
-
-    init(tag: String) throws {
-        let suffix = "\(getpid() % 100_000)\(tag)"
-        namespace = "reins-ecat-\(suffix)"
-        masterSide = "rem\(suffix)"
-        slaveSide = "res\(suffix)"
-        precondition(masterSide.count <= 15, "interface names have at most 15 characters")
-        try Self.ip(["netns", "add", namespace])
-        do {
-            try Self.ip(["link", "add", masterSide, "type", "veth", "peer", "name", slaveSide])
-            try Self.ip(["link", "set", slaveSide, "netns", namespace])
-            try Self.ip(["link", "set", masterSide, "up"])
-            try Self.ip(["-n", namespace, "link", "set", slaveSide, "up"])
-        } catch {
-            remove()
-            throw error
-        }
-    }
-
-    deinit { remove() }
-
-    func remove() {
-        _ = try? Self.ip(["link", "del", masterSide])
-        _ = try? Self.ip(["netns", "del", namespace])
-    }
-
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    @discardableResult
-    static func ip(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        process.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw Failure(description: "ip \(arguments.joined(separator: " ")): \(text)") }
-        return text
-    }
-}
-
 /// The same checks on either transport.
 enum Wire: String, CaseIterable, CustomTestStringConvertible {
     case udp, rawEthernet
@@ -69,13 +13,13 @@ enum Wire: String, CaseIterable, CustomTestStringConvertible {
 @Suite("EtherCAT over both transports", .serialized)
 struct EtherCATTransportTests {
     /// A segment of `slaves` drives served on `wire`, and a master on the other end.
-    static func bus(_ wire: Wire, slaves: Int, tag: String) throws -> (EtherCATSegment, EtherCATMaster, VethPair?) {
+    static func bus(_ wire: Wire, slaves: Int, tag: String) throws -> (EtherCATSegment, EtherCATMaster, VirtualEthernetPair?) {
         switch wire {
         case .udp:
             let (segment, master) = try udpBus(slaves: slaves)
             return (segment, master, nil)
         case .rawEthernet:
-            let pair = try VethPair(tag: tag)
+            let pair = try VirtualEthernetPair(prefix: "ecat", tag: tag)
             let segment = EtherCATSegment(slaves: slaves)
             try segment.serve(on: .interface(pair.slaveSide, namespace: pair.namespace))
             return (segment, EtherCATMaster(transport: try RawEthernetTransport(interface: pair.masterSide)), pair)
@@ -86,7 +30,7 @@ struct EtherCATTransportTests {
           arguments: Wire.allCases)
     func fullExchange(_ wire: Wire) throws {
         // Namespaces and raw sockets need root: CI has it; a developer's account may not.
-        if wire == .rawEthernet && !VethPair.canCreate { return }
+        if wire == .rawEthernet && !VirtualEthernetPair.canCreate { return }
         let (segment, master, pair) = try Self.bus(wire, slaves: 3, tag: "a")
         defer {
             segment.stop()
