@@ -119,6 +119,9 @@ public enum MotorBusError: Error, Equatable, Sendable, CustomStringConvertible {
     case valueOutOfRange(register: String, value: Int32)
     /// The port failed or vanished: reconnect the adapter and restart.
     case port(String)
+    /// A cyclic bus (EtherCAT) lost a cycle: its frame did not come back, or a slave missed it
+    /// (a short working counter). Nothing from it was applied; the next cycle is the retry.
+    case cycleMissed(location: String, detail: String)
 
     public var description: String {
         switch self {
@@ -134,6 +137,8 @@ public enum MotorBusError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(value) does not fit register \(register)"
         case .port(let message):
             message
+        case .cycleMissed(let location, let detail):
+            "\(location): process-data cycle missed: \(detail); check the cable and the drives' power if it repeats"
         }
     }
 }

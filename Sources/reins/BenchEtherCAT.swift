@@ -100,16 +100,9 @@ struct BenchEtherCAT: ParsableCommand {
         }
 
         let master = EtherCATMaster(transport: try endpoint.openMaster())
-        try master.scan()
-        try master.enterPreOperational()
-        for slave in master.slaves { _ = try master.readPDOMapping(slave: slave.position) }
-        try master.configureProcessData()
-        let lockFrames = try master.configureDistributedClocks()
         let period = Duration.nanoseconds(Int64((1e9 / rate).rounded()))
-        try master.startSync0(cycle: period)
-        try master.requestState(.safeOperational)
-        _ = try master.cycle()
-        try master.requestState(.operational)
+        let lockFrames = try master.configure(cycle: period)
+        try master.enterOperational(period: period)
         let scaling = DriveScaling(countsPerRevolution: 131_072, gearRatio: 50, ratedTorqueNm: 1.27)
         let drives = try CiA402Drives(master: master, scaling: Array(repeating: scaling, count: master.slaves.count), mode: .cyclicPosition,
                                       faultAfter: 10)

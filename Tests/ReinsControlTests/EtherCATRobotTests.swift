@@ -45,7 +45,7 @@ struct EtherCATRobotTests {
         loop.wait()
     }
 
-    @Test("a drive that vanishes faults the loop with the working counter in words, and the drives still there get a quick stop")
+    @Test("a drive that vanishes faults the loop with the working counter in words, the drives still there get a quick stop, and once it is back torque on recovers the bus")
     func vanishedDriveFaults() throws {
         let (segment, robot, loop) = try Self.rig()
         defer { segment.stop() }
@@ -61,6 +61,15 @@ struct EtherCATRobotTests {
         }
         #expect(message.contains("working counter 12, expected 18") && message.contains("quick stop"), "\(message)")
         #expect((0..<4).allSatisfy { segment.driveState(slave: $0) == .quickStopActive || segment.driveState(slave: $0) == .switchOnDisabled })
+        // Power back: the returning slaves' watchdogs tripped while they were gone (SAFE-OP, AL 0x1B).
+        segment.reconnectAll()
+        usleep(20_000)
+        #expect(segment.alStatus(slave: 5) == (.safeOperational, true, .syncManagerWatchdog))
+        try robot.setTorque(true)
+        #expect((0..<6).allSatisfy { segment.alStatus(slave: $0).state == .operational && segment.driveState(slave: $0) == .operationEnabled })
+        var state = RobotState(motors: 6)
+        try robot.read(into: &state)
+        #expect(robot.drives.fault == nil)
     }
 }
 

@@ -27,9 +27,7 @@ func bringUp(_ master: EtherCATMaster, to state: ALState = .operational, distrib
     guard state > .preOperational else { return }
     try master.requestState(.safeOperational)
     guard state > .safeOperational else { return }
-    // Drives want outputs before OP: one cycle of them first, as SOEM's examples do.
-    _ = try master.cycle()
-    try master.requestState(.operational)
+    try master.enterOperational(period: .milliseconds(1))
 }
 
 /// The abort code `body` failed with; nil when it succeeded or failed otherwise.
@@ -157,8 +155,7 @@ struct EtherCATServiceTests {
         // Only inputs flow in SAFE-OP: the count is short.
         #expect(try master.cycle() == .workingCounter(expected: 6, received: 2))
         for position in 0..<2 { try master.acknowledgeError(slave: position, state: .safeOperational) }
-        _ = try master.cycle()
-        try master.requestState(.operational)
+        try master.enterOperational(period: .milliseconds(1))
         #expect(try master.cycle() == .ok)
     }
 }

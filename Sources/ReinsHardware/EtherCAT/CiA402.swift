@@ -59,13 +59,14 @@ public enum CiA402 {
     }
 
     /// The controlword that moves a drive one step from `state` toward operation enabled; nil
-    /// once there. A fault needs the reset bit's rising edge, so it is reached through 0x0000 first.
+    /// once there. A fault needs the reset bit's rising edge: 0x0080 and 0x0000 alternate until
+    /// it clears. Quick stop active is left by disable voltage (transition 12).
     public static func nextCommand(toward state: State, previous: UInt16) -> UInt16? {
         switch state {
         case .operationEnabled: nil
         case .fault: previous & Command.faultReset != 0 ? Command.disableVoltage : Command.faultReset
-        case .faultReactionActive, .notReadyToSwitchOn: Command.disableVoltage
-        case .switchOnDisabled, .quickStopActive: Command.shutdown
+        case .faultReactionActive, .notReadyToSwitchOn, .quickStopActive: Command.disableVoltage
+        case .switchOnDisabled: Command.shutdown
         case .readyToSwitchOn: Command.switchOn
         case .switchedOn: Command.enableOperation
         }

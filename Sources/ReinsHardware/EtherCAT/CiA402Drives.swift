@@ -201,7 +201,8 @@ public final class CiA402Drives {
                             targetTorques[drive] = 0
                         }
                         controlwords[drive] = CiA402.nextCommand(toward: state, previous: controlwords[drive]) ?? CiA402.Command.enableOperation
-                    } else if let shown = feedback[drive].mode, shown != mode, layout[drive].modeDisplay != nil {
+                    } else if layout[drive].modeDisplay != nil && feedback[drive].mode != mode {
+                        // The mode counts once 0x6061 shows it.
                         done = false
                     }
                 }
@@ -229,11 +230,14 @@ public final class CiA402Drives {
         }
     }
 
-    /// Clears a fault after its cause is gone; the drives need `enable` again.
-    public func resetFault() {
+    /// Clears a fault once its cause is gone: slaves that left OP meanwhile (a watchdog, a sync
+    /// error) have their errors acknowledged and are taken back to OP with cycles flowing. The
+    /// drives then need `enable` again.
+    public func resetFault(period: Duration = .milliseconds(1)) throws(EtherCATError) {
         fault = nil
         consecutiveFailures = 0
         for drive in controlwords.indices { controlwords[drive] = CiA402.Command.disableVoltage }
+        try master.enterOperational(period: period)
     }
 
     private func sleep(_ duration: Duration) {

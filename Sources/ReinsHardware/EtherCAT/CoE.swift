@@ -121,9 +121,13 @@ public enum SDOMessage: Sendable, Equatable {
     }
 
     /// Whether this (a slave's reply) answers `request`: the same object, or the segment with
-    /// the same toggle; an abort answers anything.
+    /// the same toggle; an abort of the same object (or of none, index 0), or any abort during
+    /// segments (they name no object).
     public func answers(_ request: SDOMessage) -> Bool {
         switch (request, self) {
+        case (.uploadRequest(let index, let subindex), .abort(let gotIndex, let gotSub, _)),
+             (.downloadRequest(let index, let subindex, _, _, _), .abort(let gotIndex, let gotSub, _)):
+            gotIndex == 0 || (gotIndex == index && gotSub == subindex)
         case (_, .abort): true
         case (.uploadRequest(let index, let subindex), .uploadResponse(let gotIndex, let gotSub, _, _, _)),
              (.downloadRequest(let index, let subindex, _, _, _), .downloadResponse(let gotIndex, let gotSub)):
@@ -137,7 +141,7 @@ public enum SDOMessage: Sendable, Equatable {
 
     /// The CoE bytes (after the mailbox header).
     public var bytes: [UInt8] {
-        // An abort goes the way of the message it answers; masters send it as a request.
+        // An abort is always sent with the request service (2), by either side.
         let service: UInt16
         if case .abort = self { service = Self.requestService } else { service = isRequest ? Self.requestService : Self.responseService }
         var out = [UInt8](littleEndian: service << 12)

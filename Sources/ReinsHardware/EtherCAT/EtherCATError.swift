@@ -25,6 +25,8 @@ public enum EtherCATError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .openFailed(let location, let reason) where location.hasPrefix("udp "):
+            "\(location): cannot open: \(reason); check the host and port (another program may hold the port)"
         case .openFailed(let location, let reason):
             "\(location): cannot open: \(reason); check the interface name (ip link), that it is up, and run as root or with CAP_NET_RAW"
         case .io(let location, let operation, let reason): "\(location): \(operation) failed: \(reason)"

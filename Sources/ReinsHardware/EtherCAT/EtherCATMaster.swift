@@ -1,3 +1,4 @@
+import Glibc
 import ReinsCore
 
 /// A slave as the master found and configured it.
@@ -83,8 +84,13 @@ public final class EtherCATMaster {
     /// The logical process image: every slave's outputs, then every slave's inputs.
     public private(set) var outputs: [UInt8] = []
     public private(set) var inputs: [UInt8] = []
-    /// outputs × 2 + inputs over the slaves that have them.
-    public private(set) var expectedWorkingCounter: UInt16 = 0
+    /// What a good cycle's LRW returns: outputs × 2 + inputs over the slaves that have them once
+    /// the bus is in OP; in SAFE-OP only the inputs count.
+    public var expectedWorkingCounter: UInt16 { outputsEnabled ? operationalWorkingCounter : inputsWorkingCounter }
+    private var operationalWorkingCounter: UInt16 = 0
+    private var inputsWorkingCounter: UInt16 = 0
+    /// Whether the whole bus is in OP as the master last saw it (its outputs are taken and counted).
+    public private(set) var outputsEnabled = false
     /// Whether cycles also carry the reference clock to the others (FRMW of 0x0910).
     public private(set) var distributedClocks = false
     /// The largest |system time difference| a slave reported, refreshed one slave per cycle, ns.
@@ -105,6 +111,8 @@ public final class EtherCATMaster {
     private var cycleDifference: Int?
     /// The first logical address of the image.
     public static let logicalStart: UInt32 = 0x0001_0000
+    /// The largest SII EEPROM read: 64 kbit.
+    static let maxEEPROMWords = 4096
 
     public init(transport: any EtherCATTransport, timeouts: EtherCATTimeouts = EtherCATTimeouts()) {
         self.transport = transport
@@ -198,7 +206,8 @@ public final class EtherCATMaster {
 
     /// Counts the slaves, puts them in INIT with errors acknowledged, clears their FMMUs and
     /// sync managers, gives them station addresses from 0x1001 and reads their SII EEPROMs.
-    /// With `reset` false the slaves keep their state and configuration (to look, not to take over).
+    /// With `reset` false the slaves keep their state, configuration and any station address
+    /// they already have (to look, not to take over).
     @discardableResult
     public func scan(reset: Bool = true) throws(EtherCATError) -> [EtherCATSlave] {
         let count = Int(try exchange(.brd, address: DatagramHeader.physical(slave: 0, offset: ESCRegister.type), length: 1,
@@ -214,11 +223,21 @@ public final class EtherCATMaster {
             try broadcast(ESCRegister.dcSyncActivation, [0], "stopping SYNC0 (BWR 0x0981)")
         }
         slaves = []
+        outputsEnabled = false
         mailboxCounter = [UInt8](repeating: 0, count: count)
         for position in 0..<count {
-            let station = UInt16(0x1001 + position)
+            let slaveAtPosition = UInt16(bitPattern: Int16(-position))
+            var station = UInt16(0x1001 + position)
+            if !reset {
+                // Looking only: a station address another master gave is kept.
+                let what = "reading the station address of slave \(position + 1) (APRD 0x0010)"
+                let found = try exchange(.aprd, address: DatagramHeader.physical(slave: slaveAtPosition, offset: ESCRegister.stationAddress), length: 2, what: what)
+                guard found.workingCounter == 1 else { throw .workingCounter(operation: what, expected: 1, received: Int(found.workingCounter)) }
+                let existing = found.data.littleEndian(UInt16.self)
+                if existing != 0 && !slaves.contains(where: { $0.stationAddress == existing }) { station = existing }
+            }
             let what = "assigning station address 0x\(String(station, radix: 16)) to slave \(position + 1) (APWR 0x0010)"
-            let reply = try exchange(.apwr, address: DatagramHeader.physical(slave: UInt16(bitPattern: Int16(-position)), offset: ESCRegister.stationAddress),
+            let reply = try exchange(.apwr, address: DatagramHeader.physical(slave: slaveAtPosition, offset: ESCRegister.stationAddress),
                                      length: 2, data: [UInt8](littleEndian: station), what: what)
             guard reply.workingCounter == 1 else { throw .workingCounter(operation: what, expected: 1, received: Int(reply.workingCounter)) }
             let information = try readSII(station: station, position: position)
@@ -253,7 +272,11 @@ public final class EtherCATMaster {
         }
         // Categories: header (type, size), then the data, until type 0xFFFF.
         var at = SlaveInformation.Word.firstCategory
-        while words.count < 4096 {
+        while true {
+            // A garbage category size must not send the master reading for ever.
+            guard at + 2 <= Self.maxEEPROMWords else {
+                throw .sii(slave: label, detail: "the categories run past \(Self.maxEEPROMWords) words without an end category; the EEPROM is corrupt")
+            }
             while words.count < at + 2 {
                 let (first, second) = try readPair(words.count)
                 words += [first, second]
@@ -280,10 +303,16 @@ public final class EtherCATMaster {
     }
 
     /// Asks slaves (all, or the one at `position`) for `state` and waits until they are in it.
-    /// A pending error is acknowledged with the request. A slave that refuses or does not get
-    /// there in time is reported with its AL status code in words.
+    /// A pending error is acknowledged with the request. A slave that refuses (its error flag
+    /// still up 100 ms after the request: firmware takes a moment to clear an acknowledged one)
+    /// or does not get there in time is reported with its AL status code in words.
     public func requestState(_ state: ALState, slave position: Int? = nil) throws(EtherCATError) {
+        try requestState(state, slave: position, cycling: nil)
+    }
+
+    private func requestState(_ state: ALState, slave position: Int?, cycling period: Duration?) throws(EtherCATError) {
         let targets = position.map { [$0] } ?? Array(slaves.indices)
+        if state < .operational { outputsEnabled = false }
         for target in targets {
             let current = try refreshState(target)
             let control = state.rawValue | (current.errorPending ? ALState.errorBit : 0)
@@ -291,15 +320,68 @@ public final class EtherCATMaster {
         }
         let clock = ContinuousClock()
         let started = clock.now
+        let patience = Duration.milliseconds(100)
         for target in targets {
             while true {
+                // Drives want process data while they go to OP: a cycle between polls.
+                if let period {
+                    _ = try cycle()
+                    sleep(period)
+                }
                 let slave = try refreshState(target)
                 if slave.state == state && !slave.errorPending { break }
-                if slave.errorPending || clock.now - started > timeouts.stateChange {
-                    throw .stateChange(slave: slave.label, requested: state, reached: slave.state, code: slave.statusCode, after: clock.now - started)
+                let waited = clock.now - started
+                if (slave.errorPending && waited > patience) || waited > timeouts.stateChange {
+                    throw .stateChange(slave: slave.label, requested: state, reached: slave.state, code: slave.statusCode, after: waited)
                 }
             }
         }
+        outputsEnabled = slaves.allSatisfy { $0.state == .operational && !$0.errorPending }
+    }
+
+    /// Takes every slave to OP with process data flowing: a cycle every `period` while they get
+    /// there (SYNC0-driven drives expect outputs from their first SM event and trip their
+    /// watchdog without them). Errors are acknowledged on the way. From then on a good cycle's
+    /// working counter counts outputs too.
+    public func enterOperational(period: Duration) throws(EtherCATError) {
+        var all = true
+        for position in slaves.indices {
+            let slave = try refreshState(position)
+            if slave.state != .operational || slave.errorPending { all = false }
+        }
+        if all {
+            outputsEnabled = true
+            return
+        }
+        // Outputs are sent (and counted) from the first cycle: a slave in OP takes them.
+        outputsEnabled = true
+        try requestState(.operational, slave: nil, cycling: period)
+    }
+
+    private func sleep(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+
+    /// From power-on to SAFE-OP the way a master that configures slaves from their SII and CoE
+    /// objects does: scan, mailboxes and PRE-OP, each slave's PDO mapping written (`mapping`)
+    /// or read, process data laid out, distributed clocks synchronised and SYNC0 started at
+    /// `cycle`, SAFE-OP (inputs flowing, outputs not yet). Returns the frames the clocks took
+    /// to lock. `enterOperational` goes on from there.
+    @discardableResult
+    public func configure(mapping: PDOMapping? = nil, cycle: Duration) throws(EtherCATError) -> Int {
+        try scan()
+        try enterPreOperational()
+        for slave in slaves {
+            if let mapping { try writePDOMapping(slave: slave.position, mapping) } else { _ = try readPDOMapping(slave: slave.position) }
+        }
+        try configureProcessData()
+        let frames = try configureDistributedClocks()
+        try startSync0(cycle: cycle)
+        try requestState(.safeOperational)
+        return frames
     }
 
     /// Acknowledges a slave's error and puts it back in `state` (its current one by default).
@@ -504,7 +586,7 @@ public final class EtherCATMaster {
         }
         outputs = [UInt8](repeating: 0, count: outputTotal)
         inputs = [UInt8](repeating: 0, count: offset - outputTotal)
-        var expected = 0
+        var expected = 0, inputsOnly = 0
         for slave in slaves {
             let info = slave.information
             guard info.syncManagers.count >= 4 || (slave.outputBytes == 0 && slave.inputBytes == 0) else {
@@ -526,10 +608,12 @@ public final class EtherCATMaster {
                 fmmus += FMMUConfig(logicalStart: Self.logicalStart + UInt32(slave.inputOffset), length: UInt16(slave.inputBytes),
                                     physicalStart: sm.start, type: FMMUConfig.readType, enabled: true).registerBytes
                 expected += 1
+                inputsOnly += 1
             }
             if !fmmus.isEmpty { try write(station: slave.stationAddress, register: ESCRegister.fmmu0, fmmus) }
         }
-        expectedWorkingCounter = UInt16(expected)
+        operationalWorkingCounter = UInt16(expected)
+        inputsWorkingCounter = UInt16(inputsOnly)
         prepareCycleFrame()
     }
 
@@ -550,7 +634,8 @@ public final class EtherCATMaster {
         differenceSlave = 1
     }
 
-    /// Writes one slave's output bytes into the image. Realtime: allocates nothing.
+    /// Hands the whole output image to `body` to fill (each slave's bytes at its `outputOffset`).
+    /// Realtime: allocates nothing.
     public func setOutputs(_ body: (UnsafeMutableRawBufferPointer) -> Void) {
         outputs.withUnsafeMutableBytes(body)
     }
@@ -580,7 +665,7 @@ public final class EtherCATMaster {
         }
         guard try transceive(&cycleBuilder, index: index, timeout: timeouts.frame) else { return .lost }
         let received = cycleBuilder.bytes.littleEndian(UInt16.self, at: cycleLRW + outputs.count + inputs.count)
-        if let frmw = cycleFRMW, cycleBuilder.bytes.littleEndian(UInt16.self, at: frmw + 8) > 0 {
+        if received == expectedWorkingCounter, let frmw = cycleFRMW, cycleBuilder.bytes.littleEndian(UInt16.self, at: frmw + 8) > 0 {
             referenceTimeNs = cycleBuilder.bytes.littleEndian(UInt64.self, at: frmw)
         }
         if let difference = cycleDifference, cycleBuilder.bytes.littleEndian(UInt16.self, at: difference + 4) == 1 {
@@ -625,8 +710,12 @@ public final class EtherCATMaster {
             let ports = try read(station: slave.stationAddress, register: ESCRegister.dcReceiveTimePort0, length: 8)
             let port0 = Int64(ports.littleEndian(UInt32.self, at: 0))
             let port1 = Int64(ports.littleEndian(UInt32.self, at: 4))
-            // The time a frame spends downstream of this slave; 32-bit registers wrap.
-            loops.append(Int64(UInt32(truncatingIfNeeded: port1 &- port0)))
+            // Port 1 open with communication (DL status bits 10-11 = 10b): a slave follows, and the
+            // frame's time downstream is port 1's receive time less port 0's (32-bit registers
+            // wrap). Closed, the frame turned back here and port 1's time is stale: no loop.
+            let dlStatus = try read(station: slave.stationAddress, register: ESCRegister.dlStatus, length: 2).littleEndian(UInt16.self)
+            let downstream = dlStatus & 0x0C00 == 0x0800
+            loops.append(downstream ? Int64(UInt32(truncatingIfNeeded: port1 &- port0)) : 0)
             receiveTimes.append(Int64(bitPattern: try read(station: slave.stationAddress, register: ESCRegister.dcReceiveTimeProcessingUnit, length: 8)
                 .littleEndian(UInt64.self)))
         }

@@ -18,10 +18,11 @@ public final class EtherCATRobot: Robot {
     private let driveOf: [Int]
     private let period: Duration
 
-    /// Brings the bus at `endpoint` up for `definition`: finds the slaves (one per motor, the
-    /// motor's id its position from 1), writes the robot file's PDO mapping into them or reads
-    /// theirs, maps the process data, synchronises their clocks with SYNC0 at the bus rate, and
-    /// takes them to OP. The drives are left disabled until `setTorque(true)`.
+    /// Brings the bus at `endpoint` up for `definition` as far as SAFE-OP: finds the slaves (one
+    /// per motor, the motor's id its position from 1), writes the robot file's PDO mapping into
+    /// them or reads theirs, maps the process data, synchronises their clocks with SYNC0 at the
+    /// bus rate. Inputs flow from then on; `setTorque(true)` takes the bus to OP and enables the
+    /// drives, so no outputs are due (and no watchdog can trip) before the loop runs.
     public static func connect(_ definition: RobotDefinition, endpoint: EtherCATEndpoint,
                                timeouts: EtherCATTimeouts = EtherCATTimeouts()) throws(EtherCATError) -> EtherCATRobot {
         guard definition.busProtocol == .ethercat, let settings = definition.ethercat else {
@@ -31,26 +32,16 @@ public final class EtherCATRobot: Robot {
             throw .configuration("\(definition.name): the robot interface sends joint positions, which needs mode csp (the robot file says \(settings.mode))")
         }
         let master = EtherCATMaster(transport: try endpoint.openMaster(), timeouts: timeouts)
-        try master.scan()
-        for motor in definition.motors where motor.id > master.slaves.count {
-            throw .configuration("\(endpoint): motor \(motor.name) is drive \(motor.id) in \(definition.file.path), but the bus has \(master.slaves.count) slave\(master.slaves.count == 1 ? "" : "s"); check the cable and power, and `reins ethercat scan`")
+        let found = try master.scan().count
+        for motor in definition.motors where motor.id > found {
+            throw .configuration("\(endpoint): motor \(motor.name) is drive \(motor.id) in \(definition.file.path), but the bus has \(found) slave\(found == 1 ? "" : "s"); check the cable and power, and `reins ethercat scan`")
         }
-        try master.enterPreOperational()
-        for slave in master.slaves {
-            if let outputs = settings.outputs, let inputs = settings.inputs {
-                try master.writePDOMapping(slave: slave.position, PDOMapping(outputs: [(0x1600, outputs.map(PDOEntry.init(packed:)))],
-                                                                              inputs: [(0x1A00, inputs.map(PDOEntry.init(packed:)))]))
-            } else {
-                _ = try master.readPDOMapping(slave: slave.position)
-            }
+        var mapping: PDOMapping?
+        if let outputs = settings.outputs, let inputs = settings.inputs {
+            mapping = PDOMapping(outputs: [(0x1600, outputs.map(PDOEntry.init(packed:)))], inputs: [(0x1A00, inputs.map(PDOEntry.init(packed:)))])
         }
-        try master.configureProcessData()
         let period = Duration.nanoseconds(Int64((1e9 / definition.rates.busHz).rounded()))
-        try master.configureDistributedClocks()
-        try master.startSync0(cycle: period)
-        try master.requestState(.safeOperational)
-        _ = try master.cycle()
-        try master.requestState(.operational)
+        try master.configure(mapping: mapping, cycle: period)
         var scaling = master.slaves.map { _ in DriveScaling(countsPerRevolution: 1, ratedTorqueNm: 1) }
         for motor in definition.motors {
             guard let drive = motor.drive else { throw .configuration("\(definition.name): motor \(motor.name) has no drive parameters") }
@@ -67,8 +58,6 @@ public final class EtherCATRobot: Robot {
         self.location = location
         self.period = period
         driveOf = definition.motors.map { $0.id - 1 }
-        // Until the loop says otherwise, hold where the drives are.
-        for drive in driveOf { drives.setTargetPosition(drive, radians: drives.feedback[drive].positionRad) }
     }
 
     public func read(into state: inout RobotState) throws(MotorBusError) {
@@ -79,7 +68,12 @@ public final class EtherCATRobot: Robot {
             throw .port(error.description)
         }
         if let fault = drives.fault { throw .port("\(location): \(fault.description); the drives were sent a quick stop") }
-        guard outcome == .ok else { throw .timeout(motor: "EtherCAT process data", id: 0, after: drives.master.timeouts.frame) }
+        switch outcome {
+        case .ok: break
+        case .lost: throw .cycleMissed(location: location, detail: "the frame did not come back within \(drives.master.timeouts.frame)")
+        case .workingCounter(let expected, let received):
+            throw .cycleMissed(location: location, detail: "working counter \(received), expected \(expected)")
+        }
         for (motor, drive) in driveOf.enumerated() {
             let feedback = drives.feedback[drive]
             if feedback.state == .fault {
@@ -96,14 +90,21 @@ public final class EtherCATRobot: Robot {
         for (motor, drive) in driveOf.enumerated() { drives.setTargetPosition(drive, radians: targets[motor]) }
     }
 
-    /// On: each drive walks to operation enabled holding where it is; off: disable voltage.
+    /// On: the bus goes to OP with cycles flowing (slaves that left it are acknowledged and
+    /// brought back) and each drive walks to operation enabled holding where it is. Off: disable
+    /// voltage, then SAFE-OP, so the outputs may stop without tripping a watchdog.
     public func setTorque(_ enabled: Bool) throws(MotorBusError) {
         do {
             if enabled {
-                if drives.fault != nil { drives.resetFault() }
+                if drives.fault != nil {
+                    try drives.resetFault(period: period)
+                } else {
+                    try drives.master.enterOperational(period: period)
+                }
                 try drives.enable(period: period)
             } else {
                 try drives.disable(period: period)
+                try drives.master.requestState(.safeOperational)
             }
         } catch {
             throw .port("\(location): \(error.description)")

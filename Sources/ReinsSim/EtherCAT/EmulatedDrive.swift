@@ -116,7 +116,8 @@ final class EmulatedDrive {
         od.add(Object.ratedTorque, 0, [UInt8](littleEndian: spec.ratedTorqueMilliNm), .readWrite)
         // CSP, CSV and CST (bits 7, 8, 9).
         od.add(Object.supportedModes, 0, [UInt8](littleEndian: UInt32(0x0380)))
-        od.add(Object.quickStopOption, 0, [2, 0], .readWrite)
+        // 6: stop on the quick-stop ramp and stay in quick stop active (1–4 go on to switch on disabled).
+        od.add(Object.quickStopOption, 0, [6, 0], .readWrite)
         dictionary = od
     }
 
@@ -173,6 +174,8 @@ final class EmulatedDrive {
             }
         case .quickStopActive:
             velocity = 0
+            // Option codes 1–4 end the quick stop with the power off once stopped.
+            if (1...4).contains(dictionary.value(Object.quickStopOption, as: Int16.self)) { state = .switchOnDisabled }
         default:
             // Power off: the shaft coasts to a stop through its friction.
             let radPerS = velocity / countsPerRad

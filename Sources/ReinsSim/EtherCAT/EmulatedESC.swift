@@ -1,3 +1,4 @@
+import ReinsCore
 import ReinsHardware
 
 /// A slave's distributed clock: a local 64-bit nanosecond counter that runs `ppm` fast or slow
@@ -111,8 +112,12 @@ final class EmulatedESC {
     /// when a slave follows, else closed (the frame turns back here). Masters read their
     /// topology and which receive times count from it.
     func setLinks(downstream: Bool) {
+        hasDownstream = downstream
         store(UInt16(downstream ? 0x0A30 : 0x0610), at: ESCRegister.dlStatus)
     }
+
+    /// Whether a slave follows on port 1 (else the port is closed and the frame turns back here).
+    private var hasDownstream = false
 
     // MARK: Memory
 
@@ -336,7 +341,8 @@ final class EmulatedESC {
             errorPending = true
             statusCode = refusal
         } else {
-            if requested == .operational { lastOutputsHostNs = Int64.max / 2 }
+            // The watchdog runs from the moment the slave is in OP: outputs are due from then on.
+            if requested == .operational { lastOutputsHostNs = Int64(FrameStamp.now()) }
             state = requested
         }
         publishALStatus()
@@ -427,7 +433,8 @@ final class EmulatedESC {
     private func latchReceiveTimes(hostNs: Int64, returnHostNs: Int64) {
         let port0 = clock.local(atHost: hostNs)
         store(UInt32(truncatingIfNeeded: port0), at: ESCRegister.dcReceiveTimePort0)
-        store(UInt32(truncatingIfNeeded: clock.local(atHost: returnHostNs)), at: ESCRegister.dcReceiveTimePort0 + 4)
+        // A closed port receives nothing: its time stays what it was.
+        if hasDownstream { store(UInt32(truncatingIfNeeded: clock.local(atHost: returnHostNs)), at: ESCRegister.dcReceiveTimePort0 + 4) }
         store(UInt64(bitPattern: port0), at: ESCRegister.dcReceiveTimeProcessingUnit)
     }
 
@@ -438,13 +445,7 @@ final class EmulatedESC {
         let difference = wide ? own &- expected : Int64(Int32(truncatingIfNeeded: own &- expected))
         let magnitude = UInt32(min(difference.magnitude, 0x7FFF_FFFF))
         store(difference < 0 ? magnitude | 0x8000_0000 : magnitude, at: ESCRegister.dcSystemTimeDifference)
-        // A difference this large is a first write of the time, not drift: the offset takes it.
-        if difference.magnitude > 1_000_000_000 {
-            store(UInt64(bitPattern: Int64(bitPattern: load(UInt64.self, at: ESCRegister.dcSystemTimeOffset)) &- difference),
-                  at: ESCRegister.dcSystemTimeOffset)
-        } else {
-            clock.steer(difference: difference, atHost: hostNs)
-        }
+        clock.steer(difference: difference, atHost: hostNs)
     }
 
     // MARK: Mailbox (CoE)
@@ -468,7 +469,9 @@ final class EmulatedESC {
         let body = Array(raw[MailboxHeader.size..<(MailboxHeader.size + header.length)])
         do {
             let message = try SDOMessage(coe: body, fromSlave: false)
-            reply = transfer.answer(message, esc: self, room: Int(information.mailboxInSize) - MailboxHeader.size).bytes
+            // An abort from the master ends its transfer and gets no answer.
+            guard let answer = transfer.answer(message, esc: self, room: Int(information.mailboxInSize) - MailboxHeader.size) else { return }
+            reply = answer.bytes
         } catch {
             reply = SDOMessage.abort(index: 0, subindex: 0, code: .unknownCommand).bytes
         }
@@ -504,7 +507,8 @@ struct SDOServer {
     private var download: (index: UInt16, subindex: UInt8, size: Int, data: [UInt8], toggle: Bool)?
     private var upload: (remaining: [UInt8], toggle: Bool)?
 
-    mutating func answer(_ message: SDOMessage, esc: EmulatedESC, room: Int) -> SDOMessage {
+    /// The reply to a request; nil for an abort, which is not answered.
+    mutating func answer(_ message: SDOMessage, esc: EmulatedESC, room: Int) -> SDOMessage? {
         switch message {
         case .uploadRequest(let index, let subindex):
             download = nil
@@ -557,7 +561,7 @@ struct SDOServer {
         case .abort:
             download = nil
             upload = nil
-            return message
+            return nil
         default:
             return .abort(index: 0, subindex: 0, code: .unknownCommand)
         }

@@ -303,6 +303,9 @@ struct SegmentState {
         let data = datagram.dataOffset
         let length = header.length
         let offset = Int(header.offset)
+        // A read-write datagram returns what the slave held and writes what the master sent.
+        let sent: [UInt8]? = command.reads && command.writes && !command.isLogical
+            ? Array(UnsafeRawBufferPointer(rebasing: payload[data..<(data + length)])) : nil
         for index in 0..<present {
             let slave = slaves[index]
             let arrival = hostNs + Int64(index) * Self.hopNs
@@ -336,9 +339,13 @@ struct SegmentState {
                 if command.reads, slave.read(offset, length, into: payload, at: data, or: command.isBroadcast, hostNs: arrival) {
                     workingCounter &+= 1
                 }
-                if command.writes, slave.write(offset, length, from: UnsafeRawBufferPointer(payload), at: data, hostNs: arrival, returnHostNs: returning) {
-                    workingCounter &+= command.reads ? 2 : 1
+                guard command.writes else { continue }
+                let wrote = if let sent {
+                    sent.withUnsafeBytes { slave.write(offset, length, from: $0, at: 0, hostNs: arrival, returnHostNs: returning) }
+                } else {
+                    slave.write(offset, length, from: UnsafeRawBufferPointer(payload), at: data, hostNs: arrival, returnHostNs: returning)
                 }
+                if wrote { workingCounter &+= command.reads ? 2 : 1 }
             }
         }
         if command.isPositional || command.isBroadcast {
