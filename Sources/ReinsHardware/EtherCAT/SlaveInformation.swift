@@ -98,10 +98,11 @@ public struct SlaveInformation: Sendable, Equatable {
         }
         let nameBytes = Array(name.utf8.prefix(255))
         category(Category.strings, [1, UInt8(nameBytes.count)] + nameBytes)
-        // Group, image, order 0; name string 1; CoE details: SDO, SDO info, PDO assign, PDO config.
+        // Group, image, order 0; name string 1; CoE details: SDO, PDO assign, PDO config (bits 0, 2, 3;
+        // not SDO information, which the emulated drives do not offer).
         var general = [UInt8](repeating: 0, count: 32)
         general[3] = 1
-        general[5] = supportsCoE ? 0x0F : 0
+        general[5] = supportsCoE ? 0x0D : 0
         category(Category.general, general)
         category(Category.fmmu, fmmuUsage)
         category(Category.syncManager, syncManagers.flatMap { sm -> [UInt8] in
