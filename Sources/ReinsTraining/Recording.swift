@@ -8,12 +8,7 @@ extension OperatorStation {
     /// an episode a key ended (y or n) ended on its last step before the key (or, with
     /// `pastSuccessSteps`, before the steps recorded past its success). `onStep` sees each step as well.
     public func recordEpisode(index: Int, softwareVersion: String, onStep: (StationStep) -> Void = { _ in }) throws -> (Episode, EpisodeOutcome) {
-        let definition = session.robot.definition
-        let metadata = Episode.Metadata(robot: definition.name, task: options.task.rawValue, busHz: loop.configuration.busHz,
-                                        policyHz: loop.configuration.policyHz, calibrationID: session.calibrationID, success: false,
-                                        softwareVersion: softwareVersion, jointNames: definition.motors.map(\.name),
-                                        startedUnixSeconds: Date().timeIntervalSince1970)
-        var episode = Episode(metadata: metadata, actionWidth: 7,
+        var episode = Episode(metadata: episodeMetadata(success: false, softwareVersion: softwareVersion), actionWidth: 7,
                               cameras: session.cameras.map { Episode.CameraFrames(name: $0.name, width: $0.width, height: $0.height) },
                               recordsCube: session.isTwin)
         let cameras = session.cameras
@@ -46,15 +41,19 @@ extension OperatorStation {
 }
 
 extension OperatorStation {
+    /// What an episode file records of this station's robot, task and rates, started now.
+    func episodeMetadata(success: Bool, softwareVersion: String) -> Episode.Metadata {
+        let definition = session.robot.definition
+        return Episode.Metadata(robot: definition.name, task: options.task.rawValue, busHz: loop.configuration.busHz,
+                                policyHz: loop.configuration.policyHz, calibrationID: session.calibrationID, success: success,
+                                softwareVersion: softwareVersion, jointNames: definition.motors.map(\.name),
+                                startedUnixSeconds: Date().timeIntervalSince1970)
+    }
+
     /// One frame as a one-step episode file with its label (what the operator said it shows).
     public func labelledFrame(_ observation: EpisodeObservation, success: Bool, softwareVersion: String) -> Episode {
-        let definition = session.robot.definition
-        let metadata = Episode.Metadata(robot: definition.name, task: options.task.rawValue, busHz: loop.configuration.busHz,
-                                        policyHz: loop.configuration.policyHz, calibrationID: session.calibrationID, success: success,
-                                        softwareVersion: softwareVersion, jointNames: definition.motors.map(\.name),
-                                        startedUnixSeconds: Date().timeIntervalSince1970)
         let cameras = session.cameras
-        var episode = Episode(metadata: metadata, actionWidth: 7,
+        var episode = Episode(metadata: episodeMetadata(success: success, softwareVersion: softwareVersion), actionWidth: 7,
                               cameras: cameras.map { Episode.CameraFrames(name: $0.name, width: $0.width, height: $0.height) }, recordsCube: false)
         episode.append(jointPositions: observation.joints, endEffector: observation.endEffector.vector, gripper: observation.gripper ?? 0,
                        cubePosition: nil, images: cameras.map { observation.images[$0.name] ?? [UInt8](repeating: 0, count: $0.width * $0.height * 3) },

@@ -20,7 +20,10 @@ public enum RewardDataset {
     /// episode's first camera). Episodes count from 0, folder by folder in file-name order.
     public static func load(folders: [URL], cameras: [String]?) throws(RewardDataError) -> LabelledFrames {
         var paths: [String] = []
+        var seen = Set<String>()
         for folder in folders {
+            // The same folder named twice (a resumed classifier's and a --data) counts once.
+            guard seen.insert(folder.standardizedFileURL.resolvingSymlinksInPath().path).inserted else { continue }
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), isFolder.boolValue else {
                 throw RewardDataError("\(folder.path) is not a folder; give a folder `reins record --out` (or `reins train --record`) wrote")

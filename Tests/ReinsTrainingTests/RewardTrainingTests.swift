@@ -90,7 +90,7 @@ struct RewardTrainingTests {
         #expect(RewardDataset.clearOfLabelChanges(data, margin: 2) == [true, false, false, false, false, true, false, false, false, true])
     }
 
-    @Test("a folder of episodes without labels is refused, saying how to label")
+    @Test("a folder of episodes without labels is refused, saying how to label; a folder named twice counts once")
     func refusesUnlabelledEpisodes() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reins-unlabelled-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -108,5 +108,9 @@ struct RewardTrainingTests {
         episode.labels = [1]
         try writer.write(episode)
         #expect { try RewardDataset.load(folders: [folder], cameras: ["wrist"]) } throws: { "\($0)".contains("has no camera wrist (it has front)") }
+        // The same folder named twice, once through another spelling of its path, counts once.
+        let once = try RewardDataset.load(folders: [folder], cameras: nil)
+        let twice = try RewardDataset.load(folders: [folder, URL(fileURLWithPath: folder.path + "/./")], cameras: nil)
+        #expect(once.count == 1 && twice.count == once.count)
     }
 }
