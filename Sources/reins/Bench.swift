@@ -16,15 +16,15 @@ struct BenchBus: ParsableCommand {
         commandName: "bus",
         abstract: "Sync read of present position plus sync write of goal position against an emulated bus on a pty.",
         discussion: """
-        A pty has no wire timing, so the time per cycle is host overhead (driver, emulator, kernel); it is compared with the time the same bytes take on a 1 Mbps wire with return delay 0.
+        A pty has no wire timing, so the time per cycle is host overhead (driver, emulator, kernel); it is compared with the time the same bytes take on a 1 Mbps wire with return delay 0. With --protocol ethercat it runs `reins bench ethercat` with --motors emulated CiA 402 drives at 1 kHz (its own figures).
 
         Example:
           reins bench bus --protocol dynamixel --motors 6 --seconds 5
           reins bench bus --protocol feetech --json
         """)
 
-    @Option(name: .customLong("protocol"), help: "dynamixel or feetech.") var busProtocol: BusProtocol = .feetech
-    @Option(help: "Servos on the bus.") var motors = 6
+    @Option(name: .customLong("protocol"), help: "dynamixel, feetech or ethercat.") var busProtocol: BusProtocol = .feetech
+    @Option(help: "Servos (or EtherCAT drives) on the bus.") var motors = 6
     @Option(help: "How long to run.") var seconds = 5.0
     @Flag(help: "Dynamixel only: group reads as Fast Sync Read (one reply for all servos).") var fastSyncRead = false
     @Option(help: "Bench a bus already there (a real adapter, or `reins bus emulate` in another process) with ids 1…motors, instead of an emulator in this process.")
@@ -52,10 +52,15 @@ struct BenchBus: ParsableCommand {
         guard (1...32).contains(motors) else { throw ValidationError("--motors must be from 1 to 32") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard !fastSyncRead || busProtocol == .dynamixel else { throw ValidationError("--fast-sync-read is a Dynamixel instruction") }
-        guard busProtocol != .ethercat else { throw ValidationError("EtherCAT is not a serial servo bus: use `reins bench ethercat`") }
+        guard busProtocol != .ethercat || port == nil else { throw ValidationError("--port is a serial device; for an EtherCAT bus use `reins bench ethercat --iface IF` or `--udp HOST:PORT`") }
     }
 
     func run() throws {
+        if busProtocol == .ethercat {
+            var drives = try BenchEtherCAT.parse(["--slaves", String(motors), "--seconds", String(seconds)] + (json ? ["--json"] : []))
+            try drives.run()
+            return
+        }
         let model: MotorModel = busProtocol == .dynamixel ? .xm430W350 : .sts3215
         let ids = (1...motors).map { UInt8($0) }
         var emulator: ServoBusEmulator?
@@ -119,7 +124,7 @@ struct BenchBus: ParsableCommand {
             (14 + motors) + 11 + DynamixelPacket.fastSyncReplyLength(count: motors, dataLength: size) + (14 + motors * (1 + size))
         case .dynamixel: (14 + motors) + motors * (11 + size) + (14 + motors * (1 + size))
         case .feetech: (8 + motors) + motors * (6 + size) + (8 + motors * (1 + size))
-        case .ethercat: 0  // refused by validate(): `reins bench ethercat` times that bus
+        case .ethercat: 0  // never asked: run() hands EtherCAT to `reins bench ethercat`
         }
     }
 }

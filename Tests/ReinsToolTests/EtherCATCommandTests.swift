@@ -47,7 +47,7 @@ struct EtherCATCommandTests {
         #expect(op.status != 0 && op.stderr.contains("--set OP needs cyclic process data"))
     }
 
-    @Test("reins bench ethercat prints its figures as JSON, with the CPU named")
+    @Test("reins bench ethercat prints its figures as JSON, with the CPU named; reins bench bus --protocol ethercat runs it")
     func bench() throws {
         let result = try reins("bench", "ethercat", "--slaves", "2", "--seconds", "0.5", "--json")
         #expect(result.status == 0, "\(result.stderr)")
@@ -58,6 +58,11 @@ struct EtherCATCommandTests {
             #expect(output[key] is Double, "\(key)")
         }
         #expect(output["dc_max_diff_ns"] is Int && output["cpu"] is String)
+        // The bus bench hands an EtherCAT bus to the same benchmark.
+        let bus = try reins("bench", "bus", "--protocol", "ethercat", "--motors", "2", "--seconds", "0.3", "--json")
+        #expect(bus.status == 0, "\(bus.stderr)")
+        let drives = try #require(try jsonLines(bus.stdout).first)
+        #expect(drives["benchmark"] as? String == "ethercat" && drives["slaves"] as? Int == 2 && drives["cycles"] as? Int == 300)
     }
 }
 
