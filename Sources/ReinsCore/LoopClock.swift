@@ -23,6 +23,15 @@ public struct LoopClock: Sendable {
         periodNs = Int64((1e9 / rateHz).rounded())
     }
 
+    /// Sleeps for `duration`, resuming after signals; for set-up paces and emulated delays, not
+    /// the loop's own ticks (those sleep to absolute deadlines).
+    public static func sleep(for duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+
     /// The monotonic clock in nanoseconds.
     public static func nowNs() -> Int64 {
         var time = timespec()

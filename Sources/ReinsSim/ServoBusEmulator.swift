@@ -207,17 +207,10 @@ final class EmulatedLine: @unchecked Sendable {
             }
             let replies = state.withLock { state in state.receive(input[0..<count]) }
             for reply in replies {
-                if reply.delay > .zero { sleep(for: reply.delay) }
+                if reply.delay > .zero { LoopClock.sleep(for: reply.delay) }
                 _ = reply.bytes.withUnsafeBytes { write(pty.controller, $0.baseAddress, $0.count) }
             }
         }
-    }
-
-    private func sleep(for duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }
 

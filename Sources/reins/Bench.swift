@@ -57,7 +57,7 @@ struct BenchBus: ParsableCommand {
 
     func run() throws {
         if busProtocol == .ethercat {
-            var drives = try BenchEtherCAT.parse(["--slaves", String(motors), "--seconds", String(seconds)] + (json ? ["--json"] : []))
+            let drives = try BenchEtherCAT.parse(["--slaves", String(motors), "--seconds", String(seconds)] + (json ? ["--json"] : []))
             try drives.run()
             return
         }

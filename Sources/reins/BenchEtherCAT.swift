@@ -90,7 +90,7 @@ struct BenchEtherCAT: ParsableCommand {
                 endpoint = .interface(made.masterSide)
             } else {
                 try emulated.serve(on: .udp(host: "127.0.0.1", port: 0))
-                endpoint = EtherCATEndpoint.udp(emulated.location.replacingOccurrences(of: "udp ", with: ""))!
+                endpoint = emulated.endpoint!
             }
             segment = emulated
         }

@@ -105,12 +105,7 @@ extension Bus {
 
         func run() throws {
             let definition = try RobotCatalog.locate().robot(robot)
-            // Block the stop signals in every thread, so this one can wait for them.
-            var signals = sigset_t()
-            sigemptyset(&signals)
-            sigaddset(&signals, SIGINT)
-            sigaddset(&signals, SIGTERM)
-            pthread_sigmask(SIG_BLOCK, &signals, nil)
+            let stop = StopSignalWait()
             let emulator = try ServoBusEmulator(robot: definition, busProtocol: busProtocol,
                                                 faults: BusFaults(dropRate: drop, corruptRate: corrupt, delay: .microseconds(delayUs)),
                                                 seed: seed)
@@ -133,8 +128,7 @@ extension Bus {
             print("emulating \(definition.name): \((busProtocol ?? definition.busProtocol).rawValue) servos \(ids)"
                   + "\(noPhysics ? "" : ", moved by its MuJoCo twin"); Ctrl-C stops")
             fflush(nil)  // all output streams: the first line must reach a pipe reader now
-            var received: Int32 = 0
-            sigwait(&signals, &received)
+            stop.wait()
             emulator.stop()
             let faults = emulator.injectedFaults
             print("stopped; replies dropped: \(faults.dropped), corrupted: \(faults.corrupted)")

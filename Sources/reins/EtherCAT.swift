@@ -139,11 +139,7 @@ extension EtherCAT {
         }
 
         func run() throws {
-            var signals = sigset_t()
-            sigemptyset(&signals)
-            sigaddset(&signals, SIGINT)
-            sigaddset(&signals, SIGTERM)
-            pthread_sigmask(SIG_BLOCK, &signals, nil)
+            let stop = StopSignalWait()
             let faults = EtherCATFaults(dropRate: drop, delay: .microseconds(delayUs), missRate: miss)
             let segment = try robot.map { try EtherCATSegment(robot: try RobotCatalog.locate().robot($0), faults: faults, seed: seed) }
                 ?? EtherCATSegment(slaves: slaves, faults: faults, seed: seed)
@@ -153,8 +149,7 @@ extension EtherCAT {
             let count = segment.slaveCount
             print("emulating \(count) CiA 402 drive\(count == 1 ? "" : "s")\(robot.map { " of \($0)" } ?? "") on \(segment.location); Ctrl-C stops")
             fflush(nil)
-            var received: Int32 = 0
-            sigwait(&signals, &received)
+            stop.wait()
             segment.stop()
             let counters = segment.counters
             print("stopped; frames answered: \(counters.processed), lost: \(counters.dropped)")

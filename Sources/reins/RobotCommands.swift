@@ -99,13 +99,7 @@ struct RobotAddress {
             if servoRobot.offsetsWritten > 0 {
                 printError("note: wrote \(servoRobot.offsetsWritten) homing offset(s) from \(catalog.displayPath(calibration.file)) into the motors")
             }
-            if !sim, let cameraSize {
-                for spec in definition.cameras {
-                    let camera = try OpenCVCamera(spec: spec, width: cameraSize, height: cameraSize)
-                    try camera.start()
-                    cameras.append(camera)
-                }
-            }
+            if !sim, let cameraSize { cameras += try openCameras(definition.cameras, size: cameraSize) }
             let opened = cameras
             return RobotSession(robot: servoRobot, kinematics: try ArmKinematics.model(of: twin), scene: emulator, cameras: opened,
                                 calibrationID: calibration.file.deletingPathExtension().lastPathComponent) {
@@ -132,24 +126,28 @@ extension RobotAddress {
         }
         let kinematics = try ArmKinematics.model(of: try RobotTwin(robot: definition))
         let robot = try EtherCATRobot.connect(definition, endpoint: endpoint)
-        var cameras: [OpenCVCamera] = []
-        do {
-            if let cameraSize {
-                for spec in definition.cameras {
-                    let camera = try OpenCVCamera(spec: spec, width: cameraSize, height: cameraSize)
-                    try camera.start()
-                    cameras.append(camera)
-                }
-            }
-        } catch {
-            for camera in cameras { camera.stop() }
-            throw error
-        }
-        let opened = cameras
+        let opened = try cameraSize.map { try openCameras(definition.cameras, size: $0) } ?? []
         return RobotSession(robot: robot, kinematics: kinematics, scene: nil, cameras: opened, calibrationID: "none") {
             for camera in opened { camera.stop() }
         }
     }
+}
+
+/// A real robot's cameras through OpenCV, started, delivering size×size frames; those already
+/// started are stopped again if a later one fails.
+private func openCameras(_ specs: [CameraSpec], size: Int) throws -> [OpenCVCamera] {
+    var cameras: [OpenCVCamera] = []
+    do {
+        for spec in specs {
+            let camera = try OpenCVCamera(spec: spec, width: size, height: size)
+            try camera.start()
+            cameras.append(camera)
+        }
+    } catch {
+        for camera in cameras { camera.stop() }
+        throw error
+    }
+    return cameras
 }
 
 struct RobotCommand: ParsableCommand {

@@ -9,8 +9,7 @@ import Testing
 func udpBus(slaves: Int = 3, faults: EtherCATFaults = EtherCATFaults(), seed: UInt64 = 1) throws -> (EtherCATSegment, EtherCATMaster) {
     let segment = EtherCATSegment(slaves: slaves, faults: faults, seed: seed)
     try segment.serve(on: .udp(host: "127.0.0.1", port: 0))
-    let port = try #require(UInt16(segment.location.split(separator: ":").last ?? ""))
-    let master = EtherCATMaster(transport: try UDPTransport(connectingTo: "127.0.0.1", port: port))
+    let master = EtherCATMaster(transport: try #require(segment.endpoint).openMaster())
     return (segment, master)
 }
 

@@ -1,4 +1,3 @@
-import Glibc
 import ReinsCore
 
 /// How a drive's counts and per-mille become joint radians and newton-metres: the encoder's
@@ -217,7 +216,7 @@ public final class CiA402Drives {
                 }
                 throw .configuration("drives not enabled within \(timeout): \(detail.joined(separator: "; "))")
             }
-            sleep(period)
+            LoopClock.sleep(for: period)
         }
     }
 
@@ -226,7 +225,7 @@ public final class CiA402Drives {
         for drive in controlwords.indices { controlwords[drive] = CiA402.Command.disableVoltage }
         for _ in 0..<5 {
             try exchange()
-            sleep(period)
+            LoopClock.sleep(for: period)
         }
     }
 
@@ -238,12 +237,5 @@ public final class CiA402Drives {
         consecutiveFailures = 0
         for drive in controlwords.indices { controlwords[drive] = CiA402.Command.disableVoltage }
         try master.enterOperational(period: period)
-    }
-
-    private func sleep(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }

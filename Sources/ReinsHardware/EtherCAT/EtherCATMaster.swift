@@ -1,4 +1,3 @@
-import Glibc
 import ReinsCore
 
 /// A slave as the master found and configured it.
@@ -326,7 +325,7 @@ public final class EtherCATMaster {
                 // Drives want process data while they go to OP: a cycle between polls.
                 if let period {
                     _ = try cycle()
-                    sleep(period)
+                    LoopClock.sleep(for: period)
                 }
                 let slave = try refreshState(target)
                 if slave.state == state && !slave.errorPending { break }
@@ -356,13 +355,6 @@ public final class EtherCATMaster {
         // Outputs are sent (and counted) from the first cycle: a slave in OP takes them.
         outputsEnabled = true
         try requestState(.operational, slave: nil, cycling: period)
-    }
-
-    private func sleep(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 
     /// From power-on to SAFE-OP the way a master that configures slaves from their SII and CoE

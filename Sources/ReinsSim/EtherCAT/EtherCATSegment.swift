@@ -74,12 +74,20 @@ public final class EtherCATSegment: @unchecked Sendable {
 
     /// Where the segment listens (`udp 127.0.0.1:PORT`, an interface name), once serving.
     public private(set) var location = ""
+    /// The endpoint a master reaches it at, once serving: a UDP port 0 asked for is the one the
+    /// system gave.
+    public private(set) var endpoint: EtherCATEndpoint?
 
     /// Starts answering frames on `endpoint` on a thread of its own.
     public func serve(on endpoint: EtherCATEndpoint) throws(EtherCATError) {
         precondition(thread == nil, "the segment is already serving")
         let transport = try endpoint.openSegment()
         location = transport.location
+        if case .udp(let host, _) = endpoint, let udp = transport as? UDPTransport {
+            self.endpoint = .udp(host: host, port: udp.boundPort)
+        } else {
+            self.endpoint = endpoint
+        }
         let core = core
         core.transport = transport
         core.running.store(true, ordering: .releasing)
@@ -217,7 +225,7 @@ final class SegmentCore: @unchecked Sendable {
                 (state.process(&payload, headerRoom: transport.headerRoom, hostNs: hostNs), state.faults.delay)
             }
             guard answered else { continue }
-            if delay > .zero { Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) * 1e-18 + Double(delay.components.seconds)) }
+            if delay > .zero { LoopClock.sleep(for: delay) }
             do {
                 try payload.withUnsafeMutableBytes { try transport.send($0) }
             } catch {
