@@ -47,15 +47,17 @@ run: build
 # twin only judges: the stand-in presses y and labels frames a person's delay after it sees the
 # cube lifted. About an hour on two cores; each finished stage is kept, so it resumes. PICK_SEED and
 # PICK_STEPS set the long run's seed and length (make run-pick PICK_SEED=2 PICK_STEPS=30000). Every training stage
-# holds --min-utd 0.5, the ratio of the slowest measured run that reached 98 %.
-PICK := out/pick
+# holds --min-utd 0.5, the ratio of the slowest measured run that reached 98 %. PICK_STAND_IN gives every stage's
+# stand-in operator a person's mistakes (make run-pick PICK=out/pick-miss PICK_STAND_IN="--stand-in-miss 0.2").
+PICK ?= out/pick
 PICK_SEED ?= 1
 PICK_STEPS ?= 15000
-PICK_COMMON := --robot so101 --task pick --sim --cameras front,wrist --operator scripted --no-console --min-utd 0.5
+PICK_STAND_IN ?=
+PICK_COMMON := --robot so101 --task pick --sim --cameras front,wrist --operator scripted --no-console --min-utd 0.5 $(PICK_STAND_IN)
 run-pick: build
 	@mkdir -p $(PICK)
 	@[ -d $(PICK)/labelled ] || { rm -rf $(PICK)/labelled.partial && \
-		$(REINS) record --robot so101 --task pick --episodes 30 --out $(PICK)/labelled.partial --sim --operator scripted --reward keys --past-success 20 --no-console --seed 11 && \
+		$(REINS) record --robot so101 --task pick --episodes 30 --out $(PICK)/labelled.partial --sim --operator scripted --reward keys --past-success 20 --no-console --seed 11 $(PICK_STAND_IN) && \
 		mv $(PICK)/labelled.partial $(PICK)/labelled; }
 	@[ -d $(PICK)/online ] || { rm -rf $(PICK)/online.partial $(PICK)/collect && \
 		$(REINS) train $(PICK_COMMON) --reward keys --demos $(PICK)/labelled --steps 1500 --seed 21 --run $(PICK)/collect --record $(PICK)/online.partial && \

@@ -38,6 +38,9 @@ public struct StationOptions: Sendable {
     /// seconds the arm holds after the classifier ends an episode with a success, for n to
     /// overrule it (a person needs 0.3–1 s to see that the success is false).
     public var classifierGraceSeconds = 1.0
+    /// The twin's stand-in operator (the scripted operator's presses, labels and takeovers) makes
+    /// these mistakes; with any, the supervisor also takes over a person's reaction time late.
+    public var standInMistakes = OperatorMistakes.none
 
     public init(commandName: String, task: TaskKind = .reach, maxSteps: Int = 100, seed: UInt64 = 0,
                 operatorKind: OperatorKind = .keyboard, supervising: Bool = false, reward: RewardSource? = nil) {
@@ -97,6 +100,8 @@ public struct EpisodeOutcome: Sendable {
     /// With a classifier's rewards: the operator's y or n overruled it (y while it did not call the
     /// frame success, n while it did), with the frame they judged.
     public var override: ClassifierOverride?
+    /// With the twin's stand-in operator: its presses and takeovers, made, missed and false.
+    public var standIn: StandInCounts?
 
     public var interventionRate: Double { steps > 0 ? Double(interventions) / Double(steps) : 0 }
 }
@@ -131,8 +136,10 @@ public final class OperatorStation {
     /// The twin's task check, where there is a twin: it judges (logs, the stand-in's eyes), and
     /// gives the reward only with `.task`.
     private let taskCheck: ((EpisodeObservation) -> Bool)?
-    /// With `.keys` and the scripted operator on the twin: the person who presses y.
+    /// With `.keys` or `.classifier` and the scripted operator on the twin: the person who presses y and n.
     private var labeller: ScriptedLabeller?
+    /// With the scripted operator supervising a policy: the person who takes over.
+    private let supervisor: InterveningSupervisor?
     /// With the scripted operator on the twin: the person who labels frames.
     private var frameLabeller: ScriptedFrameLabeller?
     /// The console's `l` toggle: frames are labelled success while it is on.
@@ -183,6 +190,9 @@ public final class OperatorStation {
         guard options.operatorKind != .scripted || session.isTwin else {
             throw refuse("the scripted operator needs the twin (--sim): only there is the cube's position known")
         }
+        guard options.standInMistakes.isNone || (options.operatorKind == .scripted && session.isTwin) else {
+            throw refuse("the stand-in's mistakes are the twin's scripted operator's: they need it, on the twin")
+        }
         self.session = session
         self.options = options
         self.display = display
@@ -216,22 +226,30 @@ public final class OperatorStation {
         // there is no policy to watch.
         let keyboard = display == nil ? nil : KeyboardOperator(inControl: !options.supervising && options.operatorKind == .keyboard)
         self.keyboard = keyboard
+        let policyHz = session.robot.definition.rates.policyHz
         var scripted: ActionSource?
+        var supervisor: InterveningSupervisor?
         if options.operatorKind == .scripted {
             let expert = scriptedExpert(for: task, scale: runner.scale, seed: options.seed &+ 1) { scene?.cubePosition }
-            scripted = options.supervising ? InterveningSupervisor(expert: expert, task: task) : expert
+            if options.supervising {
+                let person = options.standInMistakes.isNone
+                    ? nil : InterveningSupervisor.Person(policyHz: policyHz, mistakes: options.standInMistakes, seed: options.seed &+ 7)
+                supervisor = InterveningSupervisor(expert: expert, task: task, asPerson: person)
+            }
+            scripted = supervisor ?? expert
         }
+        self.supervisor = supervisor
         operatorSource = FirstAction([keyboard, scripted].compactMap { $0 })
         // The stand-in presses y as a person would: with the keys, a reaction time after the twin
         // shows the task done; over a classifier, only once it has let a success go unrewarded for
-        // 1–2 s (a person watching p(success) gives it a moment first), so each such y is an
-        // override, logged and kept as a label.
+        // 1–2 s (a person watching p(success) gives it a moment first) and only if it is still
+        // done then, so each such y is an override, logged and kept as a label.
         if reward == .keys || reward == .classifier, options.operatorKind == .scripted, session.isTwin {
-            labeller = ScriptedLabeller(reactionSeconds: reward == .keys ? 0.3...1.0 : 1.0...2.0,
-                                        policyHz: session.robot.definition.rates.policyHz, seed: options.seed &+ 3)
+            labeller = ScriptedLabeller(reactionSeconds: reward == .keys ? 0.3...1.0 : 1.0...2.0, policyHz: policyHz, seed: options.seed &+ 3,
+                                        mistakes: options.standInMistakes, maxSteps: options.maxSteps, pressOnlyWhileDone: reward == .classifier)
         }
         if options.operatorKind == .scripted, session.isTwin {
-            frameLabeller = ScriptedFrameLabeller(policyHz: session.robot.definition.rates.policyHz, seed: options.seed &+ 5)
+            frameLabeller = ScriptedFrameLabeller(policyHz: policyHz, seed: options.seed &+ 5)
         }
         // The twin renders on the CPU it shares with everything else: allow its frames more age.
         if session.isTwin { runner.maxFrameAge = .seconds(1) }
@@ -398,6 +416,9 @@ public final class OperatorStation {
         func ended(_ end: EpisodeEnd) -> EpisodeOutcome {
             outcome.end = end
             outcome.steps = runner.steps
+            if labeller != nil || supervisor != nil {
+                outcome.standIn = (labeller?.counts ?? StandInCounts()) + (supervisor?.counts ?? StandInCounts())
+            }
             return outcome
         }
         /// Success ends the episode now, or after `pastSuccessSteps` more steps recorded for their labels.
@@ -464,9 +485,10 @@ public final class OperatorStation {
 
     /// The classifier has just ended the episode with a success; the arm holds while the operator
     /// may press n (or backspace, or stop) within `classifierGraceSeconds`. On the twin the stand-in
-    /// presses n a reaction time late when the twin's check disagrees. nil: the success stands.
+    /// presses n a reaction time late when the twin's check disagrees (unless it misses it). nil:
+    /// the success stands.
     private func overruleWindow(taskDone: Bool) -> EpisodeEnd? {
-        let standInSeconds = labeller != nil && !taskDone ? labeller!.drawReactionSeconds(in: 0.3...1.0) : nil
+        let standInSeconds = taskDone ? nil : labeller?.overrulesFalseSuccess()
         guard display != nil || standInSeconds != nil else { return nil }
         display?.update { $0.prompt = "the classifier called success: n overrules it" }
         defer { display?.update { $0.prompt = nil } }

@@ -124,23 +124,49 @@ public final class ScriptedPicker: ScriptedExpert {
 /// and takes over when the policy has moved it further away for `patience` steps in a row, or has
 /// not brought it nearer for `stallSteps`; it then drives for `takeoverSteps` and hands back, or,
 /// with `nil`, to the episode's end. Human-in-the-loop training can so be run and tested without
-/// a person.
+/// a person. `asPerson` gives it a person's reaction time before each takeover and their misses.
 public final class InterveningSupervisor: ActionSource {
+    /// A person's delay and misses, for the supervisor: a takeover starts a reaction time after
+    /// the supervisor decided on it (the policy goes on meanwhile), or not at all when missed.
+    public struct Person: Sendable {
+        public var reactionSeconds: ClosedRange<Double> = 0.3...1.0
+        public var policyHz: Double
+        public var mistakes: OperatorMistakes
+        public var seed: UInt64
+
+        public init(policyHz: Double, mistakes: OperatorMistakes, seed: UInt64) {
+            self.policyHz = policyHz
+            self.mistakes = mistakes
+            self.seed = seed
+        }
+    }
+
     public let expert: any ScriptedExpert
     public var patience = 3
     public var stallSteps = 15
     public var takeoverSteps: Int?
     /// Changes below this (metres) count as holding still.
     public var tolerance = 0.002
+    /// This episode's takeovers, made and missed.
+    public private(set) var counts = StandInCounts()
     private var awaySteps = 0, stalled = 0, controlLeft = 0
     private var lastRemaining: Double?, bestRemaining = Double.infinity
+    private let person: Person?
+    private var generator: SplitMix64
+    private var slips: Slips
+    /// Steps until a decided takeover starts (the person's reaction): it acts on the step this
+    /// reaches 0, so a reaction of 3 steps after deciding at step t acts at step t + 3.
+    private var reactionLeft: Int?
 
     /// A person finishes a grasp they took over: a pick handed back after ten steps is undone by
     /// a policy that has not learnt to grasp (the jaws open, the arm wanders) and never ends in a
     /// lift, so no episode would show the learner one. A reach can be handed back mid-way.
-    public init(expert: any ScriptedExpert, task: TaskKind) {
+    public init(expert: any ScriptedExpert, task: TaskKind, asPerson person: Person? = nil) {
         self.expert = expert
+        self.person = person
         takeoverSteps = task == .pick ? nil : 10
+        generator = SplitMix64(seed: person?.seed ?? 0)
+        slips = Slips(person?.mistakes ?? .none, seed: (person?.seed ?? 0) &+ 1)
     }
 
     public func episodeStarted() {
@@ -150,6 +176,8 @@ public final class InterveningSupervisor: ActionSource {
         controlLeft = 0
         lastRemaining = nil
         bestRemaining = .infinity
+        reactionLeft = nil
+        counts = StandInCounts()
     }
 
     public func action(for observation: EpisodeObservation) -> [Double]? {
@@ -162,14 +190,36 @@ public final class InterveningSupervisor: ActionSource {
             stalled += 1
         }
         lastRemaining = remaining
-        if controlLeft == 0 && (awaySteps >= patience || stalled >= stallSteps) {
-            controlLeft = takeoverSteps ?? .max
+        if controlLeft == 0 && reactionLeft == nil && (awaySteps >= patience || stalled >= stallSteps) {
             awaySteps = 0
             stalled = 0
+            if let person {
+                if slips.misses() {
+                    counts.missedTakeovers += 1
+                } else {
+                    let seconds = Double.random(in: person.reactionSeconds, using: &generator)
+                    reactionLeft = max(1, Int((seconds * person.policyHz).rounded()))
+                }
+            } else {
+                startTakeover()
+            }
+        }
+        if let left = reactionLeft {
+            if left > 0 {
+                reactionLeft = left - 1
+                return nil
+            }
+            reactionLeft = nil
+            startTakeover()
         }
         guard controlLeft > 0 else { return nil }
         controlLeft -= 1
         return expert.action(for: observation)
+    }
+
+    private func startTakeover() {
+        controlLeft = takeoverSteps ?? .max
+        counts.takeovers += 1
     }
 }
 

@@ -38,6 +38,9 @@ public struct RunCounters: Codable, Sendable, Equatable {
     /// With a classifier's rewards: who ended the rewarded episodes; nil otherwise, and in
     /// counters written before it.
     public var classifierEnds: ClassifierEnds?
+    /// With the twin's stand-in operator: its presses and takeovers over the run, made, missed and
+    /// false; nil otherwise, and in counters written before it.
+    public var standIn: StandInCounts?
 
     public init() {}
 

@@ -279,6 +279,15 @@ public final class TrainingRun {
                            ("reward/overruled_n", Double(ends.overruledWithN))]
                 rewardNote += "; successes it called \(ends.calledSuccesses), y over it \(ends.overruledWithY), n \(ends.overruledWithN)"
             }
+            if let standIn = outcome.standIn {
+                let total = (counters.standIn ?? StandInCounts()) + standIn
+                counters.standIn = total
+                logged += [("operator/y", Double(total.successPresses)), ("operator/y_missed", Double(total.missedSuccesses)),
+                           ("operator/y_false", Double(total.falseSuccesses)), ("operator/n", Double(total.failurePresses)),
+                           ("operator/n_missed", Double(total.missedFailures)), ("operator/takeovers", Double(total.takeovers)),
+                           ("operator/takeovers_missed", Double(total.missedTakeovers))]
+                if !station.options.standInMistakes.isNone { rewardNote += "; stand-in so far: \(total.summary)" }
+            }
             try board.scalars(logged, step: counters.environmentSteps)
             board.flush()
             progress(String(format: "episode %d: %@ in %d steps, return %.2f, interventions %d; steps %d/%d, updates %d (%.1f/s), Q %.2f, imitation %.3f; success %.0f %% (%.0f %% by the policy alone) and interventions %.0f %% over the last 20",

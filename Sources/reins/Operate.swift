@@ -55,17 +55,40 @@ struct EpisodeOptions: ParsableArguments {
     }
 }
 
+/// The twin's stand-in operator's mistakes, for `train` and `record`.
+struct StandInOptions: ParsableArguments {
+    @Option(name: .customLong("stand-in-miss"), help: ArgumentHelp("The share of its y and n presses, and of the supervisor's takeovers, that the twin's stand-in operator misses (seeded; 0 never misses). With this or --stand-in-false-y above 0 the supervisor also takes over 0.3–1 s after it decides to.", valueName: "P"))
+    var miss: Double?
+    @Option(name: .customLong("stand-in-false-y"), help: ArgumentHelp("The share of episodes in which the stand-in presses y once on a frame where the task is not done.", valueName: "P"))
+    var falseY: Double?
+
+    var mistakes: OperatorMistakes { OperatorMistakes(missRate: miss ?? 0, falseSuccessRate: falseY ?? 0) }
+
+    /// Refuses a share outside 0...1, and either option where there is no stand-in to make the mistakes.
+    func check(sim: Bool, operatorKind: OperatorKind) throws {
+        for (name, value) in [("--stand-in-miss", miss), ("--stand-in-false-y", falseY)] {
+            guard let value else { continue }
+            guard (0...1).contains(value) else { throw ValidationError("\(name) must be a share from 0 to 1; it is \(value)") }
+            guard sim, operatorKind == .scripted else {
+                throw ValidationError("\(name) gives the twin's stand-in operator a person's mistakes: it needs the twin (--sim) and --operator scripted")
+            }
+        }
+    }
+}
+
 extension EpisodeOptions {
     /// Opens the robot and its cameras (at `imageSize`, none with --no-cameras), the console unless
     /// --no-console, and the station that runs episodes on them; the station owns both from here.
     func openStation(_ connection: RobotConnection, operatorKind: OperatorKind, commandName: String, policy: ActionSource = HoldPolicy(),
                      supervising: Bool = false, reward: RewardSource? = nil, pastSuccessSteps: Int = 0,
-                     successClassifier: (any SuccessClassifier)? = nil, classifierFrames: Int = 2) throws -> OperatorStation {
+                     successClassifier: (any SuccessClassifier)? = nil, classifierFrames: Int = 2,
+                     standInMistakes: OperatorMistakes = .none) throws -> OperatorStation {
         var options = StationOptions(commandName: commandName, task: task, maxSteps: maxSteps, seed: seed, operatorKind: operatorKind,
                                      supervising: supervising, reward: reward)
         options.pastSuccessSteps = pastSuccessSteps
         options.successClassifier = successClassifier
         options.classifierConsecutiveFrames = classifierFrames
+        options.standInMistakes = standInMistakes
         var console: OperatorConsole?
         if !noConsole {
             do {
@@ -141,10 +164,12 @@ struct Record: ParsableCommand {
     @Flag(help: "Keep successful episodes only.") var onlySuccess = false
     @Option(help: "Steps to go on recording after each success, for frames labelled success (they are no experience for training).")
     var pastSuccess = 0
+    @OptionGroup var standIn: StandInOptions
 
     func validate() throws {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive") }
         guard (0...1000).contains(pastSuccess) else { throw ValidationError("--past-success must be from 0 to 1000 steps") }
+        try standIn.check(sim: connection.sim, operatorKind: `operator`)
         guard reward != .task || connection.sim else {
             throw ValidationError("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys end episodes (--reward keys)")
         }
@@ -153,7 +178,7 @@ struct Record: ParsableCommand {
     func run() throws {
         let writer = try EpisodeWriter(directory: URL(fileURLWithPath: out))
         let station = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "record", reward: reward,
-                                                     pastSuccessSteps: pastSuccess)
+                                                     pastSuccessSteps: pastSuccess, standInMistakes: standIn.mistakes)
         defer { station.close() }
         let recording = DemonstrationRecording(episodes: episodes, onlySuccess: onlySuccess, softwareVersion: reinsVersion)
         let (kept, successes) = try recording.run(station: station, writer: writer)

@@ -48,6 +48,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("record"), help: "Also write every finished episode to this folder as `reins record` does, frames labelled (for `reins reward train` on the states the policy visits).")
     var recordPath: String?
     @Flag(help: "Continue the run from its last checkpoint.") var resume = false
+    @OptionGroup var standIn: StandInOptions
 
     func validate() throws {
         guard steps > 0, checkpointEvery > 0, keep > 0 else { throw ValidationError("--steps, --checkpoint-every and --keep must be positive") }
@@ -60,6 +61,7 @@ struct Train: ParsableCommand {
         if let cameras { try checkCameraNames(cameras) }
         guard !episodeOptions.noCameras else { throw ValidationError("training learns from a camera; --no-cameras leaves it blind") }
         guard (1...20).contains(classifierFrames) else { throw ValidationError("--classifier-frames must be from 1 to 20") }
+        try standIn.check(sim: connection.sim, operatorKind: `operator`)
         guard reward?.source != .task || connection.sim else {
             throw ValidationError("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys give the reward (--reward keys)")
         }
@@ -100,7 +102,7 @@ struct Train: ParsableCommand {
         let classifier = try reward?.loadClassifier()
         let station = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "train", policy: training.actor,
                                                      supervising: true, reward: reward?.source, successClassifier: classifier,
-                                                     classifierFrames: classifierFrames)
+                                                     classifierFrames: classifierFrames, standInMistakes: standIn.mistakes)
         defer { station.close() }
         let summary = try training.run(station: station) { line in
             if station.display == nil { print(line) } else { station.log(line) }
