@@ -114,7 +114,8 @@ struct StationTests {
     }
 
     /// A station on the so101 twin whose classifier gives `probabilities`, frame by frame.
-    static func classifierStation(_ operatorKind: OperatorKind = .none, probabilities: [Double], supervising: Bool = true) throws -> (TwinRig, OperatorStation) {
+    static func classifierStation(_ operatorKind: OperatorKind = .none, probabilities: [Double], supervising: Bool = true,
+                                  mistakes: OperatorMistakes = .none) throws -> (TwinRig, OperatorStation) {
         let rig = try TwinRig("so101", cameraSize: 32)
         for camera in rig.cameras { try camera.start() }
         let session = rig.session()
@@ -122,6 +123,7 @@ struct StationTests {
         var options = Self.options(operatorKind, reward: .classifier)
         options.supervising = supervising
         options.successClassifier = ScriptedProbabilities(probabilities, camera: (camera.name, 32, 32))
+        options.standInMistakes = mistakes
         return (rig, try OperatorStation(session: session, options: options, display: nil) { _ in })
     }
 

@@ -41,7 +41,7 @@ struct RewardTrainingTests {
         let data = Self.episodes(10, seed: 1)
         let held = try #require(RewardDataset.heldOutEpisodes(data, fraction: 0.2, seed: 3))
         #expect(held.count == 2)
-        var training = Self.smallTraining(data, seed: 3)
+        let training = Self.smallTraining(data, seed: 3)
         var lines = 0
         let (classifier, report) = try training.run(data, folder: "synthetic", progressEvery: 50) { _ in lines += 1 }
         #expect(lines == 3)
