@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ReinsCoreTests", dependencies: ["ReinsCore"]),
         .testTarget(name: "ReinsHardwareTests", dependencies: ["ReinsHardware", "ReinsCore"]),
         .testTarget(name: "ReinsSimTests", dependencies: ["ReinsSim", "ReinsHardware", "ReinsCore", "ReinsData"]),
-        .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl", "ReinsCore", "ReinsSim", "ReinsHardware", "ReinsData", "CAllocationCounter"]),
+        .testTarget(name: "ReinsControlTests", dependencies: ["ReinsControl", "ReinsCore", "ReinsSim", "ReinsHardware", "ReinsData", "ReinsTraining", "CAllocationCounter"]),
         .testTarget(name: "ReinsNNTests", dependencies: ["ReinsNN", "ReinsCore", "CKernels"]),
         .testTarget(name: "ReinsLearnTests", dependencies: ["ReinsLearn", "ReinsNN", "ReinsCore"]),
         .testTarget(name: "ReinsDataTests", dependencies: ["ReinsData"]),

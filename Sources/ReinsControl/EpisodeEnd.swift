@@ -13,6 +13,9 @@ public enum EpisodeEnd: Equatable, Sendable, CustomStringConvertible {
     /// The operator's stop key or a fault: the steps so far are real experience, cut short.
     case stopped(String)
 
+    /// The reason of a failure the operator's n gave.
+    public static let operatorFailure = "marked by the operator"
+
     public var description: String {
         switch self {
         case .success: "success"
@@ -20,108 +23,6 @@ public enum EpisodeEnd: Equatable, Sendable, CustomStringConvertible {
         case .discarded: "discarded"
         case .quit: "quit"
         case .stopped(let reason): "stopped (\(reason))"
-        }
-    }
-}
-
-/// Where an episode's reward and success come from.
-public enum RewardSource: String, Sendable, CaseIterable {
-    /// The twin's task check: reward 1 and the episode's end on the step it passes. Only the twin
-    /// can check; a real arm does not know where the cube is.
-    case task
-    /// The operator's keys, as on a real arm (HIL-SERL): y makes the episode's last step reward 1
-    /// and terminal, n ends it as a failure, the step limit ends it as n does.
-    case keys
-    /// A success classifier on the camera frames (HIL-SERL's reward): a few frames in a row called
-    /// success end the episode with reward 1; the keys still decide over it.
-    case classifier
-}
-
-/// A success classifier on camera frames, as the station uses it for `.classifier` rewards.
-public protocol SuccessClassifier: AnyObject, Sendable {
-    /// The cameras it reads, in order, with their frame size.
-    var cameras: [(name: String, width: Int, height: Int)] { get }
-    /// The probability at or above which a frame counts as success.
-    var threshold: Double { get }
-    /// The success probability of an observation's frames.
-    func probability(of observation: EpisodeObservation) -> Double
-}
-
-/// Success after `required` frames in a row that the classifier calls success, so one
-/// flickering frame does not end an episode.
-final class SuccessStreak: @unchecked Sendable {
-    let classifier: any SuccessClassifier
-    let required: Int
-    private let state = Lock((run: 0, probability: 0.0))
-
-    init(classifier: any SuccessClassifier, required: Int) {
-        self.classifier = classifier
-        self.required = required
-    }
-
-    func reset() { state.withLock { $0 = (0, 0) } }
-
-    /// The classifier's last probability.
-    var lastProbability: Double { state.withLock { $0.probability } }
-
-    /// Looks at one observation; true once the run of success calls is long enough.
-    func success(_ observation: EpisodeObservation) -> Bool {
-        let probability = classifier.probability(of: observation)
-        let called = probability >= classifier.threshold
-        return state.withLock { state in
-            state.probability = probability
-            state.run = called ? state.run + 1 : 0
-            return state.run >= required
-        }
-    }
-}
-
-/// How the classifier's calls compared with the twin's check, frame by frame (the judge's view
-/// of the reward; never a reward itself).
-public struct ClassifierAgreement: Codable, Sendable, Equatable {
-    public var truePositives = 0, falsePositives = 0, trueNegatives = 0, falseNegatives = 0
-
-    public init() {}
-
-    public mutating func add(called: Bool, judged: Bool) {
-        switch (called, judged) {
-        case (true, true): truePositives += 1
-        case (true, false): falsePositives += 1
-        case (false, false): trueNegatives += 1
-        case (false, true): falseNegatives += 1
-        }
-    }
-
-    public static func + (a: Self, b: Self) -> Self {
-        var sum = a
-        sum.truePositives += b.truePositives
-        sum.falsePositives += b.falsePositives
-        sum.trueNegatives += b.trueNegatives
-        sum.falseNegatives += b.falseNegatives
-        return sum
-    }
-
-    /// nil until the classifier called some frame success.
-    public var precision: Double? { truePositives + falsePositives == 0 ? nil : Double(truePositives) / Double(truePositives + falsePositives) }
-    /// nil until the twin judged some frame done.
-    public var recall: Double? { truePositives + falseNegatives == 0 ? nil : Double(truePositives) / Double(truePositives + falseNegatives) }
-}
-
-/// With a classifier's rewards: the successes it called, and those the operator's y (the stand-in's
-/// on the twin) gave where it had not; `n` over a success it called.
-public struct ClassifierEnds: Codable, Sendable, Equatable {
-    public var calledSuccesses = 0
-    public var overruledWithY = 0
-    public var overruledWithN = 0
-
-    public init() {}
-
-    public mutating func count(_ end: EpisodeEnd, override: ClassifierOverride?) {
-        switch (end, override?.success) {
-        case (.success, nil): calledSuccesses += 1
-        case (.success, true?): overruledWithY += 1
-        case (_, false?): overruledWithN += 1
-        default: break
         }
     }
 }

@@ -19,38 +19,27 @@ public struct StationOptions: Sendable {
     public var commandName: String
     public var task: TaskKind = .reach
     public var maxSteps = 100
-    /// Seeds the cube's places, the scripted operator's noise and the stand-in labeller.
+    /// Seeds the scripted operator's noise (the twin's cube and the stand-in are seeded where they are made).
     public var seed: UInt64 = 0
     public var operatorKind: OperatorKind = .keyboard
     /// The scripted operator watches a policy and takes over when needed (training, evaluation)
     /// instead of driving every step (recording demonstrations).
     public var supervising = false
-    /// The twin's task check or the operator's keys; nil picks the check on the twin and the keys
-    /// on hardware (where they are the only choice).
-    public var reward: RewardSource?
     /// Steps recorded after a success, still labelled, so frames of the task done pile up for the
     /// reward classifier (as HIL-SERL advises); the episode as experience ends at the success.
     public var pastSuccessSteps = 0
-    /// With `.classifier` rewards: the classifier, and the frames in a row it must call success.
-    public var successClassifier: (any SuccessClassifier)?
-    public var classifierConsecutiveFrames = 2
-    /// With `.classifier` rewards and someone to press it (the console, or the twin's stand-in):
-    /// seconds the arm holds after the classifier ends an episode with a success, for n to
-    /// overrule it (a person needs 0.3–1 s to see that the success is false).
-    public var classifierGraceSeconds = 1.0
-    /// The twin's stand-in operator (the scripted operator's presses, labels and takeovers) makes
-    /// these mistakes; with any, the supervisor also takes over a person's reaction time late.
+    /// The twin's scripted supervisor makes a person's mistakes: with any, it takes over a
+    /// reaction time late and misses takeovers at their miss rate (the reward's stand-in has its own).
     public var standInMistakes = OperatorMistakes.none
 
     public init(commandName: String, task: TaskKind = .reach, maxSteps: Int = 100, seed: UInt64 = 0,
-                operatorKind: OperatorKind = .keyboard, supervising: Bool = false, reward: RewardSource? = nil) {
+                operatorKind: OperatorKind = .keyboard, supervising: Bool = false) {
         self.commandName = commandName
         self.task = task
         self.maxSteps = maxSteps
         self.seed = seed
         self.operatorKind = operatorKind
         self.supervising = supervising
-        self.reward = reward
     }
 }
 
@@ -95,26 +84,10 @@ public struct EpisodeOutcome: Sendable {
     /// The steps up to the success, when more were recorded past it; nil when the episode ended
     /// on its last step.
     public var experienceSteps: Int?
-    /// With a classifier's rewards on the twin: its calls against the twin's check, per frame.
-    public var classifierAgreement: ClassifierAgreement?
-    /// With a classifier's rewards: the operator's y or n overruled it (y while it did not call the
-    /// frame success, n while it did), with the frame they judged.
-    public var override: ClassifierOverride?
     /// With the twin's stand-in operator: its presses and takeovers, made, missed and false.
     public var standIn: StandInCounts?
 
     public var interventionRate: Double { steps > 0 ? Double(interventions) / Double(steps) : 0 }
-}
-
-/// The operator overriding the reward classifier: the frame they judged and what they said.
-public struct ClassifierOverride: Sendable {
-    public var observation: EpisodeObservation
-    public var success: Bool
-    public var probability: Double
-
-    public init(observation: EpisodeObservation, success: Bool, probability: Double) {
-        (self.observation, self.success, self.probability) = (observation, success, probability)
-    }
 }
 
 /// The robot, its control loop and cameras, an episode runner, the console (or progress lines)
@@ -128,67 +101,43 @@ public final class OperatorStation {
     public let display: (any OperatorDisplay)?
     public let keyboard: KeyboardOperator?
     public let options: StationOptions
-    public let reward: RewardSource
+    /// Where rewards come from and what overrules what.
+    public let reward: any EpisodeRewarding
+    /// The twin's scene for the task: cubes placed, the judge's verdict; nil on a real arm.
+    public let twin: TwinTask?
     private let operatorSource: ActionSource?
     private let policy: ActionSource
     /// Where lines go without a display.
     private let report: (String) -> Void
-    /// The twin's task check, where there is a twin: it judges (logs, the stand-in's eyes), and
-    /// gives the reward only with `.task`.
-    private let taskCheck: ((EpisodeObservation) -> Bool)?
-    /// With `.keys` or `.classifier` and the scripted operator on the twin: the person who presses y and n.
-    private var labeller: ScriptedLabeller?
     /// With the scripted operator supervising a policy: the person who takes over.
     private let supervisor: InterveningSupervisor?
-    /// With the scripted operator on the twin: the person who labels frames.
-    private var frameLabeller: ScriptedFrameLabeller?
     /// The console's `l` toggle: frames are labelled success while it is on.
     private var labellingSuccess = false
-    /// With `.classifier` rewards: its run of success calls.
-    private let streak: SuccessStreak?
     /// Keys pressed by the stand-in operator, read before the display's.
     private var standInKeys: [TeleopCommand] = []
     private let signalled = SignalFlag()
     private var signals: StopSignals?
-    private var generator: SplitMix64
-    /// The cube's height when the episode started (the pick task's reference).
-    private let cubeStart = CubeStart()
-    private var cubePlaced: Vector3?
     private var quitAsked = false
     private var checkpointAsked = false
     private var paused = false
     private var closed = false
     private var lastClamps = SafetyCounters()
 
-    /// `display` nil runs without a console: lines go to `report`.
-    public init(session: RobotSession, options: StationOptions, policy: ActionSource = HoldPolicy(), display: (any OperatorDisplay)?,
-                report: @escaping (String) -> Void) throws {
+    /// `display` nil runs without a console: lines go to `report`. `twin` is the session's twin
+    /// for the task (`session.twinTask`), nil on a real arm; `reward` was made for the same.
+    public init(session: RobotSession, twin: TwinTask?, reward: any EpisodeRewarding, options: StationOptions, policy: ActionSource = HoldPolicy(),
+                display: (any OperatorDisplay)?, report: @escaping (String) -> Void) throws {
         // Until the loop exists, a failure closes what was handed over here.
         func refuse(_ message: String) -> StationError {
             display?.close()
             session.close()
             return StationError(message)
         }
-        let reward = options.reward ?? (session.isTwin ? .task : .keys)
-        guard reward != .task || session.isTwin else {
-            throw refuse("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys give the reward (--reward keys)")
-        }
-        var streak: SuccessStreak?
-        if reward == .classifier {
-            guard let classifier = options.successClassifier else { throw refuse("--reward classifier needs a classifier file (--reward classifier:FILE)") }
-            let available = session.cameras.map { "\($0.name) \($0.width)x\($0.height)" }
-            let wanted = classifier.cameras.map { "\($0.name) \($0.width)x\($0.height)" }
-            guard wanted.allSatisfy(available.contains) else {
-                throw refuse("the reward classifier looks at \(wanted.joined(separator: ", ")) but \(session.robot.definition.name) gives \(available.isEmpty ? "no camera frames" : available.joined(separator: ", ")); use its --image-size, or train a classifier on these cameras")
-            }
-            streak = SuccessStreak(classifier: classifier, required: max(1, options.classifierConsecutiveFrames))
-        }
-        self.streak = streak
         guard options.operatorKind != .keyboard || display != nil else {
-            throw refuse("the keyboard operator needs the console; drop --no-console or use --operator scripted")
+            throw refuse("the keyboard operator needs the console")
         }
         guard options.operatorKind != .scripted || session.isTwin else {
-            throw refuse("the scripted operator needs the twin (--sim): only there is the cube's position known")
+            throw refuse("the scripted operator needs the twin: only there is the cube's position known")
         }
         guard options.standInMistakes.isNone || (options.operatorKind == .scripted && session.isTwin) else {
             throw refuse("the stand-in's mistakes are the twin's scripted operator's: they need it, on the twin")
@@ -198,28 +147,13 @@ public final class OperatorStation {
         self.display = display
         self.report = report
         self.reward = reward
+        self.twin = twin
         self.policy = policy
         loop = session.loop()
-        generator = SplitMix64(seed: options.seed)
         let scene = session.scene
         let task = options.task
-        let cubeStart = cubeStart
-        let taskCheck: ((EpisodeObservation) -> Bool)? = scene.map { scene in
-            { observation in
-                guard let cube = scene.cubePosition else { return false }
-                return task.isDone(cube: cube, tip: observation.endEffector.position, cubeStartHeight: cubeStart.height)
-            }
-        }
-        self.taskCheck = taskCheck
-        // With the keys or the classifier, nothing of the twin reaches the reward: the runner sees none.
-        let rewardCheck: ((EpisodeObservation) -> Bool)? = switch reward {
-        case .task: taskCheck
-        case .classifier: streak.map { streak in { streak.success($0) } }
-        case .keys: nil
-        }
         runner = EpisodeRunner(loop: loop, kinematics: session.kinematics, cameras: session.cameras) { observation in
-            let success = rewardCheck?(observation) ?? false
-            return (success ? 1 : 0, success)
+            reward.reward(observation)
         }
         runner.maxSteps = options.maxSteps
         // With a display the keys can always take over; the operator starts in control only when
@@ -240,17 +174,6 @@ public final class OperatorStation {
         }
         self.supervisor = supervisor
         operatorSource = FirstAction([keyboard, scripted].compactMap { $0 })
-        // The stand-in presses y as a person would: with the keys, a reaction time after the twin
-        // shows the task done; over a classifier, only once it has let a success go unrewarded for
-        // 1–2 s (a person watching p(success) gives it a moment first) and only if it is still
-        // done then, so each such y is an override, logged and kept as a label.
-        if reward == .keys || reward == .classifier, options.operatorKind == .scripted, session.isTwin {
-            labeller = ScriptedLabeller(reactionSeconds: reward == .keys ? 0.3...1.0 : 1.0...2.0, policyHz: policyHz, seed: options.seed &+ 3,
-                                        mistakes: options.standInMistakes, maxSteps: options.maxSteps, pressOnlyWhileDone: reward == .classifier)
-        }
-        if options.operatorKind == .scripted, session.isTwin {
-            frameLabeller = ScriptedFrameLabeller(policyHz: policyHz, seed: options.seed &+ 5)
-        }
         // The twin renders on the CPU it shares with everything else: allow its frames more age.
         if session.isTwin { runner.maxFrameAge = .seconds(1) }
         let flag = signalled
@@ -268,7 +191,7 @@ public final class OperatorStation {
         display?.update { model in
             model.command = options.commandName
             model.robot = session.robot.definition.name
-            model.task = switch reward {
+            model.task = switch reward.source {
             case .keys: "\(task.rawValue) (y/n decides)"
             case .classifier: "\(task.rawValue) (classifier; y/n overrule)"
             case .task: task.rawValue
@@ -277,8 +200,8 @@ public final class OperatorStation {
             model.mode = keyboard?.inControl == false ? .policy : .operator
         }
         for note in loop.status.realtime.notes { log(note) }
-        if reward == .keys, options.operatorKind != .scripted, display == nil {
-            log("note: with --reward keys and no console nobody can press y: every episode ends at the step limit without a reward (use the console, or --operator scripted on the twin)")
+        if reward.source == .keys, options.operatorKind != .scripted, display == nil {
+            log("note: with the keys' reward and no console nobody can press y: every episode ends at the step limit without a reward")
         }
     }
 
@@ -337,31 +260,6 @@ public final class OperatorStation {
         return checkpointAsked
     }
 
-    /// Puts the twin's cube somewhere new (seeded) and waits until the physics has it.
-    private func placeCube() {
-        guard let scene = session.scene else { return }
-        let position = TaskKind.cubePlacement(using: &generator)
-        cubePlaced = position
-        scene.placeCube(at: position)
-        for _ in 0..<100 {
-            if let cube = scene.cubePosition, length(cube - position) < 0.005 { break }
-            usleep(10_000)
-        }
-        cubeStart.height = scene.cubePosition?.z ?? 0
-    }
-
-    /// What is wrong with the twin's cube for a new episode: not finite, off the table, or not
-    /// where it was placed (the arm knocked it on its way home); nil when it is ready.
-    func cubeProblem() -> String? {
-        guard let scene = session.scene, let placed = cubePlaced else { return nil }
-        guard let cube = scene.cubePosition else { return "the twin reports no cube" }
-        let place = String(format: "(%.3f, %.3f, %.3f) m", cube.x, cube.y, cube.z)
-        guard cube.x.isFinite, cube.y.isFinite, cube.z.isFinite else { return "the cube's position is not finite" }
-        guard abs(cube.z - TaskKind.cubeHalfSize) < 0.005 else { return "the cube is not resting on the table: it is at \(place)" }
-        guard length(cube - placed) < 0.01 else { return "the cube moved from where it was placed to \(place)" }
-        return nil
-    }
-
     /// After the reset: every joint reading finite and, on the twin, the cube resting where it was
     /// placed. A cube the arm knocked on its way home is placed again (three times at most);
     /// after that the episode stops with what is wrong rather than train on a broken scene.
@@ -370,15 +268,16 @@ public final class OperatorStation {
             throw EpisodeError.scene("the joint readings are not finite: \(observation.joints)")
         }
         var observation = observation
+        guard let twin else { return observation }
         for _ in 0..<3 {
-            guard let problem = cubeProblem() else { return observation }
+            guard let problem = twin.cubeProblem else { return observation }
             log("\(problem); placing it again")
-            placeCube()
+            twin.placeCube()
             // Two frames of the twin's cameras, so the observation shows the cube where it now is.
             usleep(300_000)
             observation = try runner.observe()
         }
-        if let problem = cubeProblem() { throw EpisodeError.scene("\(problem), after placing it three times") }
+        if let problem = twin.cubeProblem { throw EpisodeError.scene("\(problem), after placing it three times") }
         return observation
     }
 
@@ -393,17 +292,14 @@ public final class OperatorStation {
             model.episodeReturn = 0
         }
         log("episode \(index): moving home")
-        placeCube()
+        twin?.placeCube()
         let started = Date().timeIntervalSince1970
         var observation = try verifiedScene(try runner.reset())
-        var outcome = EpisodeOutcome(end: .quit, steps: 0, interventions: 0, judgedSuccess: taskCheck.map { _ in false },
+        var outcome = EpisodeOutcome(end: .quit, steps: 0, interventions: 0, judgedSuccess: twin.map { _ in false },
                                      startTargets: runner.startTargets, startedUnixSeconds: started)
         policy.episodeStarted()
         operatorSource?.episodeStarted()
-        labeller?.episodeStarted()
-        frameLabeller?.episodeStarted()
-        streak?.reset()
-        if streak != nil, taskCheck != nil { outcome.classifierAgreement = ClassifierAgreement() }
+        reward.episodeStarted()
         if labellingSuccess { log("l: frames are labelled failure again") }
         labellingSuccess = false
         standInKeys.removeAll()
@@ -416,8 +312,8 @@ public final class OperatorStation {
         func ended(_ end: EpisodeEnd) -> EpisodeOutcome {
             outcome.end = end
             outcome.steps = runner.steps
-            if labeller != nil || supervisor != nil {
-                outcome.standIn = (labeller?.counts ?? StandInCounts()) + (supervisor?.counts ?? StandInCounts())
+            if reward.standInCounts != nil || supervisor != nil {
+                outcome.standIn = (reward.standInCounts ?? StandInCounts()) + (supervisor?.counts ?? StandInCounts())
             }
             return outcome
         }
@@ -433,7 +329,7 @@ public final class OperatorStation {
             if let done = pastSuccess, done >= options.pastSuccessSteps { return ended(.success) }
             if quitRequested { return ended(.quit) }
             if let end = handleKeys() {
-                if let streak, pastSuccess == nil { noteOverride(end, observation: observation, probability: streak.lastProbability, into: &outcome) }
+                if pastSuccess == nil, let line = reward.operatorEnded(end, observation: observation) { log(line) }
                 switch end {
                 case .success where pastSuccess == nil: if let outcome = succeeded() { return outcome }
                 case .success, .failure: if pastSuccess == nil { return ended(end) }
@@ -445,34 +341,29 @@ public final class OperatorStation {
                 usleep(100_000)
                 continue
             }
-            let cube = session.scene?.cubePosition
-            let label = labellingSuccess || frameLabeller?.label(taskDone: observationDone) == true
+            let cube = twin?.cubePosition
+            let label = labellingSuccess || reward.label(taskDone: observationDone)
             let step = try runner.step(from: observation, policy: policy, operator: operatorSource)
             episodeReturn += step.reward
             if step.intervention { outcome.interventions += 1 }
             onStep(StationStep(observation: observation, step: step, cube: cube, label: label, pastEnd: pastSuccess != nil))
-            if let taskCheck {
-                let done = taskCheck(step.observation)
-                observationDone = done
-                if let streak, pastSuccess == nil {
-                    outcome.classifierAgreement?.add(called: streak.lastProbability >= streak.classifier.threshold, judged: done)
-                }
-                if done { outcome.judgedSuccess = true }
-                if labeller?.pressesSuccess(taskDone: done) == true { standInKeys.append(.markSuccess) }
-            }
+            let done = twin?.isDone(step.observation)
+            observationDone = done == true
+            if done == true { outcome.judgedSuccess = true }
+            if pastSuccess == nil, reward.observed(taskDone: done) { standInKeys.append(.markSuccess) }
             if step.intervention != wasIntervening, keyboard != nil {
                 log(step.intervention ? "operator took over at step \(runner.steps)" : "policy back at step \(runner.steps)")
                 wasIntervening = step.intervention
             }
             observation = step.observation
             show(observation, step: runner.steps, reward: step.reward, episodeReturn: episodeReturn)
-            if let streak { display?.update { $0.rewardProbability = streak.lastProbability } }
+            if let probability = reward.probability { display?.update { $0.rewardProbability = probability } }
             if let done = pastSuccess {
                 pastSuccess = done + 1
             } else if step.done {
                 if step.success {
-                    if let streak, let end = overruleWindow(taskDone: observationDone) {
-                        noteOverride(end, observation: observation, probability: streak.lastProbability, into: &outcome)
+                    if reward.source == .classifier, let end = overruleWindow(taskDone: done) {
+                        if let line = reward.operatorEnded(end, observation: observation) { log(line) }
                         return ended(end)
                     }
                     if let outcome = succeeded() { return outcome }
@@ -487,19 +378,19 @@ public final class OperatorStation {
     /// may press n (or backspace, or stop) within `classifierGraceSeconds`. On the twin the stand-in
     /// presses n a reaction time late when the twin's check disagrees (unless it misses it). nil:
     /// the success stands.
-    private func overruleWindow(taskDone: Bool) -> EpisodeEnd? {
-        let standInSeconds = taskDone ? nil : labeller?.overrulesFalseSuccess()
+    private func overruleWindow(taskDone: Bool?) -> EpisodeEnd? {
+        let standInSeconds = reward.standInOverrule(taskDone: taskDone)
         guard display != nil || standInSeconds != nil else { return nil }
         display?.update { $0.prompt = "the classifier called success: n overrules it" }
         defer { display?.update { $0.prompt = nil } }
         let start = Date()
         while true {
             let elapsed = Date().timeIntervalSince(start)
-            if let standInSeconds, elapsed >= standInSeconds, standInSeconds <= options.classifierGraceSeconds {
+            if let standInSeconds, elapsed >= standInSeconds, standInSeconds <= reward.overruleSeconds {
                 log("n: not done (the stand-in operator)")
-                return .failure("marked by the operator")
+                return .failure(EpisodeEnd.operatorFailure)
             }
-            guard elapsed < options.classifierGraceSeconds else { return nil }
+            guard elapsed < reward.overruleSeconds else { return nil }
             switch handleKeys() {
             case nil, .success?: break
             case let end?: return end
@@ -510,19 +401,20 @@ public final class OperatorStation {
         }
     }
 
-    /// The operator's y or n over the classifier's call: logged, and kept with the frame it judged.
-    private func noteOverride(_ end: EpisodeEnd, observation: EpisodeObservation, probability: Double, into outcome: inout EpisodeOutcome) {
-        guard let streak else { return }
-        let called = probability >= streak.classifier.threshold
-        switch end {
-        case .success where !called:
-            log(String(format: "y over the classifier (it gave %.2f): this frame is kept as a success label", probability))
-            outcome.override = ClassifierOverride(observation: observation, success: true, probability: probability)
-        case .failure(let reason) where called && reason == "marked by the operator":
-            log(String(format: "n over the classifier (it gave %.2f): this frame is kept as a failure label", probability))
-            outcome.override = ClassifierOverride(observation: observation, success: false, probability: probability)
-        default:
-            break
+    /// Moves the arm home and holds it there (torque on) while `waiting` gives a prompt for the
+    /// console (nil ends the wait), the operator does not quit and the loop runs: between
+    /// episodes, for a learner that must catch up. The prompt is shown at most once a second.
+    public func holdAtHome(while waiting: () -> String?) throws {
+        _ = try runner.reset()
+        defer { display?.update { $0.prompt = nil } }
+        var lastShown: Date?
+        while loopFault == nil, !quitRequested, loop.status.phase == .running || loop.status.phase == .holding {
+            guard let prompt = waiting() else { break }
+            if let display, lastShown.map({ Date().timeIntervalSince($0) >= 1 }) ?? true {
+                display.update { $0.prompt = prompt }
+                lastShown = Date()
+            }
+            usleep(100_000)
         }
     }
 
@@ -566,7 +458,7 @@ public final class OperatorStation {
             }
             switch command {
             case .markSuccess: return .success
-            case .markFailure: return .failure("marked by the operator")
+            case .markFailure: return .failure(EpisodeEnd.operatorFailure)
             case .discard: return .discarded
             case .pause:
                 paused.toggle()
@@ -630,11 +522,6 @@ public final class OperatorStation {
             }
         }
     }
-}
-
-/// The cube's starting height, shared by the station and its task check (both on the episode thread).
-private final class CubeStart {
-    var height = 0.0
 }
 
 /// Set from a signal handler's queue, read by the episode loop.

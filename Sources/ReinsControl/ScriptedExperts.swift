@@ -153,7 +153,7 @@ public final class InterveningSupervisor: ActionSource {
     private var lastRemaining: Double?, bestRemaining = Double.infinity
     private let person: Person?
     private var generator: SplitMix64
-    private var slips: Slips
+    private var slips: PersonSlips
     /// Steps until a decided takeover starts (the person's reaction): it acts on the step this
     /// reaches 0, so a reaction of 3 steps after deciding at step t acts at step t + 3.
     private var reactionLeft: Int?
@@ -166,7 +166,7 @@ public final class InterveningSupervisor: ActionSource {
         self.person = person
         takeoverSteps = task == .pick ? nil : 10
         generator = SplitMix64(seed: person?.seed ?? 0)
-        slips = Slips(person?.mistakes ?? .none, seed: (person?.seed ?? 0) &+ 1)
+        slips = PersonSlips(person?.mistakes ?? .none, seed: (person?.seed ?? 0) &+ 1)
     }
 
     public func episodeStarted() {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The manipulation tasks, defined once: where each episode's cube starts and when the task is
 /// done. Only the twin can check it (it knows where the cube is); it judges with this check and
 /// never teaches with it. On hardware the operator's keys decide.
@@ -38,4 +40,28 @@ public protocol TwinScene: AnyObject {
     var cubePosition: Vector3? { get }
     /// Puts the cube at `position`, at rest.
     func placeCube(at position: Vector3)
+}
+
+extension TwinScene {
+    /// Puts the cube at `position` for a new episode and waits (up to a second) until the physics
+    /// has it there; the height its centre rests at, the pick task's reference.
+    public func resetCube(at position: Vector3) -> Double {
+        placeCube(at: position)
+        for _ in 0..<100 {
+            if let cube = cubePosition, length(cube - position) < 0.005 { break }
+            LoopClock.sleep(for: .milliseconds(10))
+        }
+        return cubePosition?.z ?? 0
+    }
+
+    /// What is wrong with the cube for an episode that placed it at `placed`: not finite, off the
+    /// table, or not where it was placed (the arm knocked it on its way home); nil when it is ready.
+    public func cubeProblem(placed: Vector3) -> String? {
+        guard let cube = cubePosition else { return "the twin reports no cube" }
+        let place = String(format: "(%.3f, %.3f, %.3f) m", cube.x, cube.y, cube.z)
+        guard cube.x.isFinite, cube.y.isFinite, cube.z.isFinite else { return "the cube's position is not finite" }
+        guard abs(cube.z - TaskKind.cubeHalfSize) < 0.005 else { return "the cube is not resting on the table: it is at \(place)" }
+        guard length(cube - placed) < 0.01 else { return "the cube moved from where it was placed to \(place)" }
+        return nil
+    }
 }

@@ -195,8 +195,8 @@ public final class TrainingRun {
     /// Trains until `settings.steps` environment steps, the operator quits, or a fault. A fault
     /// (a bus that stops answering, a camera gone, a row of supervisor failures) still ends with a
     /// checkpoint of everything learned and stored so far, then throws. `progress` gets one line
-    /// per episode; the learner is stopped on every path.
-    public func run(station: OperatorStation, progress: (String) -> Void) throws -> Summary {
+    /// per episode; the learner is stopped on every path. `reward` is the station's.
+    public func run(station: OperatorStation, reward: EpisodeReward, progress: (String) -> Void) throws -> Summary {
         let board = try TensorBoardWriter(directory: settings.run)
         let recorder = try settings.recordEpisodes.map { try EpisodeWriter(directory: $0) }
         learner.start()
@@ -262,7 +262,7 @@ public final class TrainingRun {
                 logged += [("learner/wait_s", waited), ("learner/wait_total_s", counters.learnerWaitSeconds ?? 0)]
             }
             var rewardNote = ""
-            if let agreement = outcome.classifierAgreement {
+            if let agreement = reward.episode.agreement {
                 let total = (counters.rewardAgreement ?? ClassifierAgreement()) + agreement
                 counters.rewardAgreement = total
                 if let precision = total.precision { logged.append(("reward/live_precision", precision)) }
@@ -270,10 +270,10 @@ public final class TrainingRun {
                 rewardNote = "; classifier against the twin so far: precision " + (total.precision.map { String(format: "%.2f", $0) } ?? "-")
                     + ", recall " + (total.recall.map { String(format: "%.2f", $0) } ?? "-")
             }
-            if let override = outcome.override { try keepOverride(override, station: station) }
-            if station.options.reward == .classifier {
+            if let override = reward.episode.override { try keepOverride(override, station: station) }
+            if reward.source == .classifier {
                 var ends = counters.classifierEnds ?? ClassifierEnds()
-                ends.count(end, override: outcome.override)
+                ends.count(end, override: reward.episode.override)
                 counters.classifierEnds = ends
                 logged += [("reward/classifier_successes", Double(ends.calledSuccesses)), ("reward/overruled_y", Double(ends.overruledWithY)),
                            ("reward/overruled_n", Double(ends.overruledWithN))]
@@ -358,25 +358,17 @@ public final class TrainingRun {
         }
         guard missing() > 0 else { return 0 }
         let started = Date()
-        _ = try station.runner.reset()
-        var lastShown = -1, lastUpdates = learner.stats.updates, lastProgress = Date()
-        while station.loopFault == nil, !station.quitRequested, station.loop.status.phase == .running || station.loop.status.phase == .holding {
+        var lastUpdates = learner.stats.updates, lastProgress = Date()
+        try station.holdAtHome {
             let left = missing(), updates = learner.stats.updates
-            guard left > 0 else { break }
+            guard left > 0 else { return nil }
             if updates != lastUpdates { (lastUpdates, lastProgress) = (updates, Date()) }
             if Date().timeIntervalSince(lastProgress) > Self.stalledLearnerSeconds {
                 station.log(String(format: "the learner made no update in %.0f s; going on without the %d updates still missing", Self.stalledLearnerSeconds, left))
-                break
+                return nil
             }
-            // The console's prompt shows what is left, once a second.
-            let shown = Int(Date().timeIntervalSince(started))
-            if shown != lastShown, let display = station.display {
-                display.update { $0.prompt = "waiting for the learner: \(left) updates" }
-                lastShown = shown
-            }
-            usleep(100_000)
+            return "waiting for the learner: \(left) updates"
         }
-        station.display?.update { $0.prompt = nil }
         let waited = Date().timeIntervalSince(started)
         counters.learnerWaitSeconds = (counters.learnerWaitSeconds ?? 0) + waited
         return waited

@@ -52,7 +52,7 @@ struct Eval: ParsableCommand {
         var options = episodeOptions
         options.imageSize = spec.imageSize
         let actor = PolicyActor(spec: spec, policy: policy, deterministic: true, seed: options.seed)
-        let station = try options.openStation(connection, operatorKind: `operator`, commandName: "eval", policy: actor, supervising: true)
+        let station = try options.openStation(connection, operatorKind: `operator`, commandName: "eval", policy: actor, supervising: true).station
         defer { station.close() }
         guard station.session.robot.definition.motors.count == spec.joints else {
             throw CommandError("\(path) was trained on a robot with \(spec.joints) joints; \(connection.robot) has \(station.session.robot.definition.motors.count)")

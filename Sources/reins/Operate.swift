@@ -78,16 +78,15 @@ struct StandInOptions: ParsableArguments {
 
 extension EpisodeOptions {
     /// Opens the robot and its cameras (at `imageSize`, none with --no-cameras), the console unless
-    /// --no-console, and the station that runs episodes on them; the station owns both from here.
+    /// --no-console, the episodes' reward, and the station that runs episodes on them; the station
+    /// owns the robot and the console from here.
     func openStation(_ connection: RobotConnection, operatorKind: OperatorKind, commandName: String, policy: ActionSource = HoldPolicy(),
                      supervising: Bool = false, reward: RewardSource? = nil, pastSuccessSteps: Int = 0,
                      successClassifier: (any SuccessClassifier)? = nil, classifierFrames: Int = 2,
-                     standInMistakes: OperatorMistakes = .none) throws -> OperatorStation {
+                     standInMistakes: OperatorMistakes = .none) throws -> (station: OperatorStation, reward: EpisodeReward) {
         var options = StationOptions(commandName: commandName, task: task, maxSteps: maxSteps, seed: seed, operatorKind: operatorKind,
-                                     supervising: supervising, reward: reward)
+                                     supervising: supervising)
         options.pastSuccessSteps = pastSuccessSteps
-        options.successClassifier = successClassifier
-        options.classifierConsecutiveFrames = classifierFrames
         options.standInMistakes = standInMistakes
         var console: OperatorConsole?
         if !noConsole {
@@ -104,7 +103,23 @@ extension EpisodeOptions {
             console?.close()
             throw error
         }
-        return try OperatorStation(session: session, options: options, policy: policy, display: console, report: printError)
+        let twin = session.twinTask(task, seed: seed)
+        let episodeReward: EpisodeReward
+        do {
+            var settings = EpisodeReward.Settings(source: reward, classifier: successClassifier)
+            settings.consecutiveFrames = classifierFrames
+            let standIn = operatorKind == .scripted && twin != nil
+                ? EpisodeReward.StandIn(policyHz: session.robot.definition.rates.policyHz, maxSteps: maxSteps, seed: seed, mistakes: standInMistakes) : nil
+            episodeReward = try EpisodeReward(settings, twin: twin, cameras: session.cameras.map { ($0.name, $0.width, $0.height) }, standIn: standIn)
+        } catch {
+            console?.close()
+            session.close()
+            let named = reward.map { $0 == .classifier ? "classifier:FILE" : $0.rawValue } ?? "(the default)"
+            throw CommandError("--reward \(named): \(error)")
+        }
+        let station = try OperatorStation(session: session, twin: twin, reward: episodeReward, options: options, policy: policy,
+                                          display: console, report: printError)
+        return (station, episodeReward)
     }
 }
 
@@ -123,7 +138,7 @@ struct Teleop: ParsableCommand {
     @OptionGroup var episodes: EpisodeOptions
 
     func run() throws {
-        let station = try episodes.openStation(connection, operatorKind: .keyboard, commandName: "teleop")
+        let station = try episodes.openStation(connection, operatorKind: .keyboard, commandName: "teleop").station
         defer { station.close() }
         var index = 0
         while !station.quitRequested {
@@ -170,15 +185,17 @@ struct Record: ParsableCommand {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive") }
         guard (0...1000).contains(pastSuccess) else { throw ValidationError("--past-success must be from 0 to 1000 steps") }
         try standIn.check(sim: connection.sim, operatorKind: `operator`)
-        guard reward != .task || connection.sim else {
-            throw ValidationError("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys end episodes (--reward keys)")
+        do {
+            _ = try EpisodeReward.source(reward, onTwin: connection.sim)
+        } catch {
+            throw ValidationError("--reward task: \(error)")
         }
     }
 
     func run() throws {
         let writer = try EpisodeWriter(directory: URL(fileURLWithPath: out))
         let station = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "record", reward: reward,
-                                                     pastSuccessSteps: pastSuccess, standInMistakes: standIn.mistakes)
+                                                     pastSuccessSteps: pastSuccess, standInMistakes: standIn.mistakes).station
         defer { station.close() }
         let recording = DemonstrationRecording(episodes: episodes, onlySuccess: onlySuccess, softwareVersion: reinsVersion)
         let (kept, successes) = try recording.run(station: station, writer: writer)

@@ -62,8 +62,10 @@ extension Sim {
                 source = scriptedExpert(for: task, scale: ActionScale(), seed: seed &+ 1) { [scene = session.scene] in scene?.cubePosition }
             }
             let options = StationOptions(commandName: "sim run", task: task, maxSteps: maxSteps, seed: seed,
-                                         operatorKind: intervene ? .scripted : .none, supervising: true, reward: .task)
-            let station = try OperatorStation(session: session, options: options, policy: source, display: nil) { line in
+                                         operatorKind: intervene ? .scripted : .none, supervising: true)
+            let twin = session.twinTask(task, seed: seed)
+            let reward = try EpisodeReward(EpisodeReward.Settings(source: .task), twin: twin, cameras: [], standIn: nil)
+            let station = try OperatorStation(session: session, twin: twin, reward: reward, options: options, policy: source, display: nil) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
             defer { station.close() }

@@ -62,8 +62,10 @@ struct Train: ParsableCommand {
         guard !episodeOptions.noCameras else { throw ValidationError("training learns from a camera; --no-cameras leaves it blind") }
         guard (1...20).contains(classifierFrames) else { throw ValidationError("--classifier-frames must be from 1 to 20") }
         try standIn.check(sim: connection.sim, operatorKind: `operator`)
-        guard reward?.source != .task || connection.sim else {
-            throw ValidationError("--reward task needs the twin (--sim): a real arm has no task check; the operator's y/n keys give the reward (--reward keys)")
+        do {
+            _ = try EpisodeReward.source(reward?.source, onTwin: connection.sim)
+        } catch {
+            throw ValidationError("--reward task: \(error)")
         }
     }
 
@@ -100,11 +102,11 @@ struct Train: ParsableCommand {
         let training = try TrainingRun(settings: settings)
         if let resumed = training.resumed { printError(resumed) }
         let classifier = try reward?.loadClassifier()
-        let station = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "train", policy: training.actor,
+        let (station, episodeReward) = try episodeOptions.openStation(connection, operatorKind: `operator`, commandName: "train", policy: training.actor,
                                                      supervising: true, reward: reward?.source, successClassifier: classifier,
                                                      classifierFrames: classifierFrames, standInMistakes: standIn.mistakes)
         defer { station.close() }
-        let summary = try training.run(station: station) { line in
+        let summary = try training.run(station: station, reward: episodeReward) { line in
             if station.display == nil { print(line) } else { station.log(line) }
             fflush(nil)
         }

@@ -2,6 +2,7 @@ import Foundation
 import ReinsControl
 import ReinsCore
 import ReinsSim
+import ReinsTraining
 import Testing
 
 /// Runs `episodes` on the so101 twin through its bus, judged by the task's check (reward 1 and the
@@ -11,8 +12,10 @@ private func run(_ task: TaskKind, episodes: Int, seed: UInt64, maxSteps: Int = 
     let rig = try TwinRig("so101")
     let session = rig.session()
     let options = StationOptions(commandName: "test", task: task, maxSteps: maxSteps, seed: seed,
-                                 operatorKind: supervised ? .scripted : .none, supervising: true, reward: .task)
-    let station = try OperatorStation(session: session, options: options, policy: policy(session), display: nil) { _ in }
+                                 operatorKind: supervised ? .scripted : .none, supervising: true)
+    let twin = session.twinTask(task, seed: seed)
+    let reward = try EpisodeReward(.init(source: .task), twin: twin, cameras: [], standIn: nil)
+    let station = try OperatorStation(session: session, twin: twin, reward: reward, options: options, policy: policy(session), display: nil) { _ in }
     defer { station.close() }
     var successes = 0, steps: [Int] = [], interventions = 0, taken = 0
     for index in 0..<episodes {

@@ -1,5 +1,6 @@
 @testable import ReinsControl
 import ReinsCore
+import ReinsTraining
 import Testing
 
 @Suite("The twin's stand-in operator: a person's delay and mistakes")
@@ -117,7 +118,7 @@ struct StandInTests {
         for index in 0..<episodes {
             let outcome = try station.runEpisode(index: index)
             #expect(outcome.steps == 2)
-            ends.count(outcome.end, override: outcome.override)
+            ends.count(outcome.end, override: try StationTests.rewardRecord(station).override)
             counts = counts + (try #require(outcome.standIn))
         }
         if missRate == 0 {

@@ -2,19 +2,38 @@ import Foundation
 @testable import ReinsControl
 import ReinsCore
 import ReinsSim
+import ReinsTraining
 import Testing
 
 @Suite("Operator station: episode ends, keys, rewards, ownership", .serialized)
 struct StationTests {
-    static func options(_ operatorKind: OperatorKind = .none, reward: RewardSource? = nil, maxSteps: Int = 100) -> StationOptions {
-        StationOptions(commandName: "test", maxSteps: maxSteps, seed: 3, operatorKind: operatorKind, supervising: true, reward: reward)
+    static func options(_ operatorKind: OperatorKind = .none, maxSteps: Int = 100) -> StationOptions {
+        StationOptions(commandName: "test", maxSteps: maxSteps, seed: 3, operatorKind: operatorKind, supervising: true)
+    }
+
+    /// A station as the command line opens one: the twin's task where the session has a twin, the
+    /// reward, and for the scripted operator on the twin the reward's stand-in.
+    static func station(_ session: RobotSession, _ options: StationOptions, reward source: RewardSource? = nil,
+                        classifier: (any SuccessClassifier)? = nil, display: (any OperatorDisplay)?) throws -> OperatorStation {
+        let twin = session.twinTask(options.task, seed: options.seed)
+        let standIn = options.operatorKind == .scripted && twin != nil
+            ? EpisodeReward.StandIn(policyHz: session.robot.definition.rates.policyHz, maxSteps: options.maxSteps, seed: options.seed,
+                                    mistakes: options.standInMistakes) : nil
+        let reward = try EpisodeReward(.init(source: source, classifier: classifier), twin: twin,
+                                       cameras: session.cameras.map { ($0.name, $0.width, $0.height) }, standIn: standIn)
+        return try OperatorStation(session: session, twin: twin, reward: reward, options: options, display: display) { _ in }
+    }
+
+    /// What the station's reward kept of its last episode.
+    static func rewardRecord(_ station: OperatorStation) throws -> EpisodeReward.Record {
+        try #require(station.reward as? EpisodeReward).episode
     }
 
     @Test("y, n and backspace end an episode on the step they are pressed; Q asks first, and only y quits")
     func keysEndEpisodes() throws {
         let rig = try TwinRig("so101")
         let keys = KeyScript()
-        let station = try OperatorStation(session: rig.session(), options: Self.options(reward: .keys), display: keys) { _ in }
+        let station = try Self.station(rig.session(), Self.options(), reward: .keys, display: keys)
         defer { station.close() }
         #expect(keys.started)
         let presses: [(TeleopCommand, EpisodeEnd)] = [(.markSuccess, .success), (.markFailure, .failure("marked by the operator")), (.discard, .discarded)]
@@ -49,9 +68,9 @@ struct StationTests {
     @Test("on the twin with the keys and the scripted operator, the stand-in presses y 3–10 steps after the task is first done")
     func standInPressesLate() throws {
         let rig = try TwinRig("so101")
-        var options = Self.options(.scripted, reward: .keys)
+        var options = Self.options(.scripted)
         options.supervising = false
-        let station = try OperatorStation(session: rig.session(), options: options, display: nil) { _ in }
+        let station = try Self.station(rig.session(), options, reward: .keys, display: nil)
         defer { station.close() }
         let task = TaskKind.reach
         for index in 0..<2 {
@@ -75,10 +94,10 @@ struct StationTests {
     @Test("with past-success steps the episode goes on after y for its labels, which follow the twin's check a reaction time late")
     func recordsPastSuccess() throws {
         let rig = try TwinRig("so101")
-        var options = Self.options(.scripted, reward: .keys)
+        var options = Self.options(.scripted)
         options.supervising = false
         options.pastSuccessSteps = 6
-        let station = try OperatorStation(session: rig.session(), options: options, display: nil) { _ in }
+        let station = try Self.station(rig.session(), options, reward: .keys, display: nil)
         defer { station.close() }
         var labels: [Bool] = [], pastEnd: [Bool] = [], done: [Bool] = []
         var start: Double?
@@ -120,11 +139,11 @@ struct StationTests {
         for camera in rig.cameras { try camera.start() }
         let session = rig.session()
         let camera = try #require(session.cameras.first)
-        var options = Self.options(operatorKind, reward: .classifier)
+        var options = Self.options(operatorKind)
         options.supervising = supervising
-        options.successClassifier = ScriptedProbabilities(probabilities, camera: (camera.name, 32, 32))
         options.standInMistakes = mistakes
-        return (rig, try OperatorStation(session: session, options: options, display: nil) { _ in })
+        let classifier = ScriptedProbabilities(probabilities, camera: (camera.name, 32, 32))
+        return (rig, try Self.station(session, options, reward: .classifier, classifier: classifier, display: nil))
     }
 
     @Test("with the classifier's reward two frames in a row called success end the episode, one does not, and its calls are compared with the twin's")
@@ -135,7 +154,7 @@ struct StationTests {
         let outcome = try station.runEpisode(index: 0) { rewards.append($0.step.reward) }
         #expect(outcome.end == .success && outcome.steps == 6)
         #expect(rewards == [0, 0, 0, 0, 0, 1])
-        let agreement = try #require(outcome.classifierAgreement)
+        let agreement = try #require(try Self.rewardRecord(station).agreement)
         // The arm held still far from the cube: every call of success was a false one.
         #expect(agreement.falsePositives == 4 && agreement.trueNegatives == 2 && agreement.truePositives == 0)
     }
@@ -155,7 +174,7 @@ struct StationTests {
         let done = try #require(firstDone, "the scripted reacher reached the cube")
         #expect(outcome.end == .success)
         #expect((10...20).contains(outcome.steps - done), "y after \(outcome.steps - done) steps")
-        let override = try #require(outcome.override)
+        let override = try #require(try Self.rewardRecord(station).override)
         #expect(override.success && override.probability == 0)
     }
 
@@ -166,7 +185,7 @@ struct StationTests {
         let outcome = try station.runEpisode(index: 0)
         // The arm held after the second call: no step was taken while the stand-in looked.
         #expect(outcome.end == .failure("marked by the operator") && outcome.steps == 2 && station.runner.steps == 2)
-        let override = try #require(outcome.override)
+        let override = try #require(try Self.rewardRecord(station).override)
         #expect(!override.success && override.probability == 0.99)
     }
 
@@ -184,31 +203,43 @@ struct StationTests {
     @Test("a classifier for other cameras or another frame size is refused, naming both")
     func refusesAnotherClassifier() throws {
         let rig = try TwinRig("so101", cameraSize: 32)
-        var options = Self.options(reward: .classifier)
-        options.successClassifier = ScriptedProbabilities([], camera: ("front", 64, 64))
-        #expect { try OperatorStation(session: rig.session(), options: options, display: nil) { _ in } } throws: { error in
+        let classifier = ScriptedProbabilities([], camera: ("front", 64, 64))
+        #expect { try Self.station(rig.session(), Self.options(), reward: .classifier, classifier: classifier, display: nil) } throws: { error in
             "\(error)".contains("looks at front 64x64") && "\(error)".contains("front 32x32")
         }
-        options.successClassifier = nil
-        #expect { try OperatorStation(session: rig.session(), options: options, display: nil) { _ in } } throws: { "\($0)".contains("classifier:FILE") }
+        #expect { try Self.station(rig.session(), Self.options(), reward: .classifier, display: nil) } throws: { "\($0)" == "a classifier's reward needs a classifier" }
     }
 
-    @Test("a station refuses the task's reward, or the scripted operator, on a robot without a twin, and closes what it was given")
+    @Test("the task's reward and the stand-in are refused without a twin, in words that name no command-line option")
+    func rewardRefusals() throws {
+        let rig = try TwinRig("so101")
+        let session = rig.session(hardware: true)
+        defer { session.close() }
+        #expect(session.twinTask(.reach, seed: 1) == nil)
+        #expect { try EpisodeReward(.init(source: .task), twin: nil, cameras: [], standIn: nil) } throws: { error in
+            "\(error)".hasPrefix("the task's reward needs the twin") && !"\(error)".contains("--")
+        }
+        #expect { try EpisodeReward(.init(source: .keys), twin: nil, cameras: [], standIn: .init(policyHz: 10, maxSteps: 100, seed: 1)) } throws: { error in
+            "\(error)".contains("watches the twin") && !"\(error)".contains("--")
+        }
+        // Without a twin and without a source, the reward is the keys'.
+        #expect(try EpisodeReward(.init(), twin: nil, cameras: [], standIn: nil).source == .keys)
+    }
+
+    @Test("a station refuses the scripted operator on a robot without a twin, or the keyboard without a console, and closes what it was given")
     func refusals() throws {
         let rig = try TwinRig("so101")
-        for (options, words) in [(Self.options(reward: .task), "--reward task needs the twin"), (Self.options(.scripted), "needs the twin")] {
-            var closed = 0
-            let keys = KeyScript()
-            #expect {
-                _ = try OperatorStation(session: rig.session(hardware: true) { closed += 1 }, options: options, display: keys) { _ in }
-            } throws: { error in
-                "\(error)".contains(words)
-            }
-            #expect(closed == 1 && keys.closed)
-        }
         var closed = 0
+        let keys = KeyScript()
+        #expect {
+            _ = try Self.station(rig.session(hardware: true) { closed += 1 }, Self.options(.scripted), display: keys)
+        } throws: { error in
+            "\(error)".contains("the scripted operator needs the twin") && !"\(error)".contains("--")
+        }
+        #expect(closed == 1 && keys.closed)
+        closed = 0
         #expect(throws: StationError.self) {
-            _ = try OperatorStation(session: rig.session { closed += 1 }, options: Self.options(.keyboard), display: nil) { _ in }
+            _ = try Self.station(rig.session { closed += 1 }, Self.options(.keyboard), display: nil)
         }
         #expect(closed == 1)
     }
@@ -218,8 +249,8 @@ struct StationTests {
         let rig = try TwinRig("so101")
         let keys = KeyScript()
         var closed = false
-        let station = try OperatorStation(session: rig.session(hardware: true) { closed = true }, options: Self.options(), display: keys) { _ in }
-        #expect(station.reward == .keys)
+        let station = try Self.station(rig.session(hardware: true) { closed = true }, Self.options(), display: keys)
+        #expect(station.reward.source == .keys && station.twin == nil)
         var cubes: [Vector3?] = []
         let outcome = try station.runEpisode(index: 0) { recorded in
             cubes.append(recorded.cube)

@@ -131,7 +131,7 @@ extension RealTimeCommands {
             // A real arm has no task check.
             let refused = try run(reinsExecutable, ["train", "--robot", "so101", "--task", "reach", "--port", "/dev/null", "--reward", "task", "--no-console"])
             #expect(refused.status != 0)
-            #expect(refused.stderr.contains("--reward task needs the twin"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("--reward task: the task's reward needs the twin"), "\(refused.stderr)")
         }
 
         @Test("kill -9 during training, then --resume: the run continues from its last checkpoint with buffers and counters intact")
