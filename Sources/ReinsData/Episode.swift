@@ -121,12 +121,14 @@ public struct Episode: Sendable, Equatable {
     }
 
     /// Ends the episode at `step` (the last one before the operator's key, or the one the task
-    /// check passed on): done, and with `success` reward 1 (on a real arm the key is the reward).
-    /// Steps after it were recorded past the end for their labels. Does nothing to an empty episode.
+    /// check passed on): done, with reward 1 on a success and 0 on a failure (on a real arm the
+    /// key is the reward: a success the classifier called and the operator took back is none), as
+    /// the learner gets it. Steps after it were recorded past the end for their labels. Does
+    /// nothing to an empty episode.
     public mutating func end(at step: Int, success: Bool) {
         guard (0..<steps).contains(step) else { return }
         dones[step] = 1
-        if success { rewards[step] = 1 }
+        rewards[step] = success ? 1 : 0
         metadata.success = success
     }
 

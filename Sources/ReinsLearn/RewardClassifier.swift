@@ -91,14 +91,28 @@ public struct ClassifierMetrics: Codable, Sendable, Equatable {
         return total == 0 ? 0 : Double(truePositives + trueNegatives) / Double(total)
     }
 
-    /// The lowest threshold (most recall) whose precision is at least `minimumPrecision` with at
-    /// least one success called; nil when no threshold reaches it. A false success ends an episode
-    /// with a reward it did not earn, so precision comes first.
-    public static func threshold(probabilities: [Float], labels: [Bool], minimumPrecision: Double) -> Float? {
+    /// Precision where a share `rate` of the frames show success, as live in a run (about 4 % of
+    /// a pick run's frames) rather than as in the labelled set (about half, recorded past
+    /// success): each failure frame counts as many times as makes the failures stand to the
+    /// successes as they would live. A false success is so much more likely live than in a set
+    /// of half successes. The raw precision without frames of either class.
+    public func precision(atSuccessRate rate: Double) -> Double {
+        let positives = truePositives + falseNegatives, negatives = falsePositives + trueNegatives
+        guard positives > 0, negatives > 0, rate > 0, rate < 1 else { return precision }
+        let weight = Double(positives) * (1 - rate) / (rate * Double(negatives))
+        let called = Double(truePositives) + weight * Double(falsePositives)
+        return called == 0 ? 1 : Double(truePositives) / called
+    }
+
+    /// The lowest threshold (most recall) whose precision, at the live success rate `successRate`
+    /// when given, is at least `minimumPrecision` with at least one success called; nil when no
+    /// threshold reaches it. A false success ends an episode with a reward it did not earn, so
+    /// precision comes first.
+    public static func threshold(probabilities: [Float], labels: [Bool], minimumPrecision: Double, successRate: Double? = nil) -> Float? {
         let candidates = Set(probabilities.filter { $0 > 0 }).sorted()
         return candidates.first { candidate in
             let metrics = ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: candidate)
-            return metrics.truePositives > 0 && metrics.precision >= minimumPrecision
+            return metrics.truePositives > 0 && metrics.precision(atSuccessRate: successRate ?? 0) >= minimumPrecision
         }
     }
 }

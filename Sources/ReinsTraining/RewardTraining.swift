@@ -14,11 +14,37 @@ public struct RewardDataError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Labelled frames and the episode files they came from.
+public struct LabelledEpisodes: Sendable {
+    public var frames: LabelledFrames
+    /// Per episode (as `frames.episodes` counts them): its file, as the folder was named plus the file's name.
+    public var files: [String]
+    /// Per episode: whether it was recorded as a run records (it ends where its experience ends,
+    /// with more than one step, no frames past a success): its labels show success about as often
+    /// as a run's frames do.
+    public var online: [Bool]
+
+    /// The share of success frames in the episodes recorded as a run records; nil without any.
+    public var onlineSuccessRate: Double? {
+        var positives = 0, total = 0
+        for (label, episode) in zip(frames.labels, frames.episodes) where online[episode] {
+            total += 1
+            if label { positives += 1 }
+        }
+        return total > 0 && positives > 0 ? Double(positives) / Double(total) : nil
+    }
+}
+
 /// The labelled frames of a folder of episodes (`reins record` labels every frame).
 public enum RewardDataset {
     /// Every frame of every episode file in `folders`, labelled, for `cameras` (nil: the first
     /// episode's first camera). Episodes count from 0, folder by folder in file-name order.
     public static func load(folders: [URL], cameras: [String]?) throws(RewardDataError) -> LabelledFrames {
+        try loadEpisodes(folders: folders, cameras: cameras).frames
+    }
+
+    /// `load`, with each episode's file and whether it was recorded as a run records.
+    public static func loadEpisodes(folders: [URL], cameras: [String]?) throws(RewardDataError) -> LabelledEpisodes {
         var paths: [String] = []
         var seen = Set<String>()
         for folder in folders {
@@ -31,9 +57,10 @@ public enum RewardDataset {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
                 .filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }.sorted()
             guard !names.isEmpty else { throw RewardDataError("\(folder.path) has no episode files (episode_NNNNNN.h5); record some with `reins record`") }
-            paths += names.map { folder.appendingPathComponent($0).path }
+            paths += names.map { folder.appendingPathComponent($0).relativePath }
         }
         var frames: LabelledFrames?
+        var online: [Bool] = []
         for (index, path) in paths.enumerated() {
             let episode: Episode
             do {
@@ -64,8 +91,14 @@ public enum RewardDataset {
                     return source.pixels[(step * size)..<((step + 1) * size)]
                 }, label: labels[step] != 0, episode: index)
             }
+            online.append(episode.steps > 1 && episode.experienceSteps == episode.steps)
         }
-        return frames!
+        return LabelledEpisodes(frames: frames!, files: paths, online: online)
+    }
+
+    /// A file's name as `loadEpisodes` gives it, made comparable however the folder was named.
+    public static func identity(_ file: String) -> String {
+        URL(fileURLWithPath: file).standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     /// "front 64x64, wrist 64x64".
@@ -86,25 +119,34 @@ public enum RewardDataset {
         return clear
     }
 
-    /// Episodes held out from training, about `fraction` of them, drawn with `seed` so that both
-    /// sides keep frames of both classes; nil when the episodes cannot be split so.
-    public static func heldOutEpisodes(_ data: LabelledFrames, fraction: Double, seed: UInt64) -> Set<Int>? {
+    /// Episodes held out from training: `kept` (a resumed classifier's held-out episodes) and about
+    /// `fraction` of `candidates` (nil: every episode), drawn with `seed` so that both sides keep
+    /// frames of both classes; nil when the episodes cannot be split so.
+    public static func heldOutEpisodes(_ data: LabelledFrames, fraction: Double, seed: UInt64, kept: Set<Int> = [],
+                                       candidates: [Int]? = nil) -> Set<Int>? {
         let episodes = Array(Set(data.episodes)).sorted()
         guard episodes.count >= 2 else { return nil }
+        let drawn = (candidates ?? episodes).filter { !kept.contains($0) }
         var classes: [Int: (positives: Int, negatives: Int)] = [:]
         for (episode, label) in zip(data.episodes, data.labels) {
             var counts = classes[episode] ?? (0, 0)
             if label { counts.positives += 1 } else { counts.negatives += 1 }
             classes[episode] = counts
         }
-        let wanted = min(max(1, Int((Double(episodes.count) * fraction).rounded())), episodes.count - 1)
+        func both(_ side: [Int]) -> Bool {
+            side.contains { classes[$0]!.positives > 0 } && side.contains { classes[$0]!.negatives > 0 }
+        }
+        let room = episodes.count - kept.count - 1
+        guard room >= 0 else { return nil }
+        // As many as the fraction asks (at least one when nothing is kept), more only when the split needs them.
+        let base = min(max(kept.isEmpty ? 1 : 0, Int((Double(drawn.count) * fraction).rounded())), min(drawn.count, room))
         var generator = SplitMix64(seed: seed)
-        for _ in 0..<100 {
-            let held = Set(episodes.shuffled(using: &generator).prefix(wanted))
-            func both(_ side: [Int]) -> Bool {
-                side.contains { classes[$0]!.positives > 0 } && side.contains { classes[$0]!.negatives > 0 }
+        for wanted in base...max(base, min(drawn.count, room)) {
+            for _ in 0..<100 {
+                let held = kept.union(drawn.shuffled(using: &generator).prefix(wanted))
+                if both(Array(held)), both(episodes.filter { !held.contains($0) }) { return held }
+                if wanted == 0 { break }
             }
-            if both(Array(held)), both(episodes.filter { !held.contains($0) }) { return held }
         }
         return nil
     }
@@ -119,10 +161,31 @@ public struct RewardTraining {
         public var heldOutAccuracy: Double
     }
 
+    /// The episodes a classifier was trained on and held out, by file (a resumed classifier keeps
+    /// its held-out ones held out, so none of their frames is ever trained on).
+    public struct Split: Codable, Sendable, Equatable {
+        public var heldOut: [String]
+        public var trained: [String]
+
+        public init(heldOut: [String], trained: [String]) {
+            self.heldOut = heldOut
+            self.trained = trained
+        }
+    }
+
     public struct Report: Codable, Sendable {
         public var trainingFrames: Int
         public var trainingPositives: Int
         public var heldOutEpisodes: [Int]
+        /// With the episodes' files: which were held out and trained on.
+        public var split: Split?
+        /// A resumed classifier's held-out episodes not among the data (held out no more: not trained on either).
+        public var missingHeldOut: [String]
+        /// Of the held-out episodes, those a resumed classifier had held out.
+        public var keptHeldOut: Int
+        /// The share of success frames the threshold was chosen for, and the held-out precision there.
+        public var liveSuccessRate: Double?
+        public var precisionAtLiveRate: Double
         public var heldOutFrames: Int
         public var heldOutPositives: Int
         /// Frames left out of both sides for being near a change of label (`labelChangeMargin`).
@@ -146,6 +209,9 @@ public struct RewardTraining {
     public var seed: UInt64 = 0
     public var heldOutFraction = 0.2
     public var minimumPrecision = 0.95
+    /// The share of success frames live in a run: the threshold keeps `minimumPrecision` with the
+    /// held-out failures weighted to it (nil: as the held-out set has them).
+    public var liveSuccessRate: Double?
     /// Frames this close to a change of label within their episode are left out of training and
     /// of the held-out figures: a person's key, and the stand-in's, follows what they see 0.2–0.5 s
     /// late, so the labels there are unsure, and a frame a moment past the lift looks like the one
@@ -169,15 +235,28 @@ public struct RewardTraining {
     }
 
     /// Trains a new classifier, or goes on training `initial` (its settings, not `config`, hold),
-    /// and sets its threshold on the held-out episodes.
-    public func run(_ data: LabelledFrames, folder: String, startingFrom initial: RewardClassifier? = nil, progressEvery: Int = 100,
+    /// and sets its threshold on the held-out episodes. With `files` (each episode's file) the
+    /// report names the split; with `resumedSplit` too, its held-out episodes stay held out, its
+    /// trained ones are never held out, and only new episodes are split anew.
+    public func run(_ data: LabelledFrames, folder: String, startingFrom initial: RewardClassifier? = nil, files: [String]? = nil,
+                    resumedSplit: Split? = nil, progressEvery: Int = 100,
                     progress: (Progress) -> Void = { _ in }) throws(RewardDataError) -> (RewardClassifier, Report) {
         let clear = RewardDataset.clearOfLabelChanges(data, margin: labelChangeMargin)
         try Self.check(data, clear: clear, folder: folder)
         if let initial, initial.config.cameras != data.cameras {
             throw RewardDataError("\(folder) has \(RewardDataset.describe(data.cameras)) where the classifier goes on from \(RewardDataset.describe(initial.config.cameras)); give episodes recorded as its own were")
         }
-        guard let held = RewardDataset.heldOutEpisodes(data, fraction: heldOutFraction, seed: seed) else {
+        var kept: Set<Int> = [], candidates: [Int]?, missing: [String] = []
+        if let files, let resumedSplit {
+            let identities = files.map(RewardDataset.identity)
+            let heldBefore = Set(resumedSplit.heldOut.map(RewardDataset.identity))
+            let known = heldBefore.union(resumedSplit.trained.map(RewardDataset.identity))
+            kept = Set(identities.indices.filter { heldBefore.contains(identities[$0]) })
+            candidates = identities.indices.filter { !known.contains(identities[$0]) }
+            let present = Set(identities)
+            missing = resumedSplit.heldOut.filter { !present.contains(RewardDataset.identity($0)) }
+        }
+        guard let held = RewardDataset.heldOutEpisodes(data, fraction: heldOutFraction, seed: seed, kept: kept, candidates: candidates) else {
             throw RewardDataError("\(folder): its episodes cannot be split into training and held-out ones that both have success and failure frames; record more episodes that succeed")
         }
         let start = Date()
@@ -200,11 +279,17 @@ public struct RewardTraining {
             }
         }
         let probabilities = classifier.probabilities(data, indices: heldOut)
-        let chosen = ClassifierMetrics.threshold(probabilities: probabilities, labels: heldOutLabels, minimumPrecision: minimumPrecision)
-        let threshold = chosen ?? Self.mostPrecise(probabilities: probabilities, labels: heldOutLabels)
+        let chosen = ClassifierMetrics.threshold(probabilities: probabilities, labels: heldOutLabels, minimumPrecision: minimumPrecision,
+                                                 successRate: liveSuccessRate)
+        let threshold = chosen ?? Self.mostPrecise(probabilities: probabilities, labels: heldOutLabels, successRate: liveSuccessRate)
         classifier.setThreshold(threshold)
         let metrics = ClassifierMetrics(probabilities: probabilities, labels: heldOutLabels, threshold: threshold)
+        let split = files.map { files in
+            Split(heldOut: held.sorted().map { files[$0] }, trained: Set(data.episodes).subtracting(held).sorted().map { files[$0] })
+        }
         let report = Report(trainingFrames: training.count, trainingPositives: positives.count, heldOutEpisodes: held.sorted(),
+                            split: split, missingHeldOut: missing, keptHeldOut: kept.count, liveSuccessRate: liveSuccessRate,
+                            precisionAtLiveRate: metrics.precision(atSuccessRate: liveSuccessRate ?? 0),
                             heldOutFrames: heldOut.count, heldOutPositives: heldOutLabels.filter { $0 }.count,
                             nearLabelChanges: clear.count - clear.filter { $0 }.count, heldOut: metrics,
                             precision: metrics.precision, recall: metrics.recall, accuracy: metrics.accuracy,
@@ -213,12 +298,13 @@ public struct RewardTraining {
     }
 
     /// Without a threshold that reaches the minimum precision: the one with the best precision
-    /// that still calls some success, the highest such on ties.
-    static func mostPrecise(probabilities: [Float], labels: [Bool]) -> Float {
+    /// (at `successRate` when given) that still calls some success, the highest such on ties.
+    static func mostPrecise(probabilities: [Float], labels: [Bool], successRate: Double? = nil) -> Float {
         var best: (precision: Double, threshold: Float) = (-1, 0.5)
         for candidate in Set(probabilities).sorted() {
             let metrics = ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: candidate)
-            if metrics.truePositives > 0, metrics.precision >= best.precision { best = (metrics.precision, candidate) }
+            let precision = metrics.precision(atSuccessRate: successRate ?? 0)
+            if metrics.truePositives > 0, precision >= best.precision { best = (precision, candidate) }
         }
         return best.threshold
     }

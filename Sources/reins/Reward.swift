@@ -21,11 +21,11 @@ struct Reward: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a success classifier on a folder of labelled episodes.",
             discussion: """
-            The policy's convolution layers per camera, an MLP and one logit, trained with binary cross-entropy on class-balanced batches of randomly shifted frames (OpenBLAS). Whole episodes are held out (--held-out, 20 %), and on them the threshold is chosen: the lowest that keeps precision at --min-precision (0.95), since a false success ends an episode with a reward it did not earn. Precision, recall, accuracy and the threshold are printed and stored in the file.
+            The policy's convolution layers per camera, an MLP and one logit, trained with binary cross-entropy on class-balanced batches of randomly shifted frames (OpenBLAS). Whole episodes are held out (--held-out, 20 %), and on them the threshold is chosen: the lowest that keeps precision at --min-precision (0.95), since a false success ends an episode with a reward it did not earn. Precision is taken at the share of success frames a run sees (--live-success-rate), not the labelled set's: recorded past success, about half its frames show success, where about 4 % of a run's do, so each false success weighs far more live. The rate defaults to the success share of the episodes recorded as a run records them (`reins train --record`: no frames past a success), else 0.05. Precision (raw and at that rate), recall, accuracy and the threshold are printed and stored in the file.
 
             The held-out figures choose the threshold, so they flatter it a little; `reins reward eval` on episodes recorded apart gives the honest ones.
 
-            --resume goes on training a classifier from its weights, on the folders it was trained on (stored in its file) and every --data added: the frames an operator overruled during `reins train --reward classifier:FILE` (kept in RUN/reward-overrides), or episodes recorded with `reins train --record` on the states the policy visits.
+            --resume goes on training a classifier from its weights, on the folders it was trained on (stored in its file) and every --data added: the frames an operator overruled during `reins train --reward classifier:FILE` (kept in RUN/reward-overrides), or episodes recorded with `reins train --record` on the states the policy visits. Its held-out episodes (stored in its file) stay held out and the episodes it trained on stay in training; only new episodes are split, so no held-out frame was ever trained on.
 
             Examples:
               reins reward train --data labelled --cameras front,wrist --out reward.safetensors
@@ -39,7 +39,9 @@ struct Reward: ParsableCommand {
         @Option(help: "Training steps (batches).") var steps = 1_500
         @Option(help: "Frames per batch, half success and half failure (default 64; with --resume, the classifier's).") var batchSize: Int?
         @Option(help: "Share of the episodes held out to choose the threshold and report on.") var heldOut = 0.2
-        @Option(help: "The precision the threshold must keep on the held-out episodes.") var minPrecision = 0.95
+        @Option(help: "The precision the threshold must keep on the held-out episodes, at the live success rate.") var minPrecision = 0.95
+        @Option(help: ArgumentHelp("The share of a run's frames that show success, for the precision the threshold keeps (default: the share in the episodes recorded as a run records them, else 0.05).", valueName: "R"))
+        var liveSuccessRate: Double?
         @Option(help: "Frames either side of a change of label left out of training and the held-out figures (a key follows what a person sees 0.2–0.5 s late).") var labelMargin = 3
         @Option(help: "Seed for the networks, the split and the batches.") var seed: UInt64 = 0
         @Flag(help: "Print one JSON object (progress goes to stderr).") var json = false
@@ -54,6 +56,9 @@ struct Reward: ParsableCommand {
             guard heldOut > 0, heldOut < 1 else { throw ValidationError("--held-out must be between 0 and 1") }
             guard minPrecision > 0, minPrecision <= 1 else { throw ValidationError("--min-precision must be above 0 and at most 1") }
             guard (0...50).contains(labelMargin) else { throw ValidationError("--label-margin must be from 0 to 50 frames") }
+            if let liveSuccessRate {
+                guard liveSuccessRate > 0, liveSuccessRate < 1 else { throw ValidationError("--live-success-rate must be between 0 and 1 (a share of frames, such as 0.05); it is \(liveSuccessRate)") }
+            }
             if let cameras { try checkCameraNames(cameras) }
         }
 
@@ -74,6 +79,7 @@ struct Reward: ParsableCommand {
             var names = cameras
             var folders = data
             var initial: RewardClassifier?
+            var resumedSplit: RewardTraining.Split?
             if let resume {
                 let loaded: (classifier: RewardClassifier, metadata: [String: String])
                 do {
@@ -88,13 +94,20 @@ struct Reward: ParsableCommand {
                 names = own
                 folders = try Self.foldersGoingOn(from: resume, trainedOn: loaded.metadata["reins.data"], adding: data)
                 initial = loaded.classifier
+                resumedSplit = loaded.metadata["reins.split"].flatMap { try? JSONDecoder().decode(RewardTraining.Split.self, from: Data($0.utf8)) }
+                if resumedSplit == nil {
+                    printError("note: \(resume) does not name its held-out episodes (written before it did): they are drawn anew, so some may have been trained on")
+                }
             }
-            let frames: LabelledFrames
+            let episodes: LabelledEpisodes
             do {
-                frames = try RewardDataset.load(folders: folders.map { URL(fileURLWithPath: $0) }, cameras: names)
+                episodes = try RewardDataset.loadEpisodes(folders: folders.map { URL(fileURLWithPath: $0) }, cameras: names)
             } catch {
                 throw CommandError(error.description)
             }
+            let frames = episodes.frames
+            let onlineRate = episodes.onlineSuccessRate
+            let liveRate = liveSuccessRate ?? onlineRate ?? 0.05
             var config = initial?.config ?? RewardClassifierConfig(cameras: frames.cameras)
             if let batchSize { config.batchSize = batchSize }
             var training = RewardTraining(config: config)
@@ -102,24 +115,35 @@ struct Reward: ParsableCommand {
             training.seed = seed
             training.heldOutFraction = heldOut
             training.minimumPrecision = minPrecision
+            training.liveSuccessRate = liveRate
             training.labelChangeMargin = labelMargin
             let report: (String) -> Void = { line in
                 if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { print(line) }
             }
             report("\(frames.count) frames (\(frames.positives) success, \(frames.negatives) failure) of \(Set(frames.episodes).count) episodes; cameras \(RewardDataset.describe(frames.cameras))")
+            let rateSource = liveSuccessRate != nil ? "as given" : onlineRate != nil
+                ? "the share in the \(episodes.online.filter { $0 }.count) episodes recorded as a run records" : "the default; no episode was recorded as a run records"
+            report(String(format: "the threshold keeps precision %.2f at a live success rate of %.3f (%@)", minPrecision, liveRate, rateSource))
             let (classifier, result): (RewardClassifier, RewardTraining.Report)
             do {
-                (classifier, result) = try training.run(frames, folder: folders.joined(separator: " + "), startingFrom: initial) { progress in
+                (classifier, result) = try training.run(frames, folder: folders.joined(separator: " + "), startingFrom: initial, files: episodes.files,
+                                                        resumedSplit: resumedSplit) { progress in
                     report(String(format: "step %d: loss %.4f, held-out accuracy %.3f at 0.5", progress.step, progress.loss, progress.heldOutAccuracy))
                 }
             } catch {
                 throw CommandError(error.description)
             }
             let metrics = result.heldOut
+            if !result.missingHeldOut.isEmpty, let resume {
+                printError("note: \(result.missingHeldOut.count) of the episodes \(resume) held out are not among the data (\(result.missingHeldOut.joined(separator: ", "))); going on with the \(result.keptHeldOut) that are")
+            }
             let reportJSON = String(decoding: (try? JSONEncoder().encode(result)) ?? Data(), as: UTF8.self)
+            var metadata = ["reins.reward_report": reportJSON, "reins.data": folders.joined(separator: ","), "reins.seed": "\(seed)",
+                            "reins.label_margin": "\(labelMargin)", "reins.live_success_rate": "\(liveRate)"]
+            if let split = result.split { metadata["reins.split"] = String(decoding: (try? JSONEncoder().encode(split)) ?? Data(), as: UTF8.self) }
+            if let resume { metadata["reins.resumed_from"] = resume }
             do {
-                try classifier.save(to: out, metadata: ["reins.reward_report": reportJSON, "reins.data": folders.joined(separator: ","), "reins.seed": "\(seed)"]
-                                        .merging(resume.map { ["reins.resumed_from": $0] } ?? [:]) { $1 })
+                try classifier.save(to: out, metadata: metadata)
             } catch {
                 throw CommandError("\(out): \(error)")
             }
@@ -128,9 +152,10 @@ struct Reward: ParsableCommand {
                                        threshold: metrics.threshold, report: result))
                 return
             }
-            print(String(format: "held out %d episodes (%d frames, %d success): precision %.3f, recall %.3f, accuracy %.3f at threshold %.3f (TP %d, FP %d, TN %d, FN %d)",
-                         result.heldOutEpisodes.count, result.heldOutFrames, result.heldOutPositives, metrics.precision, metrics.recall,
-                         metrics.accuracy, metrics.threshold, metrics.truePositives, metrics.falsePositives, metrics.trueNegatives, metrics.falseNegatives)
+            print(String(format: "held out %d episodes (%d frames, %d success%@): precision %.3f (%.3f at the live rate %.3f), recall %.3f, accuracy %.3f at threshold %.3f (TP %d, FP %d, TN %d, FN %d)",
+                         result.heldOutEpisodes.count, result.heldOutFrames, result.heldOutPositives,
+                         resume != nil ? "; \(result.keptHeldOut) held out before" : "", metrics.precision, result.precisionAtLiveRate, liveRate,
+                         metrics.recall, metrics.accuracy, metrics.threshold, metrics.truePositives, metrics.falsePositives, metrics.trueNegatives, metrics.falseNegatives)
                   + (result.nearLabelChanges > 0 ? "; \(result.nearLabelChanges) frames within \(labelMargin) of a change of label left out" : ""))
             if !result.precisionReached {
                 print(String(format: "warning: no threshold keeps precision at %.2f on the held-out episodes; kept the most precise. Record more episodes (more success frames with --past-success) and train again", minPrecision))
@@ -158,7 +183,7 @@ struct Reward: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Judge a reward classifier on a folder of labelled episodes.",
             discussion: """
-            Precision, recall, accuracy and the confusion counts at the classifier's threshold, and the frames it gets wrong in a PNG contact sheet (red: failure called success; blue: success missed).
+            Precision, recall, accuracy and the confusion counts at the classifier's threshold, on every frame and on the frames away from a change of label (as training judges its held-out episodes, with its label margin), and the frames it gets wrong in a PNG contact sheet (red: failure called success; blue: success missed). On a folder `reins train --record` wrote, these are the live figures: the frames of the run, labelled by the stand-in or the operator.
 
             Example:
               reins reward eval --model reward.safetensors --data labelled-test --errors errors.png
@@ -178,13 +203,21 @@ struct Reward: ParsableCommand {
             var precision: Double
             var recall: Double
             var accuracy: Double
+            /// On the frames more than `labelMargin` frames from a change of label.
+            var labelMargin: Int
+            var clearMetrics: ClassifierMetrics
+            var clearPrecision: Double
+            var clearRecall: Double
             var errorsSheet: String?
         }
 
         func run() throws {
             let classifier: RewardClassifier
+            let margin: Int
             do {
-                classifier = try RewardClassifier.load(from: model).classifier
+                let loaded = try RewardClassifier.load(from: model)
+                classifier = loaded.classifier
+                margin = loaded.metadata["reins.label_margin"].flatMap { Int($0) } ?? RewardTraining(config: loaded.classifier.config).labelChangeMargin
             } catch {
                 throw CommandError("\(error)")
             }
@@ -200,6 +233,10 @@ struct Reward: ParsableCommand {
             }
             let probabilities = classifier.probabilities(frames, indices: Array(0..<frames.count))
             let metrics = ClassifierMetrics(probabilities: probabilities, labels: frames.labels, threshold: classifier.config.threshold)
+            let clear = RewardDataset.clearOfLabelChanges(frames, margin: margin)
+            let clearIndices = (0..<frames.count).filter { clear[$0] }
+            let clearMetrics = ClassifierMetrics(probabilities: clearIndices.map { probabilities[$0] }, labels: clearIndices.map { frames.labels[$0] },
+                                                 threshold: classifier.config.threshold)
             let wrong = (0..<frames.count).filter { (probabilities[$0] >= metrics.threshold) != frames.labels[$0] }
             var sheet: String?
             if let image = RewardDataset.contactSheet(frames, indices: wrong) {
@@ -213,12 +250,15 @@ struct Reward: ParsableCommand {
             }
             if json {
                 JSONLines.print(Output(model: model, data: data, frames: frames.count, positives: frames.positives, metrics: metrics,
-                                       precision: metrics.precision, recall: metrics.recall, accuracy: metrics.accuracy, errorsSheet: sheet))
+                                       precision: metrics.precision, recall: metrics.recall, accuracy: metrics.accuracy, labelMargin: margin,
+                                       clearMetrics: clearMetrics, clearPrecision: clearMetrics.precision, clearRecall: clearMetrics.recall, errorsSheet: sheet))
                 return
             }
             print(String(format: "%d frames (%d success): precision %.3f, recall %.3f, accuracy %.3f at threshold %.3f",
                          frames.count, frames.positives, metrics.precision, metrics.recall, metrics.accuracy, metrics.threshold))
             print("confusion: \(metrics.truePositives) true success, \(metrics.falsePositives) false success, \(metrics.trueNegatives) true failure, \(metrics.falseNegatives) missed success")
+            print(String(format: "away from changes of label (%d frames either side left out, as training judges): %d frames (%d success): precision %.3f, recall %.3f",
+                         margin, clearIndices.count, clearMetrics.truePositives + clearMetrics.falseNegatives, clearMetrics.precision, clearMetrics.recall))
             if let sheet { print("the \(wrong.count) wrong frame(s)\(wrong.count > 96 ? " (the first 96)" : ""): \(sheet)") }
         }
     }

@@ -129,4 +129,17 @@ struct StandInTests {
             #expect(counts.failurePresses == 0 && counts.missedFailures == episodes)
         }
     }
+
+    @Test("a success the classifier called and the stand-in's n took back keeps no reward in the episode file: the file says what the learner got")
+    func overruledEpisodeFile() throws {
+        let (rig, station) = try StationTests.classifierStation(.scripted, probabilities: [0.99, 0.99])
+        defer { withExtendedLifetime(rig) { station.close() } }
+        var stepRewards: [Double] = []
+        let (episode, outcome) = try station.recordEpisode(index: 0, softwareVersion: "test") { stepRewards.append($0.step.reward) }
+        #expect(outcome.end == .failure(EpisodeEnd.operatorFailure))
+        // The runner gave the classifier's reward on the step it ended; the file keeps the operator's
+        // verdict, as HeldEpisode labels the learner's transitions (a failure's last reward is 0).
+        #expect(stepRewards == [0, 1])
+        #expect(episode.rewards == [0, 0] && episode.dones == [0, 1] && !episode.metadata.success)
+    }
 }

@@ -113,4 +113,61 @@ struct RewardTrainingTests {
         let twice = try RewardDataset.load(folders: [folder, URL(fileURLWithPath: folder.path + "/./")], cameras: nil)
         #expect(once.count == 1 && twice.count == once.count)
     }
+
+    @Test("precision at a live success rate weighs each false success as the rate says; the threshold it chooses is no lower than the raw one's")
+    func precisionAtTheLiveRate() {
+        // 10 success and 10 failure frames; 8 successes and 2 failures called success.
+        let probabilities: [Float] = Array(repeating: 0.9, count: 8) + [0.2, 0.2] + [0.9, 0.9] + Array(repeating: 0.1, count: 8)
+        let labels = Array(repeating: true, count: 10) + Array(repeating: false, count: 10)
+        let metrics = ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: 0.5)
+        #expect(metrics.precision == 0.8)
+        #expect(abs(metrics.precision(atSuccessRate: 0.5) - 0.8) < 1e-12)
+        // At 5 % success each failure stands for 19: 8 / (8 + 2 × 19).
+        #expect(abs(metrics.precision(atSuccessRate: 0.05) - 8.0 / 46.0) < 1e-12)
+        let data = Self.episodes(10, seed: 1)
+        var training = Self.smallTraining(data, seed: 3)
+        let raw = try? training.run(data, folder: "synthetic").1
+        training.liveSuccessRate = 0.02
+        let live = try? training.run(data, folder: "synthetic").1
+        #expect(raw != nil && live != nil)
+        if let raw, let live {
+            #expect(live.heldOut.threshold >= raw.heldOut.threshold)
+            #expect(live.liveSuccessRate == 0.02 && raw.liveSuccessRate == nil)
+            #expect(live.precisionAtLiveRate == live.heldOut.precision(atSuccessRate: 0.02))
+        }
+    }
+
+    @Test("a resumed classifier keeps its held-out episodes held out and its trained ones in training; only new episodes are split")
+    func resumedSplit() throws {
+        let first = Self.episodes(10, seed: 7)
+        let files = (0..<10).map { "a/episode_\($0).h5" }
+        let training = Self.smallTraining(first, seed: 8)
+        let (classifier, report) = try training.run(first, folder: "a", files: files)
+        let split = try #require(report.split)
+        #expect(split.heldOut.count == 2 && split.trained.count == 8 && Set(split.heldOut + split.trained) == Set(files))
+        // Ten more episodes in folder b; the same ten of a, in another order, first.
+        let both = Self.episodes(20, seed: 7)
+        let order = Array(files.reversed()) + (0..<10).map { "b/episode_\($0).h5" }
+        var resumedWith = training
+        resumedWith.seed = 99
+        resumedWith.steps = 10
+        let (_, resumed) = try resumedWith.run(both, folder: "a + b", startingFrom: classifier, files: order, resumedSplit: split)
+        let after = try #require(resumed.split)
+        #expect(Set(split.heldOut).isSubset(of: Set(after.heldOut)))
+        #expect(Set(split.trained).isSubset(of: Set(after.trained)))
+        #expect(after.heldOut.filter { $0.hasPrefix("b/") }.count == 2, "a fifth of the new episodes: \(after.heldOut)")
+        #expect(resumed.keptHeldOut == 2 && resumed.missingHeldOut.isEmpty)
+        // Without one of its held-out episodes it goes on with the other, and names the missing one.
+        let missing = split.heldOut[0]
+        let without = order.filter { $0 != missing }
+        var fewer = LabelledFrames(cameras: both.cameras)
+        let dropped = order.firstIndex(of: missing)!
+        for index in 0..<both.count where both.episodes[index] != dropped {
+            let episode = both.episodes[index]
+            fewer.append(frames: [both.frame(index, camera: 0)], label: both.labels[index], episode: episode > dropped ? episode - 1 : episode)
+        }
+        let (_, partial) = try resumedWith.run(fewer, folder: "a + b", startingFrom: classifier, files: without, resumedSplit: split)
+        #expect(partial.missingHeldOut == [missing] && partial.keptHeldOut == 1)
+        #expect(try #require(partial.split).heldOut.contains(split.heldOut[1]))
+    }
 }
