@@ -29,6 +29,8 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
     let gripperOptimizer: Adam?
     let gripperTargets: FloatBuffer  // (B)
     let gripperQGradient: FloatBuffer  // (B, 3)
+    /// The critic encoder's features of s, kept while it encodes s′ for the gripper's argmax (B, features).
+    let gripperStateFeatures: FloatBuffer
     /// Noise for the actor's samples; saved with checkpoints so a resumed run repeats exactly.
     public var generator: SplitMix64
     let targets: FloatBuffer  // (B)
@@ -99,6 +101,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         }
         gripperTargets = FloatBuffer(count: batch)
         gripperQGradient = FloatBuffer(count: batch * GripperClass.allCases.count)
+        gripperStateFeatures = FloatBuffer(count: config.discreteGripper ? batch * critic.encoder.featureWidth : 0)
         generator = SplitMix64(seed: seed &+ 3)
         targets = FloatBuffer(count: batch)
         qGradient = FloatBuffer(count: config.criticEnsemble * batch)
@@ -263,9 +266,11 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         return (squares, sumQ)
     }
 
-    /// The gripper critic's double-DQN loss terms for `rows`, after `criticLossAgainstTargets` (the
-    /// target critic's encoder then holds s′ and the critic's holds s; the gripper critic reads both
-    /// detached): y = r + penalty·[g ≠ stay] + γ·mask·Q̄(s′, argmax over allowed g′ of Q(s′, g′)),
+    /// The gripper critic's double-DQN loss terms for `rows`, after `criticLossAgainstTargets` and
+    /// the critic's backward (the target critic's encoder then holds s′ and the critic's holds s;
+    /// the gripper critic reads both detached): y = r + penalty·[g ≠ stay] + γ·mask·Q̄(s′, argmax
+    /// over allowed g′ of Q(s′, g′)), the argmax on the online critic's encoder at s′ as double DQN
+    /// defines it (one more encoder pass; the features of s are kept aside meanwhile),
     /// loss the batch mean of (Q(s, g) − y)², g the stored class, plus the margin term on the
     /// intervention rows (`gripperImitationMargin`). dL/dQ goes into `gripperQGradient`; returns
     /// (Σ (Q − y)², Σ Q, Σ weighted margin term). The state after the step (the class applied to the
@@ -276,16 +281,21 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         func taken(_ row: Int) -> GripperClass { GripperClass(actionValue: batch.actions[row * width + width - 1]) }
         func openBefore(_ row: Int) -> Bool { batch.gripperOpen[row] != 0 }
         func openAfter(_ row: Int) -> Bool { taken(row).isOpen(after: openBefore(row)) }
+        let current = critic.encoder, stride = current.featureWidth
+        let offset = rows.lowerBound * stride
+        (gripperStateFeatures.pointer + offset).update(from: current.features.pointer + offset, count: rows.count * stride)
+        critic.encode(batch.nextObservation, rows: rows, forBackward: false)
+        online.forward(features: current.features.pointer, stride: stride, rows: rows, forBackward: false, open: openAfter)
+        // The chosen class, for a moment, where the target goes.
+        for row in rows { gripperTargets[row] = Float(online.best(row, open: openAfter(row)).rawValue) }
         let next = targetCritic.encoder
-        online.forward(features: next.features.pointer, stride: next.featureWidth, rows: rows, forBackward: false, open: openAfter)
         target.forward(features: next.features.pointer, stride: next.featureWidth, rows: rows, forBackward: false, open: openAfter)
         for row in rows {
             let penalty = taken(row) == .stay ? 0 : config.gripperChangePenalty
-            let bootstrap = target.q(row, online.best(row, open: openAfter(row)))
+            let bootstrap = target.q(row, GripperClass(rawValue: Int(gripperTargets[row]))!)
             gripperTargets[row] = batch.rewards[row] + penalty + config.discount * batch.masks[row] * bootstrap
         }
-        let current = critic.encoder
-        online.forward(features: current.features.pointer, stride: current.featureWidth, rows: rows, open: openBefore)
+        online.forward(features: gripperStateFeatures.pointer, stride: stride, rows: rows, open: openBefore)
         let scale = 2 / Float(batch.count)
         var squares: Float = 0, sumQ: Float = 0, imitation: Float = 0
         let margin = config.gripperImitationMargin

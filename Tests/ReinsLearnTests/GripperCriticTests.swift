@@ -28,11 +28,12 @@ struct GripperCriticTests {
     static func doubles(_ buffer: FloatBuffer, from start: Int = 0, _ count: Int) -> [Double] { (start..<(start + count)).map { Double(buffer[$0]) } }
     static func doubles(_ values: UnsafeMutablePointer<Float>, _ count: Int) -> [Double] { (0..<count).map { Double(values[$0]) } }
 
-    /// Rows of [observation features | state] as the gripper critic reads them, in Double.
-    static func inputs(_ encoder: ObservationEncoder, open: [Bool]) -> [Double] {
+    /// Rows of [observation features | state] as the gripper critic reads them, in Double, from
+    /// `features` laid out as `encoder` lays them out (its own, or a copy of them).
+    static func inputs(_ encoder: ObservationEncoder, features: FloatBuffer? = nil, open: [Bool]) -> [Double] {
         var rows: [Double] = []
         for (row, isOpen) in open.enumerated() {
-            rows += doubles(encoder.features, from: row * encoder.featureWidth, encoder.observationWidth) + [isOpen ? 1 : -1]
+            rows += doubles(features ?? encoder.features, from: row * encoder.featureWidth, encoder.observationWidth) + [isOpen ? 1 : -1]
         }
         return rows
     }
@@ -48,39 +49,61 @@ struct GripperCriticTests {
         #expect(!GripperClass.close.isOpen(after: true) && GripperClass.open.isOpen(after: false) && GripperClass.stay.isOpen(after: true))
     }
 
-    @Test("targets: r + penalty on a change + γ·mask·Q̄(s′, the online critic's best allowed class), the state after the step deciding what s′ allows")
+    @Test("targets: r + penalty on a change + γ·mask·Q̄(s′, the online critic's best allowed class on the online encoder's s′), the state after the step deciding what s′ allows")
     func doubleDQNTargets() throws {
+        // Perturbed targets until one tells all three apart: double DQN from DQN, and the online
+        // encoder's argmax from the target encoder's. Every one checked must give the targets.
+        var telling = 0
+        for seed in UInt64(0)..<40 where telling < 2 {
+            if try Self.checkTargets(seed: seed) { telling += 1 }
+        }
+        #expect(telling == 2, "no perturbation told the definitions apart")
+    }
+
+    /// Checks the gripper's targets on an agent whose target critic and encoder are perturbed with
+    /// `seed`; true when the check could tell double DQN from DQN and the online encoder's argmax
+    /// from the target encoder's.
+    static func checkTargets(seed: UInt64) throws -> Bool {
         var config = Self.config
         config.gripperChangePenalty = -0.25
-        let agent = SACAgent(config: config, seed: 8)
+        let agent = SACAgent(config: config, seed: 8 &+ seed)
         let online = try #require(agent.gripperCritic), target = try #require(agent.targetGripperCritic)
-        // A target unlike the online critic, so the online argmax and the target's value are told apart.
-        var generator = SplitMix64(seed: 2)
+        var generator = SplitMix64(seed: 2 &+ seed)
         for index in 0..<target.parameters.count { target.parameters.values[index] += Float(generator.nextGaussian() * 0.3) }
+        let targetEncoder = agent.targetCritic.parameters
+        for index in 0..<targetEncoder.count { targetEncoder.values[index] += Float(generator.nextGaussian() * 0.3) }
         let batch = Self.batch(config, seed: 60)
         _ = agent.criticLoss(batch, rows: 0..<3)
         _ = agent.gripperLoss(batch, rows: 0..<3)
 
         let openAfter = [false, true, true]
-        let nextInputs = Self.inputs(agent.targetCritic.encoder, open: openAfter)
-        func values(_ critic: GripperCritic) -> [Double] {
-            Reference.forward(critic.network, nextInputs, batch: 3, set: critic.parameters, parameters: Self.doubles(critic.parameters.values, critic.parameters.count))
+        // After the loss the critic's encoder holds s′ (its features of s were kept aside).
+        let onlineInputs = Self.inputs(agent.critic.encoder, open: openAfter)
+        let targetInputs = Self.inputs(agent.targetCritic.encoder, open: openAfter)
+        func values(_ critic: GripperCritic, _ inputs: [Double]) -> [Double] {
+            Reference.forward(critic.network, inputs, batch: 3, set: critic.parameters, parameters: Self.doubles(critic.parameters.values, critic.parameters.count))
         }
-        let onlineNext = values(online), targetNext = values(target)
+        let onlineNext = values(online, onlineInputs), targetNext = values(target, targetInputs)
+        let onlineOnTargetFeatures = values(online, targetInputs)
+        func best(_ q: [Double], _ row: Int) -> GripperClass {
+            GripperClass.allCases.filter { $0.isAllowed(open: openAfter[row]) }.max { q[row * 3 + $0.rawValue] < q[row * 3 + $1.rawValue] }!
+        }
         let taken: [GripperClass] = [.close, .stay, .open]
-        var bootstrapDiffersFromPlainDQN = false
+        var tellsDQN = false, tellsEncoders = false
         for row in 0..<3 {
-            let allowed = GripperClass.allCases.filter { $0.isAllowed(open: openAfter[row]) }
-            let best = allowed.max { onlineNext[row * 3 + $0.rawValue] < onlineNext[row * 3 + $1.rawValue] }!
-            let plain = allowed.map { targetNext[row * 3 + $0.rawValue] }.max()!
-            if abs(plain - targetNext[row * 3 + best.rawValue]) > 1e-3 { bootstrapDiffersFromPlainDQN = true }
+            let chosen = best(onlineNext, row)
+            let plain = targetNext[row * 3 + best(targetNext, row).rawValue]
+            // Row 0 ended (mask 0): its target is the reward and the penalty alone.
+            if batch.masks[row] > 0 {
+                if abs(plain - targetNext[row * 3 + chosen.rawValue]) > 1e-3 { tellsDQN = true }
+                if chosen != best(onlineOnTargetFeatures, row) { tellsEncoders = true }
+            }
             let penalty = taken[row] == .stay ? 0 : -0.25
-            let expected = Double(batch.rewards[row]) + penalty + Double(config.discount * batch.masks[row]) * targetNext[row * 3 + best.rawValue]
-            #expect(abs(Double(agent.gripperTargets[row]) - expected) < 1e-5, "row \(row): \(agent.gripperTargets[row]) vs \(expected)")
+            let expected = Double(batch.rewards[row]) + penalty + Double(config.discount * batch.masks[row]) * targetNext[row * 3 + chosen.rawValue]
+            #expect(abs(Double(agent.gripperTargets[row]) - expected) < 1e-5, "seed \(seed), row \(row): \(agent.gripperTargets[row]) vs \(expected)")
         }
-        #expect(bootstrapDiffersFromPlainDQN, "the test's target critic does not tell double DQN from DQN")
-        // Row 0 ended (mask 0): its target is the reward and the penalty alone.
         #expect(abs(agent.gripperTargets[0] - (batch.rewards[0] - 0.25)) < 1e-6)
+        return tellsDQN && tellsEncoders
     }
 
     @Test("loss: the batch mean of (Q(s, g) − y)² for the taken class, differentiated against finite differences, the encoder's features read detached")
@@ -94,7 +117,7 @@ struct GripperCriticTests {
         let (squares, _, _) = agent.gripperLoss(batch, rows: 0..<3)
         gripper.backward(agent.gripperQGradient.pointer, rows: 0..<3, gradients: gripper.parameters.gradients)
 
-        let inputs = Self.inputs(agent.critic.encoder, open: [true, true, false])
+        let inputs = Self.inputs(agent.critic.encoder, features: agent.gripperStateFeatures, open: [true, true, false])
         let targets = Self.doubles(agent.gripperTargets, 3), taken = [0, 1, 2]
         func loss(_ parameters: [Double]) -> Double {
             let q = Reference.forward(gripper.network, inputs, batch: 3, set: gripper.parameters, parameters: parameters)
@@ -124,7 +147,7 @@ struct GripperCriticTests {
         let (_, _, imitation) = agent.gripperLoss(batch, rows: 0..<3)
         gripper.backward(agent.gripperQGradient.pointer, rows: 0..<3, gradients: gripper.parameters.gradients)
 
-        let inputs = Self.inputs(agent.critic.encoder, open: [true, true, false])
+        let inputs = Self.inputs(agent.critic.encoder, features: agent.gripperStateFeatures, open: [true, true, false])
         let targets = Self.doubles(agent.gripperTargets, 3), taken = [0, 1, 2]
         let allowed: [[Int]] = [[0, 1], [0, 1], [1, 2]], weights: [Double] = [0.4, 0, 0.4]
         func margins(_ q: [Double]) -> Double {
