@@ -19,12 +19,13 @@ public struct LabelledEpisodes: Sendable {
     public var frames: LabelledFrames
     /// Per episode (as `frames.episodes` counts them): its file, as the folder was named plus the file's name.
     public var files: [String]
-    /// Per episode: whether it was recorded as a run records (it ends where its experience ends,
-    /// with more than one step, no frames past a success): its labels show success about as often
-    /// as a run's frames do.
+    /// Per episode: whether the policy acted in it (some step was not the operator's), as in the
+    /// episodes `reins train --record` writes: its labels show success about as often as a run's
+    /// frames do, where a recording's scripted or operated episodes, often past a success, show
+    /// it far more.
     public var online: [Bool]
 
-    /// The share of success frames in the episodes recorded as a run records; nil without any.
+    /// The share of success frames in the episodes the policy acted in; nil without any.
     public var onlineSuccessRate: Double? {
         var positives = 0, total = 0
         for (label, episode) in zip(frames.labels, frames.episodes) where online[episode] {
@@ -43,7 +44,7 @@ public enum RewardDataset {
         try loadEpisodes(folders: folders, cameras: cameras).frames
     }
 
-    /// `load`, with each episode's file and whether it was recorded as a run records.
+    /// `load`, with each episode's file and whether the policy acted in it.
     public static func loadEpisodes(folders: [URL], cameras: [String]?) throws(RewardDataError) -> LabelledEpisodes {
         var paths: [String] = []
         var seen = Set<String>()
@@ -91,7 +92,7 @@ public enum RewardDataset {
                     return source.pixels[(step * size)..<((step + 1) * size)]
                 }, label: labels[step] != 0, episode: index)
             }
-            online.append(episode.steps > 1 && episode.experienceSteps == episode.steps)
+            online.append(episode.interventions.contains(0))
         }
         return LabelledEpisodes(frames: frames!, files: paths, online: online)
     }

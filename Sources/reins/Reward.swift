@@ -21,7 +21,7 @@ struct Reward: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a success classifier on a folder of labelled episodes.",
             discussion: """
-            The policy's convolution layers per camera, an MLP and one logit, trained with binary cross-entropy on class-balanced batches of randomly shifted frames (OpenBLAS). Whole episodes are held out (--held-out, 20 %), and on them the threshold is chosen: the lowest that keeps precision at --min-precision (0.95), since a false success ends an episode with a reward it did not earn. Precision is taken at the share of success frames a run sees (--live-success-rate), not the labelled set's: recorded past success, about half its frames show success, where about 4 % of a run's do, so each false success weighs far more live. The rate defaults to the success share of the episodes recorded as a run records them (`reins train --record`: no frames past a success), else 0.05. Precision (raw and at that rate), recall, accuracy and the threshold are printed and stored in the file.
+            The policy's convolution layers per camera, an MLP and one logit, trained with binary cross-entropy on class-balanced batches of randomly shifted frames (OpenBLAS). Whole episodes are held out (--held-out, 20 %), and on them the threshold is chosen: the lowest that keeps precision at --min-precision (0.95), since a false success ends an episode with a reward it did not earn. Precision is taken at the share of success frames a run sees (--live-success-rate), not the labelled set's: recorded past success, about half its frames show success, where about 4 % of a run's do, so each false success weighs far more live. The rate defaults to the success share of the episodes the policy acted in (as `reins train --record` writes them), else 0.05. Precision (raw and at that rate), recall, accuracy and the threshold are printed and stored in the file.
 
             The held-out figures choose the threshold, so they flatter it a little; `reins reward eval` on episodes recorded apart gives the honest ones.
 
@@ -40,7 +40,7 @@ struct Reward: ParsableCommand {
         @Option(help: "Frames per batch, half success and half failure (default 64; with --resume, the classifier's).") var batchSize: Int?
         @Option(help: "Share of the episodes held out to choose the threshold and report on.") var heldOut = 0.2
         @Option(help: "The precision the threshold must keep on the held-out episodes, at the live success rate.") var minPrecision = 0.95
-        @Option(help: ArgumentHelp("The share of a run's frames that show success, for the precision the threshold keeps (default: the share in the episodes recorded as a run records them, else 0.05).", valueName: "R"))
+        @Option(help: ArgumentHelp("The share of a run's frames that show success, for the precision the threshold keeps (default: the share in the episodes the policy acted in, else 0.05).", valueName: "R"))
         var liveSuccessRate: Double?
         @Option(help: "Frames either side of a change of label left out of training and the held-out figures (a key follows what a person sees 0.2–0.5 s late).") var labelMargin = 3
         @Option(help: "Seed for the networks, the split and the batches.") var seed: UInt64 = 0
@@ -122,7 +122,7 @@ struct Reward: ParsableCommand {
             }
             report("\(frames.count) frames (\(frames.positives) success, \(frames.negatives) failure) of \(Set(frames.episodes).count) episodes; cameras \(RewardDataset.describe(frames.cameras))")
             let rateSource = liveSuccessRate != nil ? "as given" : onlineRate != nil
-                ? "the share in the \(episodes.online.filter { $0 }.count) episodes recorded as a run records" : "the default; no episode was recorded as a run records"
+                ? "the share in the \(episodes.online.filter { $0 }.count) episodes the policy acted in" : "the default; the policy acted in none of the episodes"
             report(String(format: "the threshold keeps precision %.2f at a live success rate of %.3f (%@)", minPrecision, liveRate, rateSource))
             let (classifier, result): (RewardClassifier, RewardTraining.Report)
             do {

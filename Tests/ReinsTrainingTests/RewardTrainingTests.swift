@@ -114,6 +114,33 @@ struct RewardTrainingTests {
         #expect(once.count == 1 && twice.count == once.count)
     }
 
+    @Test("the live success rate is estimated from the episodes the policy acted in, not the operated ones; the files are named as the folder was")
+    func onlineSuccessRate() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reins-online-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let writer = try EpisodeWriter(directory: folder)
+        let metadata = Episode.Metadata(robot: "so101", task: "pick", busHz: 200, policyHz: 10, calibrationID: "sim", success: false,
+                                        softwareVersion: "test", jointNames: ["a"], startedUnixSeconds: 0)
+        /// `steps` steps, the last `successes` labelled success; the operator's on every step or on none.
+        func write(steps: Int, successes: Int, operated: Bool) throws {
+            var episode = Episode(metadata: metadata, actionWidth: 1, cameras: [Episode.CameraFrames(name: "front", width: 2, height: 2)], recordsCube: false)
+            for step in 0..<steps {
+                episode.append(jointPositions: [0], endEffector: [0, 0, 0, 0, 0, 0], gripper: 0, cubePosition: nil, images: [[UInt8](repeating: 0, count: 12)],
+                               action: [0], jointTargets: [0], reward: 0, done: step == steps - 1, intervention: operated, timestamp: 0)
+            }
+            episode.labels = (0..<steps).map { $0 >= steps - successes ? 1 : 0 }
+            try writer.write(episode)
+        }
+        try write(steps: 40, successes: 20, operated: true)  // a scripted demonstration recorded past its success
+        try write(steps: 50, successes: 2, operated: false)  // the policy's episodes, as a run records them
+        try write(steps: 50, successes: 0, operated: false)
+        let loaded = try RewardDataset.loadEpisodes(folders: [folder], cameras: nil)
+        #expect(loaded.online == [false, true, true])
+        #expect(loaded.onlineSuccessRate == 0.02)
+        #expect(loaded.files.map { URL(fileURLWithPath: $0).lastPathComponent } == ["episode_000000.h5", "episode_000001.h5", "episode_000002.h5"])
+        #expect(loaded.files.allSatisfy { RewardDataset.identity($0) == RewardDataset.identity(folder.path + "/" + URL(fileURLWithPath: $0).lastPathComponent) })
+    }
+
     @Test("precision at a live success rate weighs each false success as the rate says; the threshold it chooses is no lower than the raw one's")
     func precisionAtTheLiveRate() {
         // 10 success and 10 failure frames; 8 successes and 2 failures called success.
