@@ -22,7 +22,9 @@ struct EtherCATTransportTests {
             let pair = try VirtualEthernetPair(prefix: "ecat", tag: tag)
             let segment = EtherCATSegment(slaves: slaves)
             try segment.serve(on: .interface(pair.slaveSide, namespace: pair.namespace))
-            return (segment, EtherCATMaster(transport: try RawEthernetTransport(interface: pair.masterSide)), pair)
+            // The same frame timeout as the UDP bus's (see `udpBus`).
+            return (segment, EtherCATMaster(transport: try RawEthernetTransport(interface: pair.masterSide),
+                                            timeouts: EtherCATTimeouts(frame: .milliseconds(20))), pair)
         }
     }
 
