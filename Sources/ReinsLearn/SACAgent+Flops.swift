@@ -30,8 +30,9 @@ extension SACAgent {
         // Backward: weight gradients cost a forward's flops, input gradients what they are counted at.
         let criticBackward = criticForward + criticEncoder.inputGradient + criticHeads.inputGradient
         let actorBackward = actorNetwork.forward + actorNetwork.inputGradient
-        // A discrete gripper's critic: online and target on s′, online on s, its weight gradients.
-        let gripperStep = gripperCritic.map { 4 * cost([$0.network]).forward } ?? 0
+        // A discrete gripper's critic: online and target on s′, online on s, its weight gradients,
+        // and the critic's encoder on s′ for the online argmax.
+        let gripperStep = gripperCritic.map { 4 * cost([$0.network]).forward + criticEncoder.forward } ?? 0
         if config.sharesEncoder {
             // Critic step: the target encodes s′ once (actor and target heads read it), the critic
             // runs on (s, a) and backward. Actor step: the critic encodes s once, the actor and the

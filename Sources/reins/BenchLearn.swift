@@ -81,6 +81,8 @@ struct BenchLearner: ParsableCommand {
     @Option(help: "Learner threads, each taking part of the batch with single-threaded OpenBLAS; 1 leaves threading to OpenBLAS.")
     var threads = 2
     @Flag(help: "Give the actor an image encoder of its own, as before the critic's was shared (standard config).") var separateEncoders = false
+    @Option(help: ArgumentHelp("continuous (the actor sets the gripper) or discrete (the gripper's own critic, double DQN over close/stay/open, as `reins train --task pick` runs it).", valueName: "continuous|discrete"))
+    var gripper: GripperControl = .continuous
     @OptionGroup var blas: BLASOptions
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -88,6 +90,7 @@ struct BenchLearner: ParsableCommand {
         var benchmark = "learner"
         var config: String
         var sharedEncoder: Bool
+        var discreteGripper: Bool
         var batch: Int
         var updates: Int
         var updatesPerS: Double
@@ -114,6 +117,7 @@ struct BenchLearner: ParsableCommand {
         var settings = config.config
         settings.batchSize = batch ?? settings.batchSize
         if separateEncoders { settings.sharedEncoder = false }
+        settings.discreteGripper = gripper == .discrete
         let agent = SACAgent(config: settings, seed: seed, threads: threads)
         let (demos, online) = prefilledBuffers(settings, online: settings.observation.images.isEmpty ? 20_000 : 4_000,
                                                demos: 1_000, seed: seed &+ 7)
@@ -145,7 +149,7 @@ struct BenchLearner: ParsableCommand {
         let total = (clock.now - start).seconds
         let flops = agent.flopsPerUpdate
         let output = Output(
-            config: config.rawValue, sharedEncoder: settings.sharesEncoder, batch: settings.batchSize, updates: count, updatesPerS: Double(count) / total,
+            config: config.rawValue, sharedEncoder: settings.sharesEncoder, discreteGripper: settings.discreteGripper, batch: settings.batchSize, updates: count, updatesPerS: Double(count) / total,
             updateMedianMs: median(Array(updateTimes[0..<count])), updateP90Ms: percentile(Array(updateTimes[0..<count]), 0.9),
             sampleMedianMs: median(Array(sampleTimes[0..<count])), gflopPerUpdate: flops / 1e9,
             gflopPerS: flops * Double(count) / total / 1e9, learnerThreads: threads, blasCore: BLAS.coreName, blasCoreChosenBy: KernelChoice.source, blasThreads: BLAS.threadCount,
