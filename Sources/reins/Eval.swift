@@ -35,6 +35,7 @@ struct Eval: ParsableCommand {
 
     func validate() throws {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive") }
+        try checkOperator(`operator`, sim: connection.sim)
     }
 
     func run() throws {

@@ -55,6 +55,13 @@ struct EpisodeOptions: ParsableArguments {
     }
 }
 
+/// Refuses the scripted operator on a real arm before anything opens, naming what to use instead.
+func checkOperator(_ operatorKind: OperatorKind, sim: Bool) throws {
+    guard operatorKind != .scripted || sim else {
+        throw ValidationError("--operator scripted needs the twin (--sim): only there is the cube's position known; on a real arm use --operator keyboard")
+    }
+}
+
 /// The twin's stand-in operator's mistakes, for `train` and `record`.
 struct StandInOptions: ParsableArguments {
     @Option(name: .customLong("stand-in-miss"), help: ArgumentHelp("The share of its y and n presses, and of the supervisor's takeovers, that the twin's stand-in operator misses (seeded; 0 never misses). With this or --stand-in-false-y above 0 the supervisor also takes over 0.3–1 s after it decides to.", valueName: "P"))
@@ -184,6 +191,7 @@ struct Record: ParsableCommand {
     func validate() throws {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive") }
         guard (0...1000).contains(pastSuccess) else { throw ValidationError("--past-success must be from 0 to 1000 steps") }
+        try checkOperator(`operator`, sim: connection.sim)
         try standIn.check(sim: connection.sim, operatorKind: `operator`)
         do {
             _ = try EpisodeReward.source(reward, onTwin: connection.sim)

@@ -22,8 +22,11 @@ struct Train: ParsableCommand {
     @OptionGroup var connection: RobotConnection
     @OptionGroup var episodeOptions: EpisodeOptions
     @Option(help: "A folder of recorded episodes for the demo buffer.") var demos: String?
-    @Option(help: "keyboard (the console's keys), scripted (the twin's expert supervises; keys stay live) or none.")
-    var `operator`: OperatorKind = .scripted
+    @Option(name: .customLong("operator"), help: "keyboard (the console's keys; the default on a real arm), scripted (the twin's expert supervises, keys stay live; the default with --sim) or none.")
+    var operatorChoice: OperatorKind?
+
+    /// The operator asked for, else the twin's scripted supervisor on the twin and the keyboard on a real arm.
+    var `operator`: OperatorKind { operatorChoice ?? (connection.sim ? .scripted : .keyboard) }
     @Option(name: .customLong("run"), help: "The run's folder (checkpoints, TensorBoard, the curve, the policy).") var runPath: String?
     @Option(help: "Environment steps to train for.") var steps = 10_000
     @Option(help: "Environment steps between checkpoints.") var checkpointEvery = 1_000
@@ -61,6 +64,7 @@ struct Train: ParsableCommand {
         if let cameras { try checkCameraNames(cameras) }
         guard !episodeOptions.noCameras else { throw ValidationError("training learns from a camera; --no-cameras leaves it blind") }
         guard (1...20).contains(classifierFrames) else { throw ValidationError("--classifier-frames must be from 1 to 20") }
+        try checkOperator(`operator`, sim: connection.sim)
         try standIn.check(sim: connection.sim, operatorKind: `operator`)
         do {
             _ = try EpisodeReward.source(reward?.source, onTwin: connection.sim)

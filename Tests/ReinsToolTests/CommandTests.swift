@@ -61,13 +61,16 @@ struct CommandTests {
         #expect(result.stderr.contains("/tmp/reins-no-such-robot/robot.yaml: no such file"))
     }
 
-    @Test("a stand-in's mistakes without the twin's scripted operator, a share outside 0–1, and a live success rate outside (0, 1) are refused, naming the option",
+    @Test("a stand-in's mistakes or the scripted operator without the twin, a share outside 0–1, and a live success rate outside (0, 1) are refused, naming the option",
           arguments: [
               (["train", "--robot", "so101", "--port", "/dev/null", "--stand-in-miss", "0.2"], "--stand-in-miss gives the twin's stand-in operator"),
               (["record", "--robot", "so101", "--sim", "--episodes", "1", "--out", "/tmp/reins-never", "--stand-in-false-y", "0.1"], "--stand-in-false-y gives the twin's stand-in operator"),
               (["train", "--robot", "so101", "--sim", "--stand-in-miss", "1.5"], "--stand-in-miss must be a share from 0 to 1"),
               (["reward", "train", "--data", "/tmp/reins-never", "--live-success-rate", "1"], "--live-success-rate must be between 0 and 1"),
               (["train", "--robot", "so101", "--port", "/dev/null", "--reward", "task"], "--reward task: the task's reward needs the twin"),
+              (["train", "--robot", "so101", "--port", "/dev/null", "--operator", "scripted"], "--operator scripted needs the twin (--sim)"),
+              (["record", "--robot", "so101", "--port", "/dev/null", "--episodes", "1", "--out", "/tmp/reins-never", "--operator", "scripted"], "on a real arm use --operator keyboard"),
+              (["eval", "--robot", "so101", "--port", "/dev/null", "--checkpoint", "/tmp/reins-never", "--episodes", "1", "--operator", "scripted"], "--operator scripted needs the twin"),
           ])
     func refusedOptions(arguments: [String], words: String) throws {
         let result = try run(reinsExecutable, arguments)
