@@ -58,6 +58,12 @@ public struct StandInCounts: Codable, Sendable, Equatable {
     }
 }
 
+/// A person's reaction time in policy steps: at least one, so a reaction never lands on the
+/// step that prompted it.
+public func reactionSteps(seconds: Double, policyHz: Double) -> Int {
+    max(1, Int((seconds * policyHz).rounded()))
+}
+
 /// A person's slips, drawn from a generator of their own so that a stand-in without mistakes
 /// draws its reaction times exactly as before.
 public struct PersonSlips: Sendable {

@@ -198,7 +198,7 @@ public final class InterveningSupervisor: ActionSource {
                     counts.missedTakeovers += 1
                 } else {
                     let seconds = Double.random(in: person.reactionSeconds, using: &generator)
-                    reactionLeft = max(1, Int((seconds * person.policyHz).rounded()))
+                    reactionLeft = reactionSteps(seconds: seconds, policyHz: person.policyHz)
                 }
             } else {
                 startTakeover()

@@ -76,7 +76,7 @@ public struct ScriptedLabeller: Sendable {
         }
         if taskDone {
             let seconds = Double.random(in: reactionSeconds, using: &generator)
-            stepsToPress = max(1, Int((seconds * policyHz).rounded()))
+            stepsToPress = reactionSteps(seconds: seconds, policyHz: policyHz)
         }
         return false
     }
@@ -114,7 +114,7 @@ public struct ScriptedFrameLabeller: Sendable {
 
     public mutating func episodeStarted() {
         seen.removeAll(keepingCapacity: true)
-        delaySteps = max(1, Int((Double.random(in: reactionSeconds, using: &generator) * policyHz).rounded()))
+        delaySteps = reactionSteps(seconds: Double.random(in: reactionSeconds, using: &generator), policyHz: policyHz)
     }
 
     /// The label for the frame in hand, given whether the task is done on it: what the check said

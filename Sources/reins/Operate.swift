@@ -62,6 +62,15 @@ func checkOperator(_ operatorKind: OperatorKind, sim: Bool) throws {
     }
 }
 
+/// Refuses the task's reward on a real arm before anything opens (the rule is `EpisodeReward`'s).
+func checkRewardSource(_ source: RewardSource?, sim: Bool) throws {
+    do {
+        _ = try EpisodeReward.source(source, onTwin: sim)
+    } catch {
+        throw ValidationError("--reward task: \(error)")
+    }
+}
+
 /// The twin's stand-in operator's mistakes, for `train` and `record`.
 struct StandInOptions: ParsableArguments {
     @Option(name: .customLong("stand-in-miss"), help: ArgumentHelp("The share of its y and n presses, and of the supervisor's takeovers, that the twin's stand-in operator misses (seeded; 0 never misses). With this or --stand-in-false-y above 0 the supervisor also takes over 0.3–1 s after it decides to.", valueName: "P"))
@@ -193,11 +202,7 @@ struct Record: ParsableCommand {
         guard (0...1000).contains(pastSuccess) else { throw ValidationError("--past-success must be from 0 to 1000 steps") }
         try checkOperator(`operator`, sim: connection.sim)
         try standIn.check(sim: connection.sim, operatorKind: `operator`)
-        do {
-            _ = try EpisodeReward.source(reward, onTwin: connection.sim)
-        } catch {
-            throw ValidationError("--reward task: \(error)")
-        }
+        try checkRewardSource(reward, sim: connection.sim)
     }
 
     func run() throws {

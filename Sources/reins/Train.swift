@@ -66,11 +66,7 @@ struct Train: ParsableCommand {
         guard (1...20).contains(classifierFrames) else { throw ValidationError("--classifier-frames must be from 1 to 20") }
         try checkOperator(`operator`, sim: connection.sim)
         try standIn.check(sim: connection.sim, operatorKind: `operator`)
-        do {
-            _ = try EpisodeReward.source(reward?.source, onTwin: connection.sim)
-        } catch {
-            throw ValidationError("--reward task: \(error)")
-        }
+        try checkRewardSource(reward?.source, sim: connection.sim)
     }
 
     func run() throws {
