@@ -58,7 +58,7 @@ let package = Package(
             name: "reins",
             dependencies: [
                 "ReinsCore", "ReinsHardware", "ReinsSim", "ReinsNN", "ReinsLearn", "ReinsData", "ReinsConsole", "ReinsControl", "ReinsTraining", "CNcurses", "CAllocationCounter",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
 

@@ -19,6 +19,9 @@ public struct LoopConfiguration: Sendable, Equatable {
     /// can hold a serial line's bytes in the kernel for tens of milliseconds (the tty layer
     /// delivers them from a normal-priority worker), so fewer would fault a healthy bus.
     public var toleratedBusFailures: Int
+    /// How long a cycle's read may wait for replies beyond their wire time: by default 40 % of the
+    /// period, so the write fits after it.
+    public var replyMargin: Duration
     /// SCHED_FIFO priority asked for (1…99); 0 runs with normal scheduling (for comparisons).
     public var realtimePriority: Int32 = 80
 
@@ -26,10 +29,14 @@ public struct LoopConfiguration: Sendable, Equatable {
         self.busHz = busHz
         self.policyHz = policyHz
         toleratedBusFailures = max(3, Int((busHz * 0.1).rounded()))
+        replyMargin = .nanoseconds(Int64(4e8 / busHz))
     }
 
-    public init(rates: ControlRates) {
+    /// The robot file's rates, with its timeouts where it gives them.
+    public init(rates: ControlRates, timeouts: ActorTimeouts = ActorTimeouts()) {
         self.init(busHz: rates.busHz, policyHz: rates.policyHz)
+        if let cycles = timeouts.failedCycles { toleratedBusFailures = cycles }
+        if let reply = timeouts.replyMs { replyMargin = .nanoseconds(Int64(reply * 1e6)) }
     }
 }
 
@@ -93,6 +100,9 @@ public struct LoopStatus: Sendable {
     public var jitterP50Us = 0.0
     public var jitterP99Us = 0.0
     public var jitterMaxUs = 0.0
+    /// A cycle's read of the robot (request out, every reply in) that succeeded: its 99th percentile
+    /// so far, in milliseconds, updated every 20 ms.
+    public var readP99Ms = 0.0
     public var realtime = RealtimeSetup()
 
     init(motors: Int) {
@@ -121,6 +131,7 @@ public struct LoopStatus: Sendable {
         jitterP50Us = other.jitterP50Us
         jitterP99Us = other.jitterP99Us
         jitterMaxUs = other.jitterMaxUs
+        readP99Ms = other.readP99Ms
         realtime = other.realtime
     }
 }
@@ -158,7 +169,7 @@ public final class ControlLoop: @unchecked Sendable {
         let published: Lock<LoopStatus>
         /// Cycles finished, for `wait(untilCycle:)` without touching a lock the loop uses.
         let cyclesDone = Atomic<Int>(0)
-        let finalHistogram = Lock<Histogram<UInt64>?>(nil)
+        let finalHistograms = Lock<(jitter: Histogram<UInt64>, read: Histogram<UInt64>)?>(nil)
         let finished = Atomic<Bool>(false)
 
         init(motors: Int) {
@@ -216,7 +227,7 @@ public final class ControlLoop: @unchecked Sendable {
         let initial = state
         // A read waits at most its wire time plus 40 % of a cycle, once: a missed reply fails
         // this cycle, and the next cycle is the retry (the loop holds through a few).
-        robot.limitTransactions(margin: .nanoseconds(Int64(4e8 / configuration.busHz)))
+        robot.limitTransactions(margin: configuration.replyMargin)
         // The robot and the safety layer belong to the loop's thread while it runs.
         let parts = Handover(robot: robot, safety: safety)
         let (configuration, channels, onLoopThread) = (configuration, channels, onLoopThread)
@@ -290,7 +301,10 @@ public final class ControlLoop: @unchecked Sendable {
     }
 
     /// The whole jitter histogram (wake-up lateness in nanoseconds), once the loop has ended.
-    public var jitterHistogram: Histogram<UInt64>? { channels.finalHistogram.withLock { $0 } }
+    public var jitterHistogram: Histogram<UInt64>? { channels.finalHistograms.withLock { $0?.jitter } }
+
+    /// How long each successful read of the robot took (nanoseconds), once the loop has ended.
+    public var readHistogram: Histogram<UInt64>? { channels.finalHistograms.withLock { $0?.read } }
 
     private static func run(initial: RobotState, robot: any Robot, safety: SafetyLayer, configuration: LoopConfiguration,
                             channels: Channels, onLoopThread: (@Sendable () -> Void)?) {
@@ -318,6 +332,7 @@ public final class ControlLoop: @unchecked Sendable {
         var to = initial.positions.map { $0 }
         var pending = initial.positions.map { $0 }
         var histogram = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+        var readHistogram = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
         var clock = LoopClock(rateHz: configuration.busHz)
         let period = 1 / configuration.busHz
         let policyPeriodNs = 1e9 / configuration.policyHz
@@ -344,6 +359,7 @@ public final class ControlLoop: @unchecked Sendable {
             var readFailed = false, cycleFailure: MotorBusError?
             do {
                 try robot.read(into: &state)
+                _ = readHistogram.record(UInt64(max(0, LoopClock.nowNs() - now)))
             } catch {
                 busErrors += 1
                 readFailed = true
@@ -443,6 +459,7 @@ public final class ControlLoop: @unchecked Sendable {
             if percentiles {
                 board.jitterP50Us = p50
                 board.jitterP99Us = p99
+                board.readP99Ms = Double(readHistogram.valueAtPercentile(99)) / 1e6
             }
             board.jitterMaxUs = maximum
             // A reader copying the status costs this cycle's publish, never a wait; the last
@@ -455,7 +472,7 @@ public final class ControlLoop: @unchecked Sendable {
             channels.cyclesDone.store(cycles, ordering: .releasing)
             if done { break }
         }
-        channels.finalHistogram.withLock { $0 = histogram }
+        channels.finalHistograms.withLock { $0 = (histogram, readHistogram) }
     }
 
     /// Asks for SCHED_FIFO on this thread and locks the process's memory (pages locked as they are

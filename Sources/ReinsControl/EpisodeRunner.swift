@@ -1,3 +1,4 @@
+import Histogram
 import Foundation
 import ReinsCore
 
@@ -81,6 +82,8 @@ public final class EpisodeRunner {
     /// The joint targets the episode started from (the home pose after `reset`).
     public var startTargets: [Double] { loop.robot.definition.homePoseRad }
     private var images: [String: [UInt8]] = [:]
+    /// How old each camera frame was when a step read it (nanoseconds), every camera together.
+    public private(set) var frameAges = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     /// The joint targets of the last step: the next step's twist starts from them, not from the
     /// measured joints, so a servo's steady-state error under gravity does not make the arm creep.
     private var lastTargets: [Double] = []
@@ -224,7 +227,9 @@ public final class EpisodeRunner {
         if case .faulted(let message) = status.phase { throw EpisodeError.loop(message) }
         for camera in cameras {
             var frame = images[camera.name] ?? []
-            _ = try camera.read(into: &frame, maxAge: maxFrameAge)
+            let stamp = try camera.read(into: &frame, maxAge: maxFrameAge)
+            let now = FrameStamp.now()
+            _ = frameAges.record(now > stamp.timestampNs ? now - stamp.timestampNs : 0)
             images[camera.name] = frame
         }
         let joints = status.state.positions

@@ -175,7 +175,7 @@ public final class OperatorStation {
         self.supervisor = supervisor
         operatorSource = FirstAction([keyboard, scripted].compactMap { $0 })
         // The twin renders on the CPU it shares with everything else: allow its frames more age.
-        if session.isTwin { runner.maxFrameAge = .seconds(1) }
+        runner.maxFrameAge = session.isTwin ? .seconds(1) : .nanoseconds(Int64(session.robot.definition.timeouts.frameAgeMs * 1e6))
         let flag = signalled
         do {
             try Self.waitForFirstFrames(session.cameras)

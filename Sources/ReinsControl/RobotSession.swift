@@ -40,7 +40,7 @@ public final class RobotSession {
     /// A control loop for the robot at its file's rates, changed by `configure`, with the safety
     /// layer on its own kinematics instance.
     public func loop(_ configure: (inout LoopConfiguration) -> Void = { _ in }) -> ControlLoop {
-        var configuration = LoopConfiguration(rates: robot.definition.rates)
+        var configuration = LoopConfiguration(rates: robot.definition.rates, timeouts: robot.definition.timeouts)
         if isTwin { configuration.tolerateEmulatedBus() }
         configure(&configuration)
         let safety = SafetyLayer(limits: SafetyLimits(robot: robot.definition, joints: robot.limits), kinematics: kinematics)

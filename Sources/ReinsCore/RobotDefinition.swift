@@ -101,6 +101,27 @@ public struct ControlRates: Sendable, Equatable, Codable {
     }
 }
 
+/// How long the actor waits on the robot's parts before a loop cycle or a policy step fails; the
+/// robot file's optional `timeouts`, each field defaulting to what a real servo bus and USB camera need.
+public struct ActorTimeouts: Sendable, Equatable {
+    /// How long a read's replies may come after their bytes' wire time inside a loop cycle; nil is
+    /// 40 % of the bus period (2 ms at 200 Hz: a USB serial adapter moves bytes in 1 ms USB frames
+    /// each way, and the cycle's write must still fit).
+    public var replyMs: Double?
+    /// Failed bus cycles in a row the loop rides out on the last reading and command before it stops
+    /// the arm; nil is the cycles in 100 ms, at least 3.
+    public var failedCycles: Int?
+    /// How old a camera frame may be when a step reads it: six frames of a 30 fps camera, so a
+    /// dropped frame or two passes and a stalled camera does not.
+    public var frameAgeMs: Double = 200
+
+    public init(replyMs: Double? = nil, failedCycles: Int? = nil, frameAgeMs: Double = 200) {
+        self.replyMs = replyMs
+        self.failedCycles = failedCycles
+        self.frameAgeMs = frameAgeMs
+    }
+}
+
 /// The box the end effector must stay in, in metres in the robot's base frame.
 public struct WorkspaceBox: Sendable, Equatable, Codable {
     public var minM: [Double]
@@ -132,6 +153,7 @@ public struct RobotDefinition: Sendable, Equatable {
     public var homePoseRad: [Double]
     public var cameras: [CameraSpec]
     public var rates: ControlRates
+    public var timeouts: ActorTimeouts
     public var workspace: WorkspaceBox
     /// The MuJoCo scene, resolved against the robot file's folder.
     public var scene: URL
@@ -141,7 +163,7 @@ public struct RobotDefinition: Sendable, Equatable {
 
 extension RobotDefinition {
     static let topFields = ["name", "description", "bus", "motors", "home_pose_rad", "cameras", "rates",
-                            "workspace_m", "scene"]
+                            "timeouts", "workspace_m", "scene"]
 
     /// Reads and validates a robot file. `displayName` is how errors name the file.
     public init(contentsOf url: URL, displayName: String? = nil) throws(ConfigError) {
@@ -205,6 +227,7 @@ extension RobotDefinition {
             throw policyNode.invalid("the policy cannot act faster (\(policyHz) Hz) than the bus is polled (\(busHz) Hz)")
         }
         rates = ControlRates(busHz: busHz, policyHz: policyHz)
+        timeouts = try Self.parseTimeouts(top.optional("timeouts"), rates: rates)
 
         let box = try top.required("workspace_m", expected: "a mapping with min and max, each [x, y, z] in metres")
             .fields(allowed: ["min", "max"])
@@ -220,6 +243,27 @@ extension RobotDefinition {
         let sceneNode = try top.required("scene", expected: "the MuJoCo scene file, relative to this file")
         let scenePath = try sceneNode.string()
         scene = URL(fileURLWithPath: scenePath, relativeTo: file.deletingLastPathComponent()).standardizedFileURL
+    }
+
+    private static func parseTimeouts(_ node: ConfigNode?, rates: ControlRates) throws(ConfigError) -> ActorTimeouts {
+        var timeouts = ActorTimeouts()
+        guard let node else { return timeouts }
+        let fields = try node.fields(allowed: ["reply_ms", "failed_cycles", "frame_age_ms"])
+        if let replyNode = fields.optional("reply_ms") {
+            let reply = try replyNode.positiveDouble()
+            let periodMs = 1000 / rates.busHz
+            guard reply < periodMs else {
+                throw replyNode.invalid("a reply of \(reply) ms does not fit the bus period (\(periodMs) ms at \(rates.busHz) Hz); lower it or bus_hz")
+            }
+            timeouts.replyMs = reply
+        }
+        if let cyclesNode = fields.optional("failed_cycles") {
+            let cycles = try cyclesNode.int()
+            guard cycles >= 1 else { throw cyclesNode.invalid("expected at least 1 failed cycle, found \(cycles)") }
+            timeouts.failedCycles = cycles
+        }
+        if let ageNode = fields.optional("frame_age_ms") { timeouts.frameAgeMs = try ageNode.positiveDouble() }
+        return timeouts
     }
 
     private static func parseEtherCAT(_ bus: ConfigFields) throws(ConfigError) -> EtherCATSettings {

@@ -72,8 +72,9 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         public var imitationLoss: Float
     }
 
-    /// `threads` > 1 also sets OpenBLAS to one thread per call, process-wide.
-    public init(config: SACConfig, seed: UInt64, threads: Int = 1) {
+    /// `threads` > 1 also sets OpenBLAS to one thread per call, process-wide. `workerStart` runs
+    /// first on each extra thread.
+    public init(config: SACConfig, seed: UInt64, threads: Int = 1, workerStart: @escaping @Sendable () -> Void = {}) {
         self.config = config
         let batch = config.batchSize, shards = max(threads, 1)
         actor = Actor("actor", config: config, maxBatch: batch, shards: shards, seed: seed &+ 1)
@@ -113,7 +114,7 @@ public final class SACAgent: ShardedWork, @unchecked Sendable {
         shardGripperQ = FloatBuffer(count: shards)
         shardGripperImitation = FloatBuffer(count: shards)
         if shards > 1 { BLAS.setThreadCount(1) }
-        pool = ShardPool(shards: shards)
+        pool = ShardPool(shards: shards, workerStart: workerStart)
     }
 
     public var threads: Int { pool.shards }

@@ -40,16 +40,24 @@ public final class ShardPool: @unchecked Sendable {
         }
     }
 
-    public init(shards: Int) {
+    /// `workerStart` runs first on each worker thread (the learner lowers their scheduling there);
+    /// the pool returns once every worker has run it.
+    public init(shards: Int, workerStart: @escaping @Sendable () -> Void = {}) {
         self.shards = max(shards, 1)
         let crew = Crew(shards: self.shards)
         self.crew = crew
+        let ready = DispatchSemaphore(value: 0)
         for shard in 1..<self.shards {
-            let thread = Thread { crew.serve(shard: shard) }
+            let thread = Thread {
+                workerStart()
+                ready.signal()
+                crew.serve(shard: shard)
+            }
             thread.name = "reins-shard-\(shard)"
             thread.start()
             threads.append(thread)
         }
+        for _ in 1..<self.shards { ready.wait() }
     }
 
     /// Ends the workers: each finishes, signals and exits before this returns.

@@ -46,6 +46,13 @@ public final class Learner: @unchecked Sendable {
     public let queueCapacity = 2_000
     private let inbox = Lock<[Message]>([])
     private let published = Lock(Stats())
+    /// What each learner thread's scheduling became: the learner's own (once started) and its shard workers'.
+    private struct ThreadScheduling {
+        var learner: BackgroundScheduling?
+        var workers: [BackgroundScheduling] = []
+    }
+    private let threadScheduling: Lock<ThreadScheduling>
+    private let started = DispatchSemaphore(value: 0)
     /// Held for each update, and by a checkpoint while it saves, so neither sees the other half done.
     private let gate = Lock<Int>(0)
     private let running = Atomic<Bool>(false)
@@ -57,7 +64,12 @@ public final class Learner: @unchecked Sendable {
     private let batch: TransitionBatch
 
     public init(config: SACConfig, actor: any ParameterReceiver, onlineCapacity: Int, demoCapacity: Int, seed: UInt64, threads: Int = 1) {
-        agent = SACAgent(config: config, seed: seed, threads: threads)
+        let threadScheduling = Lock(ThreadScheduling())
+        self.threadScheduling = threadScheduling
+        agent = SACAgent(config: config, seed: seed, threads: threads) {
+            let scheduling = BackgroundScheduling.lowerCallingThread()
+            threadScheduling.withLock { $0.workers.append(scheduling) }
+        }
         // One core's worth of BLAS per learner thread: the actor, the loop and the twin need the rest.
         if threads == 1 { BLAS.setThreadCount(1) }
         online = ReplayBuffer(spec: config.observation, actionWidth: config.actionWidth, capacity: onlineCapacity)
@@ -123,6 +135,15 @@ public final class Learner: @unchecked Sendable {
         let thread = Thread { [self] in run() }
         thread.name = "reins learner"
         thread.start()
+        started.wait()
+    }
+
+    /// Where the learner's threads run, for the run's header: e.g. "2 threads at SCHED_IDLE". Read
+    /// after `start`.
+    public var schedulingSummary: String {
+        let classes = threadScheduling.withLock { [$0.learner].compactMap { $0 } + $0.workers }
+        let names = Set(classes.map(\.rawValue)).sorted().joined(separator: " and ")
+        return "\(classes.count) thread\(classes.count == 1 ? "" : "s") at \(names)"
     }
 
     /// Stops after the update in progress, with every queued transition stored.
@@ -149,6 +170,9 @@ public final class Learner: @unchecked Sendable {
 
     private func run() {
         defer { finished.store(true, ordering: .releasing) }
+        let scheduling = BackgroundScheduling.lowerCallingThread()
+        threadScheduling.withLock { $0.learner = scheduling }
+        started.signal()
         let clock = ContinuousClock()
         var windowStart = clock.now, windowUpdates = 0
         while running.load(ordering: .acquiring) {

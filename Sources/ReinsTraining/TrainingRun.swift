@@ -190,6 +190,11 @@ public final class TrainingRun {
     public struct Summary: Sendable {
         public var counters: RunCounters
         public var seconds: Double
+        /// The actor's timing over the run: the 99th percentiles of a bus read and of a camera
+        /// frame's age when a step read it, and the loop's failed bus cycles.
+        public var readP99Ms: Double
+        public var frameAgeP99Ms: Double
+        public var failedBusCycles: Int
     }
 
     /// Trains until `settings.steps` environment steps, the operator quits, or a fault. A fault
@@ -208,6 +213,7 @@ public final class TrainingRun {
         let actions = spec.discreteGripper
             ? "\(TrainingSpec.actionWidth - 1) actions and the gripper critic's close/stay/open" : "\(TrainingSpec.actionWidth) actions"
         station.log("training \(spec.cameras.joined(separator: " + ")) \(spec.imageSize)x\(spec.imageSize) + proprio \(config.observation.proprioWidth) → \(actions); run \(settings.run.path)")
+        station.log("learner: \(learner.schedulingSummary), below the control loop, the bus and the cameras, so it never delays them")
         var fault: (any Error)?
         while counters.environmentSteps < settings.steps && !station.quitRequested {
             var held = HeldEpisode()
@@ -257,7 +263,7 @@ public final class TrainingRun {
             if case .failure = end { count(outcome, success: false, episodeReturn: episodeReturn) }
             let stats = learner.stats
             counters.updates = stats.updates
-            var logged = scalars(outcome, episodeReturn: episodeReturn, stats: stats, loop: station.loop)
+            var logged = scalars(outcome, episodeReturn: episodeReturn, stats: stats, loop: station.loop, runner: station.runner)
             if settings.minUpdatesPerStep != nil {
                 logged += [("learner/wait_s", waited), ("learner/wait_total_s", counters.learnerWaitSeconds ?? 0)]
             }
@@ -321,7 +327,9 @@ public final class TrainingRun {
         if let fault {
             throw TrainingRunError("training stopped at step \(counters.environmentSteps): \(fault); the run is saved, continue it with --resume")
         }
-        return Summary(counters: counters, seconds: Date().timeIntervalSince(started))
+        let status = station.loop.status
+        return Summary(counters: counters, seconds: Date().timeIntervalSince(started), readP99Ms: status.readP99Ms,
+                       frameAgeP99Ms: Double(station.runner.frameAges.valueAtPercentile(99)) / 1e6, failedBusCycles: status.failedCycles)
     }
 
     /// The updates the learner must have made before the next episode: the ratio times the online
@@ -384,7 +392,7 @@ public final class TrainingRun {
                                                      interventionRate: counters.recentInterventionRate))
     }
 
-    private func scalars(_ outcome: EpisodeOutcome, episodeReturn: Double, stats: Learner.Stats, loop: ControlLoop) -> [(String, Double)] {
+    private func scalars(_ outcome: EpisodeOutcome, episodeReturn: Double, stats: Learner.Stats, loop: ControlLoop, runner: EpisodeRunner) -> [(String, Double)] {
         var scalars: [(String, Double)] = [
             ("episode/return", episodeReturn), ("episode/success", outcome.end == .success ? 1 : 0),
             ("episode/intervention_rate", outcome.interventionRate),
@@ -395,7 +403,9 @@ public final class TrainingRun {
             ("learner/temperature", Double(stats.temperature)), ("learner/mean_q", Double(stats.meanQ)),
             ("learner/updates_per_s", stats.updatesPerSecond), ("learner/updates", Double(stats.updates)),
             ("buffers/online", Double(stats.onlineTransitions)), ("buffers/demo", Double(stats.demoTransitions)),
-            ("loop/jitter_p99_us", loop.status.jitterP99Us),
+            ("loop/jitter_p99_us", loop.status.jitterP99Us), ("loop/read_p99_ms", loop.status.readP99Ms),
+            ("loop/failed_cycles", Double(loop.status.failedCycles)),
+            ("cameras/frame_age_p99_ms", Double(runner.frameAges.valueAtPercentile(99)) / 1e6),
         ]
         if spec.discreteGripper {
             scalars += [("learner/gripper_loss", Double(stats.gripperLoss)), ("learner/gripper_mean_q", Double(stats.gripperMeanQ)),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ReinsControl
 import ReinsCore
 
 struct Robots: ParsableCommand {
@@ -94,6 +95,10 @@ struct Robots: ParsableCommand {
             var cameras: [CameraSpec]
             var busHz: Double
             var policyHz: Double
+            /// The timeouts in force (the file's, or their defaults).
+            var replyMs: Double
+            var failedCycles: Int
+            var frameAgeMs: Double
             var workspaceMinM: [Double]
             var workspaceMaxM: [Double]
             var scene: String
@@ -134,6 +139,7 @@ struct Robots: ParsableCommand {
                     return Output.CalibrationStatus(instance: instance, valid: false, error: "\(error)")
                 }
             }
+            let loopTimeouts = LoopConfiguration(rates: definition.rates, timeouts: definition.timeouts)
             let output = Output(
                 name: definition.name, description: definition.description, file: catalog.displayPath(definition.file),
                 busProtocol: definition.busProtocol.rawValue, baud: definition.baud,
@@ -142,6 +148,8 @@ struct Robots: ParsableCommand {
                                  minRad: motor.limitsRad.lowerBound, maxRad: motor.limitsRad.upperBound, homeRad: home)
                 },
                 cameras: definition.cameras, busHz: definition.rates.busHz, policyHz: definition.rates.policyHz,
+                replyMs: loopTimeouts.replyMargin.seconds * 1000, failedCycles: loopTimeouts.toleratedBusFailures,
+                frameAgeMs: definition.timeouts.frameAgeMs,
                 workspaceMinM: definition.workspace.minM, workspaceMaxM: definition.workspace.maxM,
                 scene: catalog.displayPath(definition.scene),
                 sceneExists: FileManager.default.fileExists(atPath: definition.scene.path),
@@ -159,6 +167,7 @@ struct Robots: ParsableCommand {
             print("  file       \(o.file)")
             let bus = o.baud > 0 ? "\(o.busProtocol) @ \(o.baud) baud" : o.busProtocol
             print("  bus        \(bus), polled at \(format(o.busHz)) Hz; policy at \(format(o.policyHz)) Hz")
+            print("  timeouts   a read's replies \(format(o.replyMs)) ms past their wire time; \(o.failedCycles) failed cycles in a row stop the arm; frames up to \(format(o.frameAgeMs)) ms old")
             print("  motors")
             for m in o.motors {
                 print("    \(column(m.name, 14)) id \(column(String(m.id), 4))"

@@ -115,6 +115,8 @@ struct Train: ParsableCommand {
         print(String(format: "trained %d steps (%d episodes, %d updates) in %.0f s; success %.0f %% (%.0f %% by the policy alone) over the last 20 episodes; run %@",
                      counters.environmentSteps, counters.episodes, counters.updates, summary.seconds,
                      counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, settings.run.path))
+        print(String(format: "timing: a bus read took %.2f ms and a camera frame was %.0f ms old at p99; %d failed bus cycles",
+                     summary.readP99Ms, summary.frameAgeP99Ms, summary.failedBusCycles))
     }
 }
 

@@ -26,6 +26,10 @@ struct ControlLoopTests {
         #expect(loop.status.phase == .stopped(reason: "test over"))
         let histogram = try #require(loop.jitterHistogram)
         #expect(histogram.totalCount > 100)
+        // Every cycle's read succeeded and was timed: at 1 Mbaud on a pty it takes well under the 2 ms margin.
+        let reads = try #require(loop.readHistogram)
+        #expect(reads.totalCount == UInt64(loop.status.cycles - loop.status.failedCycles))
+        #expect(loop.status.readP99Ms > 0 && loop.status.readP99Ms < 50)
     }
 
     @Test("the watchdog holds the arm when commands stop, and a new command resumes it")

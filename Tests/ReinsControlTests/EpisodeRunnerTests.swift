@@ -124,6 +124,9 @@ struct EpisodeRunnerTests {
         #expect(differ)
         let policy = GoalSeeker(goal: first.endEffector.position, scale: runner.scale)
         _ = try runner.step(from: first, policy: policy)
+        // Each camera's frame in the reset and the step was timed: within the age the runner accepts.
+        #expect(runner.frameAges.totalCount == 4)
+        #expect(runner.frameAges.maxRecorded <= 500_000_000)
 
         // The streams stop: within the maximum age the step fails rather than reusing an old frame.
         rig.streams?.stop()

@@ -45,6 +45,7 @@ struct RobotFileTests {
         #expect(robot.cameras.map(\.name) == ["front", "wrist"])
         #expect(robot.cameras[1].crop == PixelRect(x: 80, y: 0, width: 480, height: 480))
         #expect(robot.rates == ControlRates(busHz: 200, policyHz: 10))
+        #expect(robot.timeouts == ActorTimeouts(replyMs: 2, failedCycles: 20, frameAgeMs: 200))
         #expect(robot.scene.path == catalog.robotsDirectory.appendingPathComponent("so101/scene.xml").path)
     }
 
@@ -162,6 +163,31 @@ struct RobotFileTests {
     func policyFasterThanBus() throws {
         let (error, _) = try refusal(replacing: "policy_hz: 10", with: "policy_hz: 500")
         #expect(error.field == "rates.policy_hz")
+    }
+
+    @Test("a reply timeout that does not fit the bus period is refused, naming the period")
+    func replyLongerThanPeriod() throws {
+        let (error, _) = try refusal(replacing: "reply_ms: 2", with: "reply_ms: 6")
+        #expect(error.field == "timeouts.reply_ms")
+        #expect(error.description.contains("5.0 ms at 200.0 Hz"))
+    }
+
+    @Test("no failed cycle tolerated is refused")
+    func zeroFailedCycles() throws {
+        let (error, _) = try refusal(replacing: "failed_cycles: 20", with: "failed_cycles: 0")
+        #expect(error.field == "timeouts.failed_cycles")
+    }
+
+    @Test("without timeouts a robot file gets the defaults its comments explain")
+    func defaultTimeouts() throws {
+        let text = try shippedText("so101")
+        let start = try #require(text.range(of: "# What the actor waits for"))
+        let end = try #require(text.range(of: "workspace_m:"))
+        var trimmed = text
+        trimmed.removeSubrange(start.lowerBound..<end.lowerBound)
+        let robot = try RobotDefinition(yaml: trimmed, file: URL(fileURLWithPath: "/tmp/edited/robot.yaml"))
+        #expect(robot.timeouts == ActorTimeouts())
+        #expect(robot.timeouts.frameAgeMs == 200 && robot.timeouts.replyMs == nil && robot.timeouts.failedCycles == nil)
     }
 
     @Test("an inverted workspace is refused")

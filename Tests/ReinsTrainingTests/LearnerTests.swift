@@ -35,4 +35,19 @@ struct LearnerTests {
         #expect(learner.stats.imitationLoss > 0)
         #expect(learner.online.count == 120 && learner.demos.count == 40)
     }
+
+    @Test("the learner's threads run below the actor: every one at SCHED_IDLE once started", arguments: [1, 2])
+    func learnerYields(threads: Int) throws {
+        let spec = TrainingSpec(cameras: ["front"], imageSize: 8, joints: 2)
+        var config = spec.learnerConfig(imitationWeight: 1)
+        (config.hiddenWidths, config.encoderFilters, config.encoderLayers, config.batchSize) = ([8], 4, 2, 8)
+        let actor = PolicyActor(spec: spec, policy: Policy(config: config), deterministic: false, seed: 1)
+        let learner = Learner(config: config, actor: actor, onlineCapacity: 200, demoCapacity: 200, seed: 2, threads: threads)
+        // The caller keeps its own scheduling: only the learner's threads are lowered.
+        #expect(BackgroundScheduling.ofCallingThread() == .normal)
+        learner.start()
+        defer { learner.stop() }
+        #expect(learner.schedulingSummary == "\(threads) thread\(threads == 1 ? "" : "s") at SCHED_IDLE")
+        #expect(BackgroundScheduling.ofCallingThread() == .normal)
+    }
 }
