@@ -82,7 +82,7 @@ extension Bus {
         static let configuration = CommandConfiguration(
             abstract: "Emulate a robot's servos on a new pty until interrupted; the pty path is the first line printed.",
             discussion: """
-            Every servo keeps its full control table; EEPROM is writable only with torque off. The robot's MuJoCo twin moves the servos in real time: goal positions written over the bus drive its actuators, present position, speed and load come from its physics, and torque off makes a joint limp (servos power up with torque off, so the arm sags). Its cameras stream as MJPEG over HTTP; their URLs follow the pty path, one "name url" per line. With --no-physics, each present position simply moves toward its goal at the servo's speed. Faults can be injected for tests.
+            Every servo keeps its full control table; EEPROM is writable only with torque off. The robot's MuJoCo twin moves the servos in real time: goal positions written over the bus drive its actuators, present position, speed and load come from its physics, and torque off makes a joint limp (servos power up with torque off, so the arm sags). Its cameras stream as MJPEG over HTTP; their URLs follow the pty path, one "name url" per line, then the options that point teleop, record, train and eval at this bus and these streams, ready to paste. With --no-physics, each present position simply moves toward its goal at the servo's speed. Faults can be injected for tests.
 
             Example:
               reins bus emulate --robot omx
@@ -123,7 +123,11 @@ extension Bus {
             }
             emulator.start()
             print(emulator.devicePath)
-            for camera in definition.cameras where server != nil { print("\(camera.name) \(server!.url(for: camera.name))") }
+            if let server, !definition.cameras.isEmpty {
+                for camera in definition.cameras { print("\(camera.name) \(server.url(for: camera.name))") }
+                let overrides = definition.cameras.map { "--camera \($0.name)=\(server.url(for: $0.name))" }.joined(separator: " ")
+                print("for teleop, record, train and eval on this bus: --port \(emulator.devicePath) \(overrides)")
+            }
             let ids = definition.motors.map { String($0.id) }.joined(separator: ", ")
             print("emulating \(definition.name): \((busProtocol ?? definition.busProtocol).rawValue) servos \(ids)"
                   + "\(noPhysics ? "" : ", moved by its MuJoCo twin"); Ctrl-C stops")

@@ -36,6 +36,7 @@ struct Eval: ParsableCommand {
     func validate() throws {
         guard episodes > 0 else { throw ValidationError("--episodes must be positive") }
         try checkOperator(`operator`, sim: connection.sim)
+        try episodeOptions.checkCameraSources(connection)
     }
 
     func run() throws {

@@ -48,10 +48,29 @@ struct EpisodeOptions: ParsableArguments {
     @Option(help: "Seed for the cube's places and the scripted operator's noise.") var seed: UInt64 = 0
     @Flag(help: "No console: progress lines instead (the scripted operator only).") var noConsole = false
     @Flag(help: "Leave the robot's cameras out (none opened, previewed or recorded).") var noCameras = false
+    @Option(name: .customLong("camera"), help: ArgumentHelp("A camera's source for this run instead of the robot file's: a device index or path, a file or a URL, e.g. front=/dev/video4 or the lines `reins bus emulate` prints (repeatable).", valueName: "NAME=SOURCE"))
+    var cameraSources: [CameraOverride] = []
 
     func validate() throws {
         guard maxSteps > 0 else { throw ValidationError("--max-steps must be positive") }
         guard (16...512).contains(imageSize) else { throw ValidationError("--image-size must be from 16 to 512") }
+        guard cameraSources.isEmpty || !noCameras else { throw ValidationError("--camera gives a source to a camera that --no-cameras leaves out; drop one of them") }
+    }
+}
+
+extension EpisodeOptions {
+    /// Refuses `--camera` with the twin, or naming a camera the robot file lacks, before anything
+    /// opens or is written.
+    func checkCameraSources(_ connection: RobotConnection) throws {
+        guard !cameraSources.isEmpty else { return }
+        guard !connection.sim else { throw ValidationError("--camera points a real arm's cameras elsewhere; the twin (--sim) renders its own") }
+        let catalog = try RobotCatalog.locate()
+        var definition = try catalog.robot(connection.robot)
+        do {
+            try CameraOverride.apply(cameraSources, to: &definition, robotFile: catalog.displayPath(definition.file))
+        } catch let error as CommandError {
+            throw ValidationError(error.description)
+        }
     }
 }
 
@@ -114,7 +133,7 @@ extension EpisodeOptions {
         }
         let session: RobotSession
         do {
-            session = try connection.open(cameraSize: noCameras ? nil : imageSize)
+            session = try connection.open(cameraSize: noCameras ? nil : imageSize, cameraSources: cameraSources)
         } catch {
             console?.close()
             throw error
@@ -152,6 +171,10 @@ struct Teleop: ParsableCommand {
 
     @OptionGroup var connection: RobotConnection
     @OptionGroup var episodes: EpisodeOptions
+
+    func validate() throws {
+        try episodes.checkCameraSources(connection)
+    }
 
     func run() throws {
         let station = try episodes.openStation(connection, operatorKind: .keyboard, commandName: "teleop").station
@@ -203,6 +226,7 @@ struct Record: ParsableCommand {
         try checkOperator(`operator`, sim: connection.sim)
         try standIn.check(sim: connection.sim, operatorKind: `operator`)
         try checkRewardSource(reward, sim: connection.sim)
+        try episodeOptions.checkCameraSources(connection)
     }
 
     func run() throws {

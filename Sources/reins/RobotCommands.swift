@@ -30,7 +30,45 @@ struct RobotConnection: ParsableArguments {
         return RobotAddress(robot: robot, port: sim ? nil : port, ethercat: ethercat, calibrationID: calibrationID, marginMs: marginMs)
     }
 
-    func open(cameraSize: Int? = nil) throws -> RobotSession { try address.open(cameraSize: cameraSize) }
+    /// Opens the robot; with `cameraSize` its cameras too, from `cameraSources` where given.
+    func open(cameraSize: Int? = nil, cameraSources: [CameraOverride] = []) throws -> RobotSession {
+        var address = address
+        address.cameraSources = cameraSources
+        return try address.open(cameraSize: cameraSize)
+    }
+}
+
+/// `--camera NAME=SOURCE`: a robot camera's source for this run instead of the robot file's (a
+/// device index or path, a file or a URL), so one robot file serves another rig or the emulator.
+struct CameraOverride: ExpressibleByArgument, Equatable {
+    var camera: String
+    var source: String
+
+    init?(argument: String) {
+        guard let equals = argument.firstIndex(of: "=") else { return nil }
+        camera = String(argument[..<equals])
+        source = String(argument[argument.index(after: equals)...])
+        guard !camera.isEmpty, !source.isEmpty else { return nil }
+    }
+
+    static var defaultValueDescription: String { "NAME=SOURCE" }
+
+    /// `definition`'s cameras with the overrides' sources; refuses a camera the robot file lacks or
+    /// one given twice, before anything opens.
+    static func apply(_ overrides: [CameraOverride], to definition: inout RobotDefinition, robotFile: String) throws {
+        var seen: Set<String> = []
+        for override in overrides {
+            guard seen.insert(override.camera).inserted else {
+                throw CommandError("--camera \(override.camera)= is given twice; give each camera one source")
+            }
+            guard let index = definition.cameras.firstIndex(where: { $0.name == override.camera }) else {
+                let known = definition.cameras.map(\.name)
+                throw CommandError("--camera \(override.camera)=…: \(robotFile) has no camera \"\(override.camera)\"; "
+                                   + (known.isEmpty ? "it has no cameras" : "its cameras are \(known.joined(separator: ", "))"))
+            }
+            definition.cameras[index].source = override.source
+        }
+    }
 }
 
 /// A robot to connect to, as the options give it or a command computes it (a replay takes the
@@ -43,6 +81,8 @@ struct RobotAddress {
     var ethercat: EtherCATEndpoint?
     var calibrationID: String?
     var marginMs = 10
+    /// Sources for the robot's cameras instead of its file's (a real arm's only).
+    var cameraSources: [CameraOverride] = []
 
     var sim: Bool { port == nil && ethercat == nil }
 
@@ -54,6 +94,10 @@ struct RobotAddress {
     func open(cameraSize: Int? = nil, faults: BusFaults = BusFaults()) throws -> RobotSession {
         let catalog = try RobotCatalog.locate()
         var definition = try catalog.robot(robot)
+        if !cameraSources.isEmpty {
+            guard !sim else { throw CommandError("--camera points a real arm's cameras elsewhere; the twin (--sim) renders its own") }
+            try CameraOverride.apply(cameraSources, to: &definition, robotFile: catalog.displayPath(definition.file))
+        }
         if definition.busProtocol == .ethercat || ethercat != nil { return try openEtherCAT(definition, cameraSize: cameraSize) }
         let calibration = try catalog.calibration(for: definition, instance: calibrationID ?? (sim ? "sim" : nil))
         if sim, let cameraSize {

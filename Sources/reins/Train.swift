@@ -67,6 +67,7 @@ struct Train: ParsableCommand {
         try checkOperator(`operator`, sim: connection.sim)
         try standIn.check(sim: connection.sim, operatorKind: `operator`)
         try checkRewardSource(reward?.source, sim: connection.sim)
+        try episodeOptions.checkCameraSources(connection)
     }
 
     func run() throws {

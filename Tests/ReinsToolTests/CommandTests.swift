@@ -71,6 +71,13 @@ struct CommandTests {
               (["train", "--robot", "so101", "--port", "/dev/null", "--operator", "scripted"], "--operator scripted needs the twin (--sim)"),
               (["record", "--robot", "so101", "--port", "/dev/null", "--episodes", "1", "--out", "/tmp/reins-never", "--operator", "scripted"], "on a real arm use --operator keyboard"),
               (["eval", "--robot", "so101", "--port", "/dev/null", "--checkpoint", "/tmp/reins-never", "--episodes", "1", "--operator", "scripted"], "--operator scripted needs the twin"),
+              (["record", "--robot", "so101", "--port", "/dev/null", "--episodes", "1", "--out", "/tmp/reins-never", "--camera", "top=/dev/video4"],
+               "Robots/so101/robot.yaml has no camera \"top\"; its cameras are front, wrist"),
+              (["train", "--robot", "so101", "--sim", "--run", "/tmp/reins-never", "--camera", "front=/dev/video4"], "the twin (--sim) renders its own"),
+              (["teleop", "--robot", "so101", "--port", "/dev/null", "--camera", "front=0", "--camera", "front=1"], "--camera front= is given twice"),
+              (["eval", "--robot", "so101", "--port", "/dev/null", "--checkpoint", "/tmp/reins-never", "--episodes", "1", "--camera", "front"],
+               "NAME=SOURCE"),
+              (["teleop", "--robot", "so101", "--port", "/dev/null", "--camera", "front=0", "--no-cameras"], "--no-cameras leaves out"),
           ])
     func refusedOptions(arguments: [String], words: String) throws {
         let result = try run(reinsExecutable, arguments)

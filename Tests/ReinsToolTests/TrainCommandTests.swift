@@ -290,25 +290,21 @@ extension RealTimeCommands {
             #expect(Self.checkpoints(runFolder).count == 1, "no checkpoint at the hang-up")
         }
 
-        /// `reins bus emulate` (the twin's servos on a pty, its cameras as MJPEG) and a copy of the
-        /// so101's robot file whose cameras are those streams, as a user would set up a remote rig.
-        static func emulatedRig(in folder: URL) throws -> (emulator: BackgroundReins, port: String, robotFile: String) {
+        /// `reins bus emulate` (the twin's servos on a pty, its cameras as MJPEG) and the options it
+        /// prints that point the so101's own robot file at that pty and those streams, as a user would
+        /// paste them.
+        static func emulatedRig() throws -> (emulator: BackgroundReins, port: String, robotOptions: [String]) {
             let emulator = try BackgroundReins(["bus", "emulate", "--robot", "so101"])
             do {
                 let port = try #require(emulator.firstLine())
-                #expect(emulator.wait(for: "wrist http://", seconds: 10))
+                #expect(emulator.wait(for: "for teleop, record, train and eval on this bus: ", seconds: 10))
                 let lines = emulator.output.split(separator: "\n").map(String.init)
-                func stream(_ camera: String) throws -> String {
-                    try #require(lines.first { $0.hasPrefix("\(camera) http://") }?.split(separator: " ").last.map(String.init))
-                }
-                let robots = repositoryRoot.appendingPathComponent("Robots/so101")
-                let yaml = try String(contentsOf: robots.appendingPathComponent("robot.yaml"), encoding: .utf8)
-                    .replacingOccurrences(of: "/dev/video0", with: try stream("front"))
-                    .replacingOccurrences(of: "/dev/video2", with: try stream("wrist"))
-                    .replacingOccurrences(of: "scene: scene.xml", with: "scene: \(robots.appendingPathComponent("scene.xml").path)")
-                let robotFile = folder.appendingPathComponent("robot.yaml")
-                try yaml.write(to: robotFile, atomically: true, encoding: .utf8)
-                return (emulator, port, robotFile.path)
+                let paste = try #require(lines.first { $0.hasPrefix("for teleop, record, train and eval on this bus: ") })
+                let options = paste.dropFirst("for teleop, record, train and eval on this bus: ".count).split(separator: " ").map(String.init)
+                #expect(options.prefix(2) == ["--port", port])
+                #expect(options.filter { $0 == "--camera" }.count == 2 && options.contains { $0.hasPrefix("front=http://127.0.0.1:") }
+                        && options.contains { $0.hasPrefix("wrist=http://127.0.0.1:") }, "\(paste)")
+                return (emulator, port, ["--robot", "so101"] + options)
             } catch {
                 _ = emulator.stop()
                 throw error
@@ -323,8 +319,8 @@ extension RealTimeCommands {
             let runFolder = folder.appendingPathComponent("run")
             let common = ["--task", "reach", "--id", "sim", "--operator", "none", "--no-console", "--image-size", "32", "--max-steps", "10"]
 
-            var rig = try Self.emulatedRig(in: folder)
-            let trainer = try BackgroundReins(["train", "--robot", rig.robotFile, "--port", rig.port, "--run", runFolder.path, "--steps", "5000",
+            var rig = try Self.emulatedRig()
+            let trainer = try BackgroundReins(["train"] + rig.robotOptions + ["--run", runFolder.path, "--steps", "5000",
                                                "--checkpoint-every", "5000", "--seed", "4"] + common, errorsToo: true)
             // Whatever fails below, nothing is left running (both have exited when all goes well).
             defer { _ = trainer.stop(signal: SIGKILL) }
@@ -341,8 +337,8 @@ extension RealTimeCommands {
             let saved = try Self.counters(runFolder.appendingPathComponent("checkpoints").appendingPathComponent(try #require(checkpoints.first)))
             #expect((saved["episodes"] as? Int ?? 0) >= 2 && (saved["environmentSteps"] as? Int ?? 0) >= 20)
 
-            rig = try Self.emulatedRig(in: folder)
-            let evaluator = try BackgroundReins(["eval", "--robot", rig.robotFile, "--port", rig.port, "--checkpoint", runFolder.path,
+            rig = try Self.emulatedRig()
+            let evaluator = try BackgroundReins(["eval"] + rig.robotOptions + ["--checkpoint", runFolder.path,
                                                  "--episodes", "20"] + common, errorsToo: true)
             defer { _ = evaluator.stop(signal: SIGKILL) }
             #expect(evaluator.wait(for: "episode 1: failure", seconds: 90), "\(evaluator.output)")
