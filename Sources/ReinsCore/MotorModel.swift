@@ -52,6 +52,16 @@ public enum MotorModel: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The baud rate a servo leaves the factory at (always at id 1): an STS3215 at 1 Mbps, an
+    /// X-series Dynamixel at 57,600; nil for an EtherCAT drive.
+    public var factoryBaud: Int? {
+        switch self {
+        case .sts3215: 1_000_000
+        case .xl330M288, .xm430W350: 57_600
+        case .cia402: nil
+        }
+    }
+
     /// Encoder ticks in one full turn.
     public var ticksPerRevolution: Int { 4096 }
 

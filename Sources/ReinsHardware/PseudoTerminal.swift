@@ -34,6 +34,10 @@ public final class PseudoTerminal {
 
     private var isOpen = true
 
+    /// The baud rate a client last set on the device side (a pty moves bytes at any rate, but an
+    /// emulated servo only hears a host at its own); 0 when it cannot be read.
+    public var clientBaud: Int { Int(reins_get_baud_termios2(devicePlaceholder)) }
+
     deinit {
         hangUp()
     }

@@ -55,6 +55,27 @@ struct EmulatedServo {
 
     var busProtocol: BusProtocol { model.busProtocol }
 
+    /// A servo as it leaves the factory: id 1 at its model's default baud.
+    static func factoryFresh(_ model: MotorModel) -> EmulatedServo {
+        var servo = EmulatedServo(id: 1, model: model)
+        if let baud = model.factoryBaud { servo.setBaud(baud) }
+        return servo
+    }
+
+    /// The baud its Baud Rate register holds; nil for a value no baud stands for.
+    var baud: Int? {
+        busProtocol == .dynamixel ? DynamixelControlTable.baud(code: load(DynamixelControlTable.baudRate))
+            : FeetechControlTable.baud(code: load(FeetechControlTable.baudRate))
+    }
+
+    mutating func setBaud(_ baud: Int) {
+        switch busProtocol {
+        case .dynamixel: DynamixelControlTable.baudRateCode(baud).map { store(DynamixelControlTable.baudRate, Int32($0)) }
+        case .feetech: FeetechControlTable.baudRateCode(baud).map { store(FeetechControlTable.baudRate, Int32($0)) }
+        case .ethercat: break
+        }
+    }
+
     private var torqueEnable: Register { busProtocol == .dynamixel ? DynamixelControlTable.torqueEnable : FeetechControlTable.torqueEnable }
     var torqueOn: Bool { load(torqueEnable) != 0 }
     var statusReturnLevel: Int32 {

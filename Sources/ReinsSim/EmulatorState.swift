@@ -1,10 +1,35 @@
 import ReinsCore
 import ReinsHardware
 
+/// `bus emulate --factory`: a robot's servos reach the bus one at a time as they leave the factory
+/// (id 1, their model's default baud) while their owner gives each its id and baud. The servo on
+/// the bus is unplugged and the next plugged in once it has answered the host, has its motor's id
+/// and the robot's baud, and the line has been quiet a moment (the person swapping cables); after
+/// the last, all are chained.
+struct FactorySetup {
+    /// Each motor's name and id, in the order they are plugged in, and the robot's baud.
+    let motors: [(name: String, id: UInt8)]
+    let baud: Int
+    /// Servos still in their boxes, in the order of `motors`.
+    var boxed: [EmulatedServo]
+    /// Servos set up and unplugged, in the order of `motors`.
+    var setUp: [EmulatedServo] = []
+    var lastTraffic = ContinuousClock.now
+    /// Whether the servo on the bus has answered since it was plugged in (one already at its
+    /// motor's id and baud is done only once the host has found it).
+    var answered = false
+    /// How long the line stays quiet before the person has swapped the servo.
+    static let swapAfterQuiet = Duration.milliseconds(300)
+}
+
 /// Everything the emulator thread changes, behind one lock: servos, decoders and fault counters.
 struct EmulatorState {
     let busProtocol: BusProtocol
     var servos: [EmulatedServo]
+    /// Set while factory-fresh servos are being set up one at a time.
+    var factory: FactorySetup?
+    /// Whether a servo hears only a host at its own baud (factory emulation, where bauds change).
+    var hearsOnlyItsBaud = false
     let faults: BusFaults
     var generator: SplitMix64
     var dynamixel = DynamixelDecoder()
@@ -22,10 +47,23 @@ struct EmulatorState {
     func servo(_ id: UInt8) -> EmulatedServo? { servos.first { $0.id == id } }
 
     /// Decodes what arrived and returns the replies to send, in order. A corrupt request gets no
-    /// reply, as with a real servo.
-    mutating func receive(_ bytes: ArraySlice<UInt8>) -> [EmulatedReply] {
+    /// reply, as with a real servo; with `hearsOnlyItsBaud`, neither does a servo at another baud
+    /// than the host's.
+    mutating func receive(_ bytes: ArraySlice<UInt8>, hostBaud: Int = 0) -> [EmulatedReply] {
         let now = ContinuousClock.now
         for index in servos.indices { servos[index].advance(to: now) }
+        factory?.lastTraffic = now
+        var deaf: [EmulatedServo] = []
+        if hearsOnlyItsBaud {
+            deaf = servos.filter { $0.baud != hostBaud }
+            servos.removeAll { $0.baud != hostBaud }
+        }
+        defer {
+            if !deaf.isEmpty {
+                servos += deaf
+                servos.sort { $0.id < $1.id }
+            }
+        }
         var replies: [EmulatedReply] = []
         switch busProtocol {
         case .dynamixel:
@@ -47,11 +85,40 @@ struct EmulatorState {
         case .ethercat:
             break  // never made: ServoBusEmulator refuses EtherCAT
         }
+        if !replies.isEmpty { factory?.answered = true }
         var sent: [EmulatedReply] = []
         for reply in replies {
             if let reply = injectFaults(reply) { sent.append(reply) }
         }
         return sent
+    }
+
+    /// With factory emulation: once the servo on the bus has its motor's id and the robot's baud
+    /// and the line has been quiet, unplugs it and plugs in the next (or, after the last, chains
+    /// them all); what happened, to report, or nil.
+    mutating func plugNextServo(now: ContinuousClock.Instant) -> String? {
+        guard var setup = factory, servos.count == 1, setup.setUp.count < setup.motors.count else { return nil }
+        let current = servos[0], target = setup.motors[setup.setUp.count]
+        guard setup.answered, current.id == target.id, current.baud == setup.baud,
+              setup.lastTraffic.duration(to: now) >= FactorySetup.swapAfterQuiet else { return nil }
+        setup.setUp.append(current)
+        let done = "\(target.name)'s servo has id \(target.id) at \(setup.baud) baud"
+        guard !setup.boxed.isEmpty else {
+            servos = setup.setUp.sorted { $0.id < $1.id }
+            factory = nil
+            return "\(done); all \(setup.motors.count) servos are chained on the bus now"
+        }
+        let next = setup.boxed.removeFirst()
+        servos = [next]
+        setup.answered = false
+        factory = setup
+        return "\(done) and is unplugged; \(setup.motors[setup.setUp.count].name)'s is plugged in alone, factory-fresh: id \(next.id) at \(next.baud ?? 0) baud"
+    }
+
+    /// Lets the twin's physics move every servo, those still boxed too.
+    mutating func markPhysicsDriven() {
+        for index in servos.indices { servos[index].physicsDriven = true }
+        if factory != nil { for index in factory!.boxed.indices { factory!.boxed[index].physicsDriven = true } }
     }
 
     private mutating func injectFaults(_ reply: EmulatedReply) -> EmulatedReply? {

@@ -48,6 +48,25 @@ public final class ServoBusEmulator: TwinScene, @unchecked Sendable {
                                                  faults: faults, generator: SplitMix64(seed: seed)))
     }
 
+    /// A robot's servos as they leave the factory, connected one at a time, last motor first (see
+    /// `FactorySetup`): the first is on the bus at id 1 and its model's default baud, and a servo hears only a host
+    /// at its own baud.
+    public static func factoryFresh(robot: RobotDefinition, seed: UInt64 = 1) throws(HardwareError) -> ServoBusEmulator {
+        guard robot.busProtocol != .ethercat else {
+            throw .openFailed(path: robot.file.path, reason: "\(robot.name) has CiA 402 drives on EtherCAT: they have no factory ids to set")
+        }
+        let emulator = try ServoBusEmulator(robot: robot, seed: seed)
+        // Last motor first, as `reins setup-motors` (and LeRobot) asks for them.
+        let order = robot.motors.reversed()
+        emulator.line.state.withLock { state in
+            var boxed = order.map { EmulatedServo.factoryFresh($0.model) }
+            state.servos = [boxed.removeFirst()]
+            state.factory = FactorySetup(motors: order.map { ($0.name, UInt8($0.id)) }, baud: robot.baud, boxed: boxed)
+            state.hearsOnlyItsBaud = true
+        }
+        return emulator
+    }
+
     /// The servos of a robot file; `busProtocol` swaps every motor for the other protocol's
     /// model (sts3215 or xm430-w350) with the same id.
     public convenience init(robot: RobotDefinition, busProtocol: BusProtocol? = nil, faults: BusFaults = BusFaults(),
@@ -67,10 +86,12 @@ public final class ServoBusEmulator: TwinScene, @unchecked Sendable {
         stop()
     }
 
-    /// Starts answering on a thread of its own.
-    public func start() {
+    /// Starts answering on a thread of its own; `events` hears what a person did on the bus (a
+    /// factory-fresh servo swapped for the next), from that thread.
+    public func start(events: (@Sendable (String) -> Void)? = nil) {
         guard !line.running.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let line = line
+        line.events = events
         let thread = Thread { line.serve() }
         thread.name = "reins bus emulator"
         thread.start()
@@ -129,9 +150,9 @@ public final class ServoBusEmulator: TwinScene, @unchecked Sendable {
     public func drive(with twin: RobotTwin, cameras: CameraFeed? = nil) {
         let physics = TwinPhysics(twin: twin, ids: twin.robot.motors.map { UInt8($0.id) }, cameras: cameras)
         line.state.withLock { state in
+            state.markPhysicsDriven()
             for (index, id) in physics.ids.enumerated() {
                 guard let servo = state.servos.firstIndex(where: { $0.id == id }) else { continue }
-                state.servos[servo].physicsDriven = true
                 let ticks = TwinPhysics.ticks(radians: twin.robot.homePoseRad[index])
                 state.servos[servo].measure(positionTicks: ticks, ticksPerSecond: 0, loadFraction: 0)
                 let goal = state.busProtocol == .dynamixel ? DynamixelControlTable.goalPosition : FeetechControlTable.goalPosition
@@ -168,6 +189,8 @@ final class EmulatedLine: @unchecked Sendable {
     let running = Atomic<Bool>(false)
     /// Set by the serving thread as it exits, so `stop()` can wait for it.
     let finished = Atomic<Bool>(false)
+    /// Set before the serving thread starts; called from it.
+    var events: (@Sendable (String) -> Void)?
 
     init(pty: PseudoTerminal, state: EmulatorState) {
         self.pty = pty
@@ -198,14 +221,18 @@ final class EmulatedLine: @unchecked Sendable {
         var input = [UInt8](repeating: 0, count: 4096)
         while running.load(ordering: .acquiring) {
             var entry = pollfd(fd: pty.controller, events: Int16(POLLIN), revents: 0)
-            guard poll(&entry, 1, 10) > 0 else { continue }
+            guard poll(&entry, 1, 10) > 0 else {
+                if let event = state.withLock({ $0.plugNextServo(now: .now) }) { events?(event) }
+                continue
+            }
             let count = read(pty.controller, &input, input.count)
             guard count > 0 else {
                 if count < 0 && errno != EAGAIN && errno != EINTR && errno != EIO { return }
                 usleep(1000)  // EIO: no client has the device open yet
                 continue
             }
-            let replies = state.withLock { state in state.receive(input[0..<count]) }
+            let hostBaud = pty.clientBaud
+            let replies = state.withLock { state in state.receive(input[0..<count], hostBaud: hostBaud) }
             for reply in replies {
                 if reply.delay > .zero { LoopClock.sleep(for: reply.delay) }
                 _ = reply.bytes.withUnsafeBytes { write(pty.controller, $0.baseAddress, $0.count) }

@@ -84,8 +84,11 @@ extension Bus {
             discussion: """
             Every servo keeps its full control table; EEPROM is writable only with torque off. The robot's MuJoCo twin moves the servos in real time: goal positions written over the bus drive its actuators, present position, speed and load come from its physics, and torque off makes a joint limp (servos power up with torque off, so the arm sags). Its cameras stream as MJPEG over HTTP; their URLs follow the pty path, one "name url" per line, then the options that point teleop, record, train and eval at this bus and these streams, ready to paste. With --no-physics, each present position simply moves toward its goal at the servo's speed. Faults can be injected for tests.
 
+            With --factory the servos come as from the factory, one at a time, as `reins setup-motors` expects them: the last motor's servo alone at id 1 and its model's default baud (an STS3215 at 1,000,000, a Dynamixel X at 57,600), hearing only a host at its baud. Once it has its motor's id and the robot's baud and the bus has been quiet for 0.3 s (a person swapping cables), it is unplugged and the next plugged in; after the last, all are chained, ready for `reins calibrate`.
+
             Example:
               reins bus emulate --robot omx
+              reins bus emulate --robot so101 --factory
               reins bus emulate --robot so101 --protocol dynamixel --drop 0.05 --corrupt 0.05 --seed 3
             """)
 
@@ -97,8 +100,14 @@ extension Bus {
         @Option(help: "Seed for fault injection.") var seed: UInt64 = 1
         @Flag(help: "A simple servo model instead of the twin's physics (and no cameras).") var noPhysics = false
         @Option(help: "Port for the camera streams on 127.0.0.1 (default: any free port).") var cameraPort = 0
+        @Flag(help: "Factory-fresh servos, one at a time, for `reins setup-motors` (see above).") var factory = false
 
         func validate() throws {
+            if factory {
+                guard busProtocol == nil, drop == 0, corrupt == 0, delayUs == 0 else {
+                    throw ValidationError("--factory emulates servos as they come out of the box; --protocol, --drop, --corrupt and --delay-us do not go with it")
+                }
+            }
             guard (0...1).contains(drop), (0...1).contains(corrupt) else { throw ValidationError("--drop and --corrupt are fractions from 0 to 1") }
             guard delayUs >= 0 else { throw ValidationError("--delay-us cannot be negative") }
         }
@@ -106,9 +115,9 @@ extension Bus {
         func run() throws {
             let definition = try RobotCatalog.locate().robot(robot)
             let stop = StopSignalWait()
-            let emulator = try ServoBusEmulator(robot: definition, busProtocol: busProtocol,
-                                                faults: BusFaults(dropRate: drop, corruptRate: corrupt, delay: .microseconds(delayUs)),
-                                                seed: seed)
+            let emulator = factory ? try ServoBusEmulator.factoryFresh(robot: definition, seed: seed)
+                : try ServoBusEmulator(robot: definition, busProtocol: busProtocol,
+                                       faults: BusFaults(dropRate: drop, corruptRate: corrupt, delay: .microseconds(delayUs)), seed: seed)
             var server: MJPEGServer?
             if !noPhysics {
                 let twin = try RobotTwin(robot: definition)
@@ -121,7 +130,10 @@ extension Bus {
                     }
                 })
             }
-            emulator.start()
+            emulator.start { event in
+                print(event)
+                fflush(nil)
+            }
             print(emulator.devicePath)
             if let server, !definition.cameras.isEmpty {
                 for camera in definition.cameras { print("\(camera.name) \(server.url(for: camera.name))") }
@@ -131,6 +143,10 @@ extension Bus {
             let ids = definition.motors.map { String($0.id) }.joined(separator: ", ")
             print("emulating \(definition.name): \((busProtocol ?? definition.busProtocol).rawValue) servos \(ids)"
                   + "\(noPhysics ? "" : ", moved by its MuJoCo twin"); Ctrl-C stops")
+            if factory, let first = definition.motors.last, let baud = first.model.factoryBaud {
+                print("factory-fresh: \(first.name)'s servo is plugged in alone at id 1, \(baud) baud; "
+                      + "give it its id with reins setup-motors --robot \(robot) --port \(emulator.devicePath)")
+            }
             fflush(nil)  // all output streams: the first line must reach a pipe reader now
             stop.wait()
             emulator.stop()

@@ -18,7 +18,7 @@ struct Reins: ParsableCommand {
           reins sim render --out frame.png
         """,
         version: reinsVersion,
-        subcommands: [Doctor.self, Robots.self, Ports.self, Cameras.self, Bus.self, EtherCAT.self, RobotCommand.self, Calibrate.self, Teleop.self, Record.self, Replay.self, Dataset.self, Train.self, Eval.self, Reward.self, Bench.self, Sim.self, Console.self]
+        subcommands: [Doctor.self, Robots.self, Ports.self, Cameras.self, Bus.self, EtherCAT.self, RobotCommand.self, SetupMotors.self, Calibrate.self, Teleop.self, Record.self, Replay.self, Dataset.self, Train.self, Eval.self, Reward.self, Bench.self, Sim.self, Console.self]
     )
 
     static func main() {
