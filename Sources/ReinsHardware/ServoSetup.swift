@@ -22,6 +22,11 @@ public struct ServoSetup {
     public struct Found: Sendable, Equatable {
         public var baud: Int
         public var servos: [MotorIdentity]
+
+        public init(baud: Int, servos: [MotorIdentity]) {
+            self.baud = baud
+            self.servos = servos
+        }
     }
 
     /// Searches the bauds in `order` (then any other the protocol has) and returns every servo
