@@ -13,14 +13,19 @@ struct Doctor: ParsableCommand {
         discussion: """
         One line per dependency: ok, or FAILED with the reason and the package that fixes it. Exits with status 1 when any check fails. `make setup` installs everything.
 
+        The device check opens nothing: for every USB serial adapter plugged in, each --port given and each camera device the robot files name, it checks this user may read and write it, and when not, says which group owns it and prints the command that fixes it; it warns when an adapter's latency timer is above 1 ms.
+
         Example:
           reins doctor
+          reins doctor --port /dev/ttyACM0
           reins doctor --json
           MUJOCO_GL=egl reins doctor
         """)
 
     @Flag(help: "One JSON object per check.") var json = false
     @Option(help: "Offscreen GL backend to check: osmesa or egl (default: MUJOCO_GL, else osmesa).") var gl: GLBackend?
+    @Option(name: .customLong("port"), help: "A serial port to check this user may open, besides the USB adapters found (repeatable).")
+    var ports: [String] = []
 
     struct Check: Encodable {
         var check: String
@@ -58,6 +63,7 @@ struct Doctor: ParsableCommand {
             ("libserialport", checkSerialPorts),
             ("cameras", checkCameras),
             ("robots", checkRobots),
+            ("device access", checkDeviceAccess),
         ]
         var failures = 0
         for (name, body) in checks {
@@ -217,11 +223,56 @@ struct Doctor: ParsableCommand {
     private func checkCameras() throws -> String {
         let devices = VideoDevices.list()
         guard !devices.isEmpty else { return "no /dev/video* devices (the simulated arm needs none)" }
-        if let locked = devices.first(where: { !$0.accessible }) {
-            throw Failure(reason: "\(locked.path) is not readable and writable by this user",
-                          fix: "sudo usermod -aG video $USER, then log in again")
+        if let locked = devices.first(where: { !$0.accessible }), case .denied(let reason, let fix) = DeviceAccess.check(locked.path) {
+            throw Failure(reason: reason, fix: fix)
         }
         return devices.map { "\($0.path)\($0.name.isEmpty ? "" : " (\($0.name))")" }.joined(separator: ", ")
+    }
+
+    /// The serial adapters and the robot files' camera devices: may this user open them?
+    private func checkDeviceAccess() throws -> String {
+        let adapters = ((try? SerialPortList.ports()) ?? []).filter { $0.usbID != nil }.map(\.path)
+        var checked: [String] = [], absent: [String] = [], denied: [(reason: String, fix: String)] = [], slow: [String] = []
+        for port in ports + adapters.filter({ !ports.contains($0) }) {
+            switch DeviceAccess.check(port) {
+            case .granted:
+                checked.append(port)
+                if let latency = DeviceAccess.latencyTimerMs(port), latency > 1 { slow.append("\(port) (\(latency) ms)") }
+            case .missing:
+                denied.append(("\(port) does not exist", "plug the adapter in; `reins ports` lists the serial ports there are"))
+            case .denied(let reason, let fix):
+                denied.append((reason, fix))
+            }
+        }
+        if let catalog = try? RobotCatalog.locate() {
+            for name in catalog.robotNames() {
+                guard let robot = try? catalog.robot(name) else { continue }
+                for camera in robot.cameras {
+                    let path = Int(camera.source).map { "/dev/video\($0)" } ?? camera.source
+                    guard path.hasPrefix("/dev/") else { continue }
+                    switch DeviceAccess.check(path) {
+                    case .granted: checked.append("\(name) \(camera.name) \(path)")
+                    case .missing: absent.append("\(name) \(camera.name) \(path)")
+                    case .denied(let reason, let fix): denied.append(("\(name)'s \(camera.name) camera: \(reason)", fix))
+                    }
+                }
+            }
+        }
+        if !denied.isEmpty {
+            var fixes: [String] = []
+            for fix in denied.map(\.fix) where !fixes.contains(fix) { fixes.append(fix) }
+            throw Failure(reason: denied.map(\.reason).joined(separator: "; "), fix: fixes.joined(separator: "; "))
+        }
+        var detail = checked.isEmpty ? "nothing to open here" : "may open \(checked.joined(separator: ", "))"
+        if !absent.isEmpty {
+            detail += "; not plugged in: \(absent.joined(separator: ", ")) (fine for the twin; on a real arm plug them in or give --camera NAME=SOURCE)"
+        }
+        if !slow.isEmpty {
+            let first = (slow[0].split(separator: " ").first.map(String.init) ?? "") as NSString
+            throw Warning(detail: "\(detail); latency timer above 1 ms on \(slow.joined(separator: ", ")): every bus transaction waits for it",
+                          fix: "echo 1 | sudo tee /sys/bus/usb-serial/devices/\(first.lastPathComponent)/latency_timer (Reins asks for low latency when it opens the port; this makes it stick)")
+        }
+        return detail
     }
 
     private func checkRobots() throws -> String {

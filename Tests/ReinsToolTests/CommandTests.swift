@@ -134,7 +134,7 @@ struct DoctorTests {
         let result = try reins("doctor", "--json")
         let checks = try jsonLines(result.stdout)
         #expect(checks.compactMap { $0["check"] as? String } ==
-                ["OpenCV", "OpenBLAS", "ncurses", "HDF5", "MuJoCo", "offscreen GL", "libserialport", "cameras", "robots"])
+                ["OpenCV", "OpenBLAS", "ncurses", "HDF5", "MuJoCo", "offscreen GL", "libserialport", "cameras", "robots", "device access"])
         for check in checks where check["ok"] as? Bool != true {
             Issue.record("\(check["check"] ?? "?") failed: \(check["detail"] ?? "") — fix: \(check["fix"] ?? "")")
         }
@@ -175,7 +175,20 @@ struct DoctorTests {
         let failed = result.stdout.split(separator: "\n").drop { !$0.hasPrefix("FAILED  offscreen GL") }
         #expect(failed.first?.contains("libOSMesa.so.404") == true, "\(result.stdout)")
         #expect(failed.dropFirst().first?.contains("fix: sudo apt-get install libosmesa6") == true, "\(result.stdout)")
-        #expect(result.stdout.contains("1 of 9 checks failed"))
+        #expect(result.stdout.contains("1 of 10 checks failed"))
+    }
+
+    @Test("a port given is checked: an emulator's pty may be opened; one that is not there fails, saying what to do")
+    func portAccess() throws {
+        let emulator = try BackgroundReins(["bus", "emulate", "--robot", "so101", "--no-physics"])
+        defer { _ = emulator.stop() }
+        let port = try #require(emulator.firstLine())
+        let present = try #require(try jsonLines(try reins("doctor", "--json", "--port", port).stdout).first { $0["check"] as? String == "device access" })
+        #expect(present["ok"] as? Bool == true && (present["detail"] as? String ?? "").contains("may open \(port)"), "\(present)")
+        let result = try reins("doctor", "--port", "/dev/ttyUSB-reins-none")
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("FAILED  device access  /dev/ttyUSB-reins-none does not exist") && result.stdout.contains("reins ports"),
+                "\(result.stdout)")
     }
 
     @Test("a broken robot file fails the robots check")
