@@ -50,6 +50,12 @@ static inline int reins_key_up(void) { return KEY_UP; }
 static inline int reins_key_down(void) { return KEY_DOWN; }
 static inline int reins_key_left(void) { return KEY_LEFT; }
 static inline int reins_key_right(void) { return KEY_RIGHT; }
+static inline int reins_key_enter(void) { return KEY_ENTER; }
+static inline int reins_key_shift_left(void) { return KEY_SLEFT; }
+static inline int reins_key_shift_right(void) { return KEY_SRIGHT; }
+/* Shift-up and shift-down: ncurses calls them scroll reverse and forward. */
+static inline int reins_key_shift_up(void) { return KEY_SR; }
+static inline int reins_key_shift_down(void) { return KEY_SF; }
 static inline int reins_utf8_locale(void) { const char *set = nl_langinfo(CODESET); return set && strcmp(set, "UTF-8") == 0; }
 
 

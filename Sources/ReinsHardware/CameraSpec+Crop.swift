@@ -25,3 +25,32 @@ extension CameraSpec {
         }
     }
 }
+
+/// What `reins cameras crop` shows: the whole frame with a grid every `grid` pixels (so a crop can
+/// be read off it) and the crop's outline.
+public enum CropPicture {
+    /// A copy of `rgb` (width × height × 3) with grid lines darkened and the crop outlined in green,
+    /// `thickness` pixels wide inside the crop.
+    public static func annotate(_ rgb: [UInt8], width: Int, height: Int, crop: PixelRect?, grid: Int = 40, thickness: Int = 3) -> [UInt8] {
+        var out = rgb
+        func shade(_ x: Int, _ y: Int) {
+            let offset = (y * width + x) * 3
+            for channel in 0..<3 { out[offset + channel] = UInt8(Int(out[offset + channel]) * 3 / 5) }
+        }
+        if grid > 0 {
+            for y in 0..<height { for x in stride(from: grid, to: width, by: grid) { shade(x, y) } }
+            for y in stride(from: grid, to: height, by: grid) { for x in 0..<width { shade(x, y) } }
+        }
+        if let crop {
+            let right = min(width, crop.x + crop.width), bottom = min(height, crop.y + crop.height)
+            for y in max(0, crop.y)..<max(max(0, crop.y), bottom) {
+                for x in max(0, crop.x)..<max(max(0, crop.x), right)
+                where x < crop.x + thickness || x >= right - thickness || y < crop.y + thickness || y >= bottom - thickness {
+                    let offset = (y * width + x) * 3
+                    (out[offset], out[offset + 1], out[offset + 2]) = (40, 230, 60)
+                }
+            }
+        }
+        return out
+    }
+}

@@ -6,7 +6,7 @@ import ReinsHardware
 
 struct Cameras: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List video devices with their capture formats, or probe a camera source.",
+        abstract: "List video devices with their capture formats, or probe a camera source; `reins cameras crop` chooses a crop.",
         discussion: """
         Lists the /dev/video* nodes with each capture format's fourcc, frame sizes and rates, as the driver reports them. A webcam usually has a second node that carries only metadata; it is listed as not a capture node. An empty list is a valid answer on a machine with no cameras.
 
@@ -18,7 +18,9 @@ struct Cameras: ParsableCommand {
           reins cameras --probe 0 --out front.png
           reins cameras --probe /dev/video2 --crop 80,0,480,480 --size 128x128 --out wrist.png
           reins cameras --probe http://127.0.0.1:8081/front.mjpg --json
-        """)
+          reins cameras crop --robot so101 --camera wrist
+        """,
+        subcommands: [Crop.self])
 
     @Flag(help: "One JSON object per device (or one for --probe).") var json = false
     @Option(help: "Open this source and wait for a frame: a device index or path, a video file, or a URL.") var probe: String?
@@ -166,7 +168,7 @@ private func parseSize(_ text: String) throws -> PixelSize {
     return PixelSize(width: parts[0], height: parts[1])
 }
 
-private func parseCrop(_ text: String) throws -> PixelRect {
+func parseCrop(_ text: String) throws -> PixelRect {
     let parts = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
     guard parts.count == 4, parts[0] >= 0, parts[1] >= 0, parts[2] > 0, parts[3] > 0 else {
         throw ValidationError("a crop is x,y,width,height in pixels, like 80,0,480,480, not \(text)")
