@@ -197,17 +197,18 @@ private func openCameras(_ specs: [CameraSpec], size: Int) throws -> [OpenCVCame
 struct RobotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "robot",
-        abstract: "Read a robot's calibrated state, or move it home.",
+        abstract: "Read a robot's calibrated state, move it home, or record the workspace box.",
         discussion: """
         Example:
           reins robot state --sim
           reins bus emulate --robot so101 &          # prints a pty path, e.g. /dev/pts/3
           reins robot home --robot so101 --port /dev/pts/3
           reins robot state --robot so101 --port /dev/pts/3 --json
+          reins robot bounds --robot so101 --port /dev/pts/3
           reins ethercat emulate --robot Tests/Fixtures/so101-ethercat/robot.yaml --udp 127.0.0.1:34980 &
           reins robot home --robot Tests/Fixtures/so101-ethercat/robot.yaml --udp 127.0.0.1:34980
         """,
-        subcommands: [State.self, Home.self])
+        subcommands: [State.self, Home.self, Bounds.self])
 
     struct State: ParsableCommand {
         static let configuration = CommandConfiguration(

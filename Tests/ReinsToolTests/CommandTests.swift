@@ -89,7 +89,7 @@ struct CommandTests {
     @Test("every command has help with an example", arguments: [
         ["--help"], ["doctor", "--help"], ["robots", "--help"], ["robots", "show", "--help"], ["robots", "list", "--help"],
         ["ports", "--help"], ["sim", "--help"], ["sim", "render", "--help"], ["console", "--help"], ["console", "keys", "--help"],
-        ["bus", "--help"], ["ethercat", "--help"], ["ethercat", "emulate", "--help"], ["ethercat", "scan", "--help"], ["ethercat", "sdo", "read", "--help"], ["ethercat", "state", "--help"], ["bench", "ethercat", "--help"], ["bus", "emulate", "--help"], ["setup-motors", "--help"], ["cameras", "crop", "--help"], ["bus", "scan", "--help"], ["bus", "read", "--help"], ["bus", "write", "--help"],
+        ["bus", "--help"], ["ethercat", "--help"], ["ethercat", "emulate", "--help"], ["ethercat", "scan", "--help"], ["ethercat", "sdo", "read", "--help"], ["ethercat", "state", "--help"], ["bench", "ethercat", "--help"], ["bus", "emulate", "--help"], ["setup-motors", "--help"], ["cameras", "crop", "--help"], ["robot", "bounds", "--help"], ["bus", "scan", "--help"], ["bus", "read", "--help"], ["bus", "write", "--help"],
         ["bench", "--help"], ["bench", "bus", "--help"], ["bench", "learner", "--help"], ["bench", "inference", "--help"],
         ["bench", "sac-pendulum", "--help"], ["bench", "sim", "--help"], ["sim", "run", "--help"],
         ["bench", "loop", "--help"], ["robot", "--help"], ["robot", "state", "--help"], ["robot", "home", "--help"],

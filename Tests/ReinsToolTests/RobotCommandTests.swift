@@ -88,6 +88,19 @@ extension RealTimeCommands {
             #expect(!FileManager.default.fileExists(atPath: repositoryRoot.appendingPathComponent("Calibration/so101/unmoved_test.yaml").path))
         }
 
+        @Test("robot bounds on an arm nobody moves: refused, and the robot file is not touched")
+        func boundsUnmoved() throws {
+            let emulator = try BackgroundReins(["bus", "emulate", "--robot", "so101", "--no-physics"])
+            defer { _ = emulator.stop() }
+            let port = try #require(emulator.firstLine())
+            let file = repositoryRoot.appendingPathComponent("Robots/so101/robot.yaml")
+            let before = try String(contentsOf: file, encoding: .utf8)
+            let result = try run(reinsExecutable, ["robot", "bounds", "--robot", "so101", "--port", port, "--id", "sim", "--seconds", "0.5", "--write"])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("hardly moved") && result.stderr.contains("nothing was written to Robots/so101/robot.yaml"), "\(result.stderr)")
+            #expect(try String(contentsOf: file, encoding: .utf8) == before)
+        }
+
         @Test("bench loop reports its rate and jitter as JSON")
         func benchLoop() throws {
             let result = try run(reinsExecutable, ["bench", "loop", "--rate", "200", "--seconds", "1", "--bus", "loopback", "--json"])
