@@ -66,7 +66,7 @@ struct BenchLearner: ParsableCommand {
         commandName: "learner",
         abstract: "Steady-state SAC updates per second (one critic, one actor and one temperature step, sampling and augmentation included).",
         discussion: """
-        standard: one 64×64×3 camera + 6-dim proprio, 6-dim action, separate actor and critic encoders. state: a 12-dim observation vector, 6-dim action, no encoder. Buffers are prefilled with random transitions; batches are drawn 50/50 from demo and online.
+        standard: one 64×64×3 camera + 6-dim proprio, 6-dim action, one encoder shared by actor and critic (the actor reads it with the gradient stopped; --separate-encoders gives the actor its own). state: a 12-dim observation vector, 6-dim action, no encoder. Buffers are prefilled with random transitions; batches are drawn 50/50 from demo and online.
 
         Example:
           reins bench learner --config standard --seconds 30 --json

@@ -10,7 +10,7 @@ struct Train: ParsableCommand {
         discussion: """
         An actor (the control loop and the policy at the policy rate) and a learner (SAC as HIL-SERL runs it, with batch 128 and an imitation term on the operator's and the demos' steps, --imitation-weight) run in one process on their own threads. Demonstrations (--demos, as `reins record` writes them, at the same --image-size) seed the demo buffer; every step goes to the online buffer, and steps where the operator acted go to both. Each episode's steps reach the learner when it ends, labelled by how it ended: with --reward keys (the only reward on hardware) y makes the last step reward 1 and terminal, n and the step limit end it without a reward, and backspace discards it; with --reward task (the twin's default) the twin's check gives reward 1 and ends the episode. Learning starts after 100 online steps; the policy gets new parameters every 50 updates. Checkpoints (learner, optimisers, buffers, counters, generators) go to RUN/checkpoints every --checkpoint-every steps and at the end; --resume continues from the last one. TensorBoard files and learning-curve.png are written in RUN.
 
-        The policy sees one camera at --image-size and the joints plus the end effector's position (not the cube); it acts with end-effector steps, as the operator does.
+        The policy sees the robot's first camera (or those --cameras names, each through its own encoder) at --image-size, and the joints plus the end effector's position (not the cube); it acts with end-effector steps, as the operator does.
 
         Example:
           reins record --robot so101 --task reach --episodes 10 --out demos --sim --operator scripted --no-console

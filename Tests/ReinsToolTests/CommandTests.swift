@@ -102,6 +102,32 @@ struct CommandTests {
         #expect(result.stdout.contains("Example"))
     }
 
+    @Test("help says what the code does: the learner benchmark's shared encoder, train's cameras, and every --json the README lists")
+    func helpMatchesCode() throws {
+        // Help wraps at the terminal's width: compare with the line breaks taken out.
+        func help(_ arguments: String...) throws -> String {
+            try run(reinsExecutable, arguments).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        }
+        #expect(try help("bench", "learner", "--help").contains("one encoder shared by actor and critic"))
+        let train = try help("train", "--help")
+        #expect(train.contains("or those --cameras names") && !train.contains("The policy sees one camera"))
+        // Each command the README's table lists with --json takes it.
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        var checked = 0
+        for row in readme.split(separator: "\n") where row.hasPrefix("| `reins ") {
+            let usage = row.dropFirst("| `reins ".count).prefix { $0 != "`" }
+            guard usage.contains("--json") else { continue }
+            let words = usage.split(separator: " ").prefix { $0.range(of: #"^[a-z][a-z-]*(\\\|[a-z-]+)*$"#, options: .regularExpression) != nil }
+                .map { String($0.split(separator: "\\").first ?? $0) }
+            let help = try run(reinsExecutable, words + ["--help"]).stdout
+            #expect(help.contains("--json"), "reins \(words.joined(separator: " ")) does not take --json, as the README says")
+            checked += 1
+        }
+        #expect(checked >= 10)
+        // The design the README and the sources cite is in the repository.
+        #expect(readme.contains("DESIGN.md") && FileManager.default.fileExists(atPath: repositoryRoot.appendingPathComponent("DESIGN.md").path))
+    }
+
     @Test("reins sim render writes a PNG of the demo scene")
     func render() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("reins-render-\(getpid()).png")
