@@ -16,6 +16,8 @@ struct EmulatedServo {
     var hardwareError: UInt8 = 0
     /// A twin's physics moves the shaft (`measure`), not the simple model in `advance`.
     var physicsDriven = false
+    /// Writes that touched the homing offset (emulated hands wait for a calibration's).
+    var homingOffsetWrites = 0
 
     /// Top speed in ticks per second (about 45 rpm for the STS3215 and XM430 at 12 V).
     static let topSpeedTicksPerSecond = 3000.0
@@ -166,6 +168,8 @@ struct EmulatedServo {
         let eepromEnd = busProtocol == .dynamixel ? 64 : 40
         if torqueOn && address < eepromEnd { return .eepromLocked }
         memory.replaceSubrange(address..<(address + data.count), with: data)
+        let offset = busProtocol == .dynamixel ? DynamixelControlTable.homingOffset : FeetechControlTable.homingOffset
+        if address < Int(offset.address) + offset.size && Int(offset.address) < address + data.count { homingOffsetWrites += 1 }
         let idRegister = busProtocol == .dynamixel ? DynamixelControlTable.id : FeetechControlTable.id
         id = UInt8(truncatingIfNeeded: load(idRegister))
         refreshPresent()

@@ -91,7 +91,7 @@ public final class ServoBusEmulator: TwinScene, @unchecked Sendable {
     public func start(events: (@Sendable (String) -> Void)? = nil) {
         guard !line.running.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let line = line
-        line.events = events
+        line.listen(events)
         let thread = Thread { line.serve() }
         thread.name = "reins bus emulator"
         thread.start()
@@ -146,9 +146,11 @@ public final class ServoBusEmulator: TwinScene, @unchecked Sendable {
     /// The arm starts at its home pose, torque off, as real servos power up.
     ///
     /// With `cameras`, the same thread renders each of the robot's cameras at its size and rate
-    /// and hands the RGB frames to `cameras.sink` (to be streamed, say).
-    public func drive(with twin: RobotTwin, cameras: CameraFeed? = nil) {
-        let physics = TwinPhysics(twin: twin, ids: twin.robot.motors.map { UInt8($0.id) }, cameras: cameras)
+    /// and hands the RGB frames to `cameras.sink` (to be streamed, say). With `hands`, a person's
+    /// hands calibrate the arm as `reins calibrate` asks (see `CalibratingHands`).
+    public func drive(with twin: RobotTwin, cameras: CameraFeed? = nil, hands: Bool = false) {
+        let physics = TwinPhysics(twin: twin, ids: twin.robot.motors.map { UInt8($0.id) }, cameras: cameras,
+                                  hands: hands ? CalibratingHands(robot: twin.robot) : nil)
         line.state.withLock { state in
             state.markPhysicsDriven()
             for (index, id) in physics.ids.enumerated() {
@@ -189,13 +191,22 @@ final class EmulatedLine: @unchecked Sendable {
     let running = Atomic<Bool>(false)
     /// Set by the serving thread as it exits, so `stop()` can wait for it.
     let finished = Atomic<Bool>(false)
-    /// Set before the serving thread starts; called from it.
-    var events: (@Sendable (String) -> Void)?
+    /// Who hears what a person did on the bus; set by `start`, called from the serving and physics threads.
+    private let listener = Lock<(@Sendable (String) -> Void)?>(nil)
+
+    func listen(_ events: (@Sendable (String) -> Void)?) { listener.withLock { $0 = events } }
+
+    func announce(_ event: String) {
+        listener.withLock { $0 }?(event)
+    }
 
     init(pty: PseudoTerminal, state: EmulatorState) {
         self.pty = pty
         self.state = Lock(state)
     }
+
+    /// Writes of a homing offset so far, over every servo.
+    var homingOffsetWrites: Int { state.withLock { $0.servos.reduce(0) { $0 + $1.homingOffsetWrites } } }
 
     /// A servo's torque state and goal as a shaft position, for the twin's physics.
     func goal(id: UInt8) -> (torqueOn: Bool, shaftTicks: Double)? {
@@ -222,7 +233,7 @@ final class EmulatedLine: @unchecked Sendable {
         while running.load(ordering: .acquiring) {
             var entry = pollfd(fd: pty.controller, events: Int16(POLLIN), revents: 0)
             guard poll(&entry, 1, 10) > 0 else {
-                if let event = state.withLock({ $0.plugNextServo(now: .now) }) { events?(event) }
+                if let event = state.withLock({ $0.plugNextServo(now: .now) }) { announce(event) }
                 continue
             }
             let count = read(pty.controller, &input, input.count)

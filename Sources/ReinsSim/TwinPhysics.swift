@@ -33,12 +33,15 @@ final class TwinPhysics: @unchecked Sendable {
     private let cube: (joint: Int, body: Int)?
     private let cubePlacement = Lock<SIMD3<Double>?>(nil)
     private let latestCube = Lock<SIMD3<Double>?>(nil)
+    /// Touched only by the physics thread once it runs.
+    private var hands: CalibratingHands?
 
-    init(twin shared: RobotTwin, ids: [UInt8], cameras: CameraFeed?) {
+    init(twin shared: RobotTwin, ids: [UInt8], cameras: CameraFeed?, hands: CalibratingHands? = nil) {
         let twin = shared.copy()
         self.twin = twin
         self.ids = ids
         self.cameras = cameras
+        self.hands = hands
         simulation = twin.simulation(at: twin.robot.homePoseRad)
         stiffness = ids.indices.map { twin.model.positionGain(actuator: $0) }
         latest = Lock(twin.robot.homePoseRad)
@@ -121,6 +124,14 @@ final class TwinPhysics: @unchecked Sendable {
             if steps > 0 {
                 simulation.step(steps)
                 simulated += Double(steps) * timestep
+            }
+            if hands != nil {
+                let now = (clock.now - start).seconds
+                let measured = twin.joints.map { simulation.jointPosition($0) }
+                if let held = hands!.pose(torque: torque, offsetWrites: emulator.homingOffsetWrites, measured: measured, now: now,
+                                          announce: { emulator.announce($0) }) {
+                    simulation.setJointPositions(Array(zip(twin.joints, held)).map { (joint: $0, value: $1) })
+                }
             }
             let positions = twin.joints.map { simulation.jointPosition($0) }
             let velocities = twin.joints.map { simulation.jointVelocity($0) }

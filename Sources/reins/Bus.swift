@@ -86,9 +86,11 @@ extension Bus {
 
             With --factory the servos come as from the factory, one at a time, as `reins setup-motors` expects them: the last motor's servo alone at id 1 and its model's default baud (an STS3215 at 1,000,000, a Dynamixel X at 57,600), hearing only a host at its baud. Once it has its motor's id and the robot's baud and the bus has been quiet for 0.3 s (a person swapping cables), it is unplugged and the next plugged in; after the last, all are chained, ready for `reins calibrate`.
 
+            With --hands a person's hands stand in for the owner's during `reins calibrate`: once it begins (torque off, offsets cleared) they bring the arm to the middle of each joint's range and hold it ("hands: holding the arm at the middle…"); once the homing offsets are written they move the joints slowly end to end and back, all together ("hands: moved every joint end to end…"); when torque comes on they let go.
+
             Example:
               reins bus emulate --robot omx
-              reins bus emulate --robot so101 --factory
+              reins bus emulate --robot so101 --factory --hands
               reins bus emulate --robot so101 --protocol dynamixel --drop 0.05 --corrupt 0.05 --seed 3
             """)
 
@@ -101,8 +103,10 @@ extension Bus {
         @Flag(help: "A simple servo model instead of the twin's physics (and no cameras).") var noPhysics = false
         @Option(help: "Port for the camera streams on 127.0.0.1 (default: any free port).") var cameraPort = 0
         @Flag(help: "Factory-fresh servos, one at a time, for `reins setup-motors` (see above).") var factory = false
+        @Flag(help: "A person's hands calibrate the twin as `reins calibrate` asks (see above).") var hands = false
 
         func validate() throws {
+            guard !hands || !noPhysics else { throw ValidationError("--hands move the twin's joints: they need its physics, not --no-physics") }
             if factory {
                 guard busProtocol == nil, drop == 0, corrupt == 0, delayUs == 0 else {
                     throw ValidationError("--factory emulates servos as they come out of the box; --protocol, --drop, --corrupt and --delay-us do not go with it")
@@ -128,7 +132,7 @@ extension Bus {
                     if let jpeg = try? Image(width: width, height: height, channels: 3, pixels: rgb).jpeg(quality: 85) {
                         streams.publish(camera, jpeg: jpeg)
                     }
-                })
+                }, hands: hands)
             }
             emulator.start { event in
                 print(event)
