@@ -145,8 +145,9 @@ public final class ServoBusEmulator: TwinScene, @unchecked Sendable {
     /// to shaft ticks as the simulated robot's calibration has it: 2048 + angle · 4096 / 2π.
     /// The arm starts at its home pose, torque off, as real servos power up.
     ///
-    /// With `cameras`, the same thread renders each of the robot's cameras at its size and rate
-    /// and hands the RGB frames to `cameras.sink` (to be streamed, say). With `hands`, a person's
+    /// With `cameras`, a thread below the physics renders each of the robot's cameras at its size
+    /// and rate from the latest state, dropping the frames it has no time for, and hands the RGB
+    /// frames to `cameras.sink` (to be streamed, say). With `hands`, a person's
     /// hands calibrate the arm as `reins calibrate` asks (see `CalibratingHands`).
     public func drive(with twin: RobotTwin, cameras: CameraFeed? = nil, hands: Bool = false) {
         let physics = TwinPhysics(twin: twin, ids: twin.robot.motors.map { UInt8($0.id) }, cameras: cameras,

@@ -33,6 +33,16 @@ public final class Simulation {
         }
     }
 
+    /// Takes every generalized position from another simulation of the same model and computes only
+    /// what drawing needs (bodies', geoms' and cameras' poses), not forces: a renderer's own copy of
+    /// the world, which reads nothing the physics thread writes (actuator gains).
+    public func pose(from positions: [Double]) {
+        precondition(positions.count == model.positionCount, "qpos has \(model.positionCount) entries")
+        positions.withUnsafeBufferPointer { data.pointee.qpos.update(from: $0.baseAddress!, count: $0.count) }
+        mj_kinematics(model.pointer, data)
+        mj_camlight(model.pointer, data)
+    }
+
     /// Actuator controls (`ctrl`).
     public var controls: [Double] {
         get { Array(UnsafeBufferPointer(start: data.pointee.ctrl, count: model.actuatorCount)) }

@@ -5,7 +5,7 @@ import Synchronization
 
 /// Where a physics-driven emulator sends its cameras' frames.
 public struct CameraFeed: Sendable {
-    /// Called on the physics thread with the camera's name and its RGB frame (height × width × 3).
+    /// Called on the renderer's thread with the camera's name and its RGB frame (height × width × 3).
     public var sink: @Sendable (_ camera: String, _ width: Int, _ height: Int, _ rgb: [UInt8]) -> Void
     /// GL backend for the offscreen renderer.
     public var backend: GLBackend
@@ -17,13 +17,15 @@ public struct CameraFeed: Sendable {
 }
 
 /// The thread that steps a twin in real time for an emulated bus, exchanging goals, torque and
-/// measurements with the servos' control tables every 5 ms, and rendering its cameras when asked.
+/// measurements with the servos' control tables every 5 ms and handing its state to the cameras'
+/// renderer (`TwinRenderer`, a thread below it).
 /// It steps a copy of the twin's model (torque off changes actuator gains), so the twin it was
 /// given, which kinematics read on other threads, is never written.
 final class TwinPhysics: @unchecked Sendable {
     let twin: RobotTwin
     let ids: [UInt8]
-    private let cameras: CameraFeed?
+    /// The cameras' renderer, on its own thread; nil without cameras.
+    private let renderer: TwinRenderer?
     private let simulation: Simulation
     private let stiffness: [Double]
     private let running = Atomic<Bool>(false)
@@ -40,9 +42,10 @@ final class TwinPhysics: @unchecked Sendable {
         let twin = shared.copy()
         self.twin = twin
         self.ids = ids
-        self.cameras = cameras
         self.hands = hands
-        simulation = twin.simulation(at: twin.robot.homePoseRad)
+        let simulation = twin.simulation(at: twin.robot.homePoseRad)
+        self.simulation = simulation
+        renderer = cameras.map { TwinRenderer(model: twin.model, cameras: twin.robot.cameras, feed: $0, positions: simulation.positions) }
         stiffness = ids.indices.map { twin.model.positionGain(actuator: $0) }
         latest = Lock(twin.robot.homePoseRad)
         if let joint = twin.model.jointID("cube"), let body = twin.model.bodyID("cube") {
@@ -71,10 +74,12 @@ final class TwinPhysics: @unchecked Sendable {
         let thread = Thread { [self] in run(emulator) }
         thread.name = "reins twin physics"
         thread.start()
+        renderer?.start()
     }
 
     func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        renderer?.stop()
         while !finished.load(ordering: .acquiring) { usleep(1000) }
     }
 
@@ -87,20 +92,6 @@ final class TwinPhysics: @unchecked Sendable {
         var controls = simulation.controls
         var torque = [Bool](repeating: false, count: ids.count)
         var gainsOn: [Bool?] = [Bool?](repeating: nil, count: ids.count)
-        // One GL context for this thread; a renderer and a next-frame time per camera.
-        var renderers: [(spec: CameraSpec, renderer: OffscreenRenderer, next: Double)] = []
-        if let cameras {
-            do {
-                let width = twin.robot.cameras.map(\.width).max() ?? 1, height = twin.robot.cameras.map(\.height).max() ?? 1
-                let context = try OffscreenContext(backend: cameras.backend, width: width, height: height)
-                for spec in twin.robot.cameras {
-                    renderers.append((spec, try OffscreenRenderer(model: twin.model, width: spec.width, height: spec.height, context: context), 0))
-                }
-            } catch {
-                FileHandle.standardError.write(Data("no camera frames from the twin: \(error)\n".utf8))
-            }
-        }
-        var frame: [UInt8] = []
         while running.load(ordering: .acquiring) {
             // Goals and torque from the control tables.
             for (index, id) in ids.enumerated() {
@@ -144,13 +135,7 @@ final class TwinPhysics: @unchecked Sendable {
             }
             latest.withLock { $0 = positions }
             if let cube { latestCube.withLock { $0 = simulation.bodyPosition(cube.body) } }
-            for index in renderers.indices where simulated >= renderers[index].next {
-                let spec = renderers[index].spec
-                renderers[index].next = simulated + 1 / spec.fps
-                if (try? renderers[index].renderer.render(simulation, camera: spec.name, into: &frame)) != nil {
-                    cameras?.sink(spec.name, spec.width, spec.height, frame)
-                }
-            }
+            renderer?.publish(simulation.positions)
             usleep(1000)
         }
     }

@@ -73,8 +73,9 @@ final class BackgroundReins {
     let pid: pid_t
     let outputPath: String
 
-    /// With `errorsToo`, standard error goes to the same file as standard output.
-    init(_ arguments: [String], errorsToo: Bool = false) throws {
+    /// With `errorsToo`, standard error goes to the same file as standard output; `environment`
+    /// is added to this process's.
+    init(_ arguments: [String], errorsToo: Bool = false, environment: [String: String] = [:]) throws {
         outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("reins-bg-\(UUID().uuidString)").path
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -87,7 +88,7 @@ final class BackgroundReins {
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
         let argv = ([reinsExecutable] + arguments).map { strdup($0) } + [nil]
-        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0)=\($1)") } + [nil]
+        let envp = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { strdup("\($0)=\($1)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, reinsExecutable, &actions, nil, argv, envp)
