@@ -296,8 +296,9 @@ public final class TrainingRun {
             }
             try board.scalars(logged, step: counters.environmentSteps)
             board.flush()
+            // Numbered as the station numbers its "moving home" and "go" lines (and record and eval theirs): from 0.
             progress(String(format: "episode %d: %@ in %d steps, return %.2f, interventions %d; steps %d/%d, updates %d (%.1f/s), Q %.2f, imitation %.3f; success %.0f %% (%.0f %% by the policy alone) and interventions %.0f %% over the last 20",
-                            counters.episodes, end.description, outcome.steps, episodeReturn, outcome.interventions, counters.environmentSteps,
+                            counters.episodes - 1, end.description, outcome.steps, episodeReturn, outcome.interventions, counters.environmentSteps,
                             settings.steps, stats.updates, stats.updatesPerSecond, stats.meanQ, stats.imitationLoss,
                             counters.recentSuccessRate * 100, counters.recentUnassistedSuccessRate * 100, counters.recentInterventionRate * 100)
                      + (waited > 0 ? String(format: "; waited %.1f s for the learner", waited) : "") + rewardNote
