@@ -60,8 +60,24 @@ public final class SerialLine {
     }
 
     /// Drops bytes received but not yet read, so a reply is never mistaken for an older one.
+    /// `tcflush` waits for the kernel's tty worker to finish the delivery in progress, and that
+    /// worker runs at normal priority: for opening the line only, never from the realtime loop
+    /// (which uses `discardInput`).
     public func flushInput() {
         tcflush(descriptor, TCIFLUSH)
+    }
+
+    /// Reads and drops whatever has arrived, without waiting and without taking the lock the
+    /// kernel's tty worker holds while it delivers (as `tcflush` does); the bytes delivered so far.
+    /// Realtime: allocates nothing (`scratch` holds what is read).
+    @discardableResult
+    public func discardInput(using scratch: UnsafeMutableRawBufferPointer) -> Int {
+        var discarded = 0
+        while true {
+            let count = Glibc.read(descriptor, scratch.baseAddress!, scratch.count)
+            guard count > 0 else { return discarded }
+            discarded += count
+        }
     }
 
     /// Writes every byte, waiting while the driver's buffer is full.

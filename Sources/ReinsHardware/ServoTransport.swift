@@ -32,9 +32,10 @@ final class ServoTransport {
         .nanoseconds(Int64(sentBytes + replyBytes) * 10_000_000_000 / Int64(baud)) + returnDelay * replies + margin
     }
 
-    /// Drops stale input, then sends `packet`. Realtime: allocates nothing.
+    /// Drops stale input (a late reply to an earlier request), then sends `packet`. Realtime:
+    /// allocates nothing, and never waits on the kernel's tty worker (see `SerialLine.discardInput`).
     func send() throws(MotorBusError) {
-        line.flushInput()
+        _ = receiveBuffer.withUnsafeMutableBytes { line.discardInput(using: $0) }
         do {
             try packet.withUnsafeBytes { raw in Result { () throws(HardwareError) in try line.write(raw) } }.get()
         } catch {
