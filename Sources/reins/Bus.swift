@@ -104,8 +104,11 @@ extension Bus {
         @Option(help: "Port for the camera streams on 127.0.0.1 (default: any free port).") var cameraPort = 0
         @Flag(help: "Factory-fresh servos, one at a time, for `reins setup-motors` (see above).") var factory = false
         @Flag(help: "A person's hands calibrate the twin as `reins calibrate` asks (see above).") var hands = false
+        @Option(help: "The most frames per second each camera streams (policies read at 10 Hz; every frame is rendered on the CPU at the robot file's size, so 30 fps of two cameras takes about a core).")
+        var cameraFps = 15.0
 
         func validate() throws {
+            guard cameraFps > 0 else { throw ValidationError("--camera-fps must be positive") }
             guard !hands || !noPhysics else { throw ValidationError("--hands move the twin's joints: they need its physics, not --no-physics") }
             if factory {
                 guard busProtocol == nil, drop == 0, corrupt == 0, delayUs == 0 else {
@@ -117,7 +120,8 @@ extension Bus {
         }
 
         func run() throws {
-            let definition = try RobotCatalog.locate().robot(robot)
+            var definition = try RobotCatalog.locate().robot(robot)
+            for index in definition.cameras.indices { definition.cameras[index].fps = min(definition.cameras[index].fps, cameraFps) }
             let stop = StopSignalWait()
             let emulator = factory ? try ServoBusEmulator.factoryFresh(robot: definition, seed: seed)
                 : try ServoBusEmulator(robot: definition, busProtocol: busProtocol,
