@@ -166,6 +166,10 @@ public final class ServoBusEmulator: TwinScene, @unchecked Sendable {
         self.physics = physics
     }
 
+    /// The twin's camera frames rendered so far and those dropped for lack of time, while it drives
+    /// the servos with cameras.
+    public var cameraFrames: (rendered: Int, dropped: Int)? { physics?.cameraFrames }
+
     /// The twin's joint positions in radians (motor order), while it drives the servos.
     public var twinJointPositions: [Double]? { physics?.jointPositions }
 

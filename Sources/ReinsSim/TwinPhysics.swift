@@ -56,6 +56,9 @@ final class TwinPhysics: @unchecked Sendable {
         }
     }
 
+    /// The cameras' frames rendered and dropped so far (nil without cameras).
+    var cameraFrames: (rendered: Int, dropped: Int)? { renderer?.frameCounts }
+
     /// Where the cube is (nil without one).
     var cubePosition: SIMD3<Double>? { latestCube.withLock { $0 } }
 

@@ -15,8 +15,10 @@ final class TwinRenderer: @unchecked Sendable {
     private let latest: Lock<[Double]>
     private let running = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(true)
-    /// Frames drawn and frames dropped for lack of time, over every camera.
-    let counts = Lock((rendered: 0, dropped: 0))
+    private let counts = Lock((rendered: 0, dropped: 0))
+
+    /// Frames drawn and frames dropped for lack of time so far, over every camera.
+    var frameCounts: (rendered: Int, dropped: Int) { counts.withLock { $0 } }
 
     init(model: MuJoCoModel, cameras: [CameraSpec], feed: CameraFeed, positions: [Double]) {
         self.model = model

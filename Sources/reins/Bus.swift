@@ -157,9 +157,11 @@ extension Bus {
             }
             fflush(nil)  // all output streams: the first line must reach a pipe reader now
             stop.wait()
+            let frames = emulator.cameraFrames
             emulator.stop()
             let faults = emulator.injectedFaults
-            print("stopped; replies dropped: \(faults.dropped), corrupted: \(faults.corrupted)")
+            print("stopped; replies dropped: \(faults.dropped), corrupted: \(faults.corrupted)"
+                  + (frames.map { "; camera frames rendered: \($0.rendered), dropped for lack of time: \($0.dropped)" } ?? ""))
         }
     }
 

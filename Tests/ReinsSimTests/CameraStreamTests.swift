@@ -45,7 +45,7 @@ struct CameraStreamTests {
         let front = try #require(robot.cameras.first)
         let server = try MJPEGServer(cameras: [front.name], fps: front.fps)
         defer { server.stop() }
-        // As `reins bus emulate` does: the twin's physics thread renders, a sink publishes JPEG.
+        // As `reins bus emulate` does: the twin's renderer thread draws, a sink publishes JPEG.
         let rendered = RenderedFrames()
         let emulator = try ServoBusEmulator(robot: robot, seed: 5)
         emulator.drive(with: try RobotTwin(robot: robot), cameras: CameraFeed { camera, width, height, rgb in
@@ -55,6 +55,7 @@ struct CameraStreamTests {
         })
         defer { emulator.stop() }
         try #require(Self.wait(seconds: 30) { rendered.frames.withLock { !$0.isEmpty } }, "the twin rendered no frame")
+        #expect((emulator.cameraFrames?.rendered ?? 0) >= 1)
 
         let spec = CameraSpec(name: front.name, source: server.url(for: front.name), width: front.width, height: front.height,
                               fps: front.fps, crop: PixelRect(x: 80, y: 0, width: 480, height: 480))
