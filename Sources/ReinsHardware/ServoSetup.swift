@@ -57,7 +57,7 @@ public struct ServoSetup {
     /// at the new settings; its identity there, or nil when it does not answer.
     public func assign(from: UInt8, at fromBaud: Int, id: UInt8, baud: Int) throws(HardwareError) -> MotorIdentity? {
         let registers = Registers(busProtocol)
-        guard let baudCode = registers.baudCode(baud) else {
+        guard let baudCode = registers.baudRates.code(for: baud) else {
             throw .io(path: port, operation: "setting \(baud) baud", reason: "\(busProtocol.rawValue) servos cannot run at it")
         }
         // The port is held exclusively: the line at the old baud is closed before the new one opens.
@@ -65,7 +65,7 @@ public struct ServoSetup {
             let old = try open(baud: fromBaud)
             do {
                 // EEPROM takes writes only with torque off (and, on Feetech, unlocked).
-                try old.write(registers.torqueEnable, id: from, value: 0)
+                try old.write(old.torqueEnable, id: from, value: 0)
                 if let lock = registers.lock { try old.write(lock, id: from, value: 0) }
                 if id != from { try Self.unacknowledged { () throws(MotorBusError) in try old.write(registers.id, id: from, value: Int32(id)) } }
                 if baud != fromBaud { try Self.unacknowledged { () throws(MotorBusError) in try old.write(registers.baud, id: id, value: Int32(baudCode)) } }
@@ -105,24 +105,22 @@ public struct ServoSetup {
         }
     }
 
-    /// The registers setting up a servo touches, in its protocol's control table.
+    /// The registers setting up a servo touches beyond the bus's own (torque), in its protocol's
+    /// control table.
     private struct Registers {
         let id: Register
         let baud: Register
-        let torqueEnable: Register
+        let baudRates: BaudRateCodes
         /// Feetech's EEPROM lock; Dynamixel has none.
         let lock: Register?
-        let baudCode: (Int) -> UInt8?
 
         init(_ busProtocol: BusProtocol) {
             switch busProtocol {
             case .dynamixel:
-                (id, baud, torqueEnable, lock) = (DynamixelControlTable.id, DynamixelControlTable.baudRate, DynamixelControlTable.torqueEnable, nil)
-                baudCode = DynamixelControlTable.baudRateCode
+                (id, baud, baudRates, lock) = (DynamixelControlTable.id, DynamixelControlTable.baudRate, DynamixelControlTable.baudRates, nil)
             default:
-                (id, baud, torqueEnable, lock) = (FeetechControlTable.id, FeetechControlTable.baudRate, FeetechControlTable.torqueEnable,
-                                                  FeetechControlTable.lock)
-                baudCode = FeetechControlTable.baudRateCode
+                (id, baud, baudRates, lock) = (FeetechControlTable.id, FeetechControlTable.baudRate, FeetechControlTable.baudRates,
+                                               FeetechControlTable.lock)
             }
         }
     }

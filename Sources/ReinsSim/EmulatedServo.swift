@@ -64,18 +64,18 @@ struct EmulatedServo {
         return servo
     }
 
-    /// The baud its Baud Rate register holds; nil for a value no baud stands for.
-    var baud: Int? {
-        busProtocol == .dynamixel ? DynamixelControlTable.baud(code: load(DynamixelControlTable.baudRate))
-            : FeetechControlTable.baud(code: load(FeetechControlTable.baudRate))
+    /// The Baud Rate register and what its values stand for.
+    private var baudRegister: (register: Register, codes: BaudRateCodes) {
+        busProtocol == .dynamixel ? (DynamixelControlTable.baudRate, DynamixelControlTable.baudRates)
+            : (FeetechControlTable.baudRate, FeetechControlTable.baudRates)
     }
 
+    /// The baud its Baud Rate register holds; nil for a value no baud stands for.
+    var baud: Int? { baudRegister.codes.baud(code: load(baudRegister.register)) }
+
     mutating func setBaud(_ baud: Int) {
-        switch busProtocol {
-        case .dynamixel: DynamixelControlTable.baudRateCode(baud).map { store(DynamixelControlTable.baudRate, Int32($0)) }
-        case .feetech: FeetechControlTable.baudRateCode(baud).map { store(FeetechControlTable.baudRate, Int32($0)) }
-        case .ethercat: break
-        }
+        let (register, codes) = baudRegister
+        if let code = codes.code(for: baud) { store(register, Int32(code)) }
     }
 
     private var torqueEnable: Register { busProtocol == .dynamixel ? DynamixelControlTable.torqueEnable : FeetechControlTable.torqueEnable }

@@ -118,7 +118,7 @@ struct EmulatorState {
     /// Lets the twin's physics move every servo, those still boxed too.
     mutating func markPhysicsDriven() {
         for index in servos.indices { servos[index].physicsDriven = true }
-        if factory != nil { for index in factory!.boxed.indices { factory!.boxed[index].physicsDriven = true } }
+        for index in factory?.boxed.indices ?? 0..<0 { factory?.boxed[index].physicsDriven = true }
     }
 
     private mutating func injectFaults(_ reply: EmulatedReply) -> EmulatedReply? {

@@ -119,13 +119,11 @@ final class TwinPhysics: @unchecked Sendable {
                 simulation.step(steps)
                 simulated += Double(steps) * timestep
             }
-            if hands != nil {
-                let now = (clock.now - start).seconds
-                let measured = twin.joints.map { simulation.jointPosition($0) }
-                if let held = hands!.pose(torque: torque, offsetWrites: emulator.homingOffsetWrites, measured: measured, now: now,
-                                          announce: { emulator.announce($0) }) {
-                    simulation.setJointPositions(Array(zip(twin.joints, held)).map { (joint: $0, value: $1) })
-                }
+            // Without hands the arguments are never evaluated (optional chaining).
+            if let held = hands?.pose(torque: torque, offsetWrites: emulator.homingOffsetWrites,
+                                      measured: twin.joints.map { simulation.jointPosition($0) }, now: (clock.now - start).seconds,
+                                      announce: { emulator.announce($0) }) {
+                simulation.setJointPositions(Array(zip(twin.joints, held)).map { (joint: $0, value: $1) })
             }
             let positions = twin.joints.map { simulation.jointPosition($0) }
             let velocities = twin.joints.map { simulation.jointVelocity($0) }

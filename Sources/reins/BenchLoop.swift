@@ -266,12 +266,12 @@ final class LearnerLoad: @unchecked Sendable {
         self.background = background
     }
 
-    /// The lowest class a load thread got (they all ask for the same).
+    /// The class the load's own thread got (its shard workers ask for the same).
     var scheduling: BackgroundScheduling { gotScheduling.withLock { $0 } }
 
     func start() {
         running.store(true, ordering: .releasing)
-        let (threads, background, gotScheduling) = (threads, background, gotScheduling)
+        let background = background
         let thread = Thread { [self] in
             defer { finished.store(true, ordering: .releasing) }
             if background { gotScheduling.withLock { $0 = BackgroundScheduling.lowerCallingThread() } }

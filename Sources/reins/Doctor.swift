@@ -232,12 +232,13 @@ struct Doctor: ParsableCommand {
     /// The serial adapters and the robot files' camera devices: may this user open them?
     private func checkDeviceAccess() throws -> String {
         let adapters = ((try? SerialPortList.ports()) ?? []).filter { $0.usbID != nil }.map(\.path)
-        var checked: [String] = [], absent: [String] = [], denied: [(reason: String, fix: String)] = [], slow: [String] = []
+        var checked: [String] = [], absent: [String] = [], denied: [(reason: String, fix: String)] = []
+        var slow: [(port: String, latencyMs: Int)] = []
         for port in ports + adapters.filter({ !ports.contains($0) }) {
             switch DeviceAccess.check(port) {
             case .granted:
                 checked.append(port)
-                if let latency = DeviceAccess.latencyTimerMs(port), latency > 1 { slow.append("\(port) (\(latency) ms)") }
+                if let latency = DeviceAccess.latencyTimerMs(port), latency > 1 { slow.append((port, latency)) }
             case .missing:
                 denied.append(("\(port) does not exist", "plug the adapter in; `reins ports` lists the serial ports there are"))
             case .denied(let reason, let fix):
@@ -267,10 +268,10 @@ struct Doctor: ParsableCommand {
         if !absent.isEmpty {
             detail += "; not plugged in: \(absent.joined(separator: ", ")) (fine for the twin; on a real arm plug them in or give --camera NAME=SOURCE)"
         }
-        if !slow.isEmpty {
-            let first = (slow[0].split(separator: " ").first.map(String.init) ?? "") as NSString
-            throw Warning(detail: "\(detail); latency timer above 1 ms on \(slow.joined(separator: ", ")): every bus transaction waits for it",
-                          fix: "echo 1 | sudo tee /sys/bus/usb-serial/devices/\(first.lastPathComponent)/latency_timer (Reins asks for low latency when it opens the port; this makes it stick)")
+        if let first = slow.first {
+            let listed = slow.map { "\($0.port) (\($0.latencyMs) ms)" }.joined(separator: ", ")
+            throw Warning(detail: "\(detail); latency timer above 1 ms on \(listed): every bus transaction waits for it",
+                          fix: "echo 1 | sudo tee /sys/bus/usb-serial/devices/\((first.port as NSString).lastPathComponent)/latency_timer (Reins asks for low latency when it opens the port; this makes it stick)")
         }
         return detail
     }

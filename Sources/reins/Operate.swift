@@ -63,11 +63,10 @@ extension EpisodeOptions {
     /// opens or is written.
     func checkCameraSources(_ connection: RobotConnection) throws {
         guard !cameraSources.isEmpty else { return }
-        guard !connection.sim else { throw ValidationError("--camera points a real arm's cameras elsewhere; the twin (--sim) renders its own") }
         let catalog = try RobotCatalog.locate()
         var definition = try catalog.robot(connection.robot)
         do {
-            try CameraOverride.apply(cameraSources, to: &definition, robotFile: catalog.displayPath(definition.file))
+            try CameraOverride.apply(cameraSources, to: &definition, robotFile: catalog.displayPath(definition.file), onTwin: connection.sim)
         } catch let error as CommandError {
             throw ValidationError(error.description)
         }

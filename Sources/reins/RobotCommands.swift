@@ -53,9 +53,12 @@ struct CameraOverride: ExpressibleByArgument, Equatable {
 
     static var defaultValueDescription: String { "NAME=SOURCE" }
 
-    /// `definition`'s cameras with the overrides' sources; refuses a camera the robot file lacks or
-    /// one given twice, before anything opens.
-    static func apply(_ overrides: [CameraOverride], to definition: inout RobotDefinition, robotFile: String) throws {
+    /// `definition`'s cameras with the overrides' sources; refuses them on the twin, and a camera
+    /// the robot file lacks or one given twice, before anything opens.
+    static func apply(_ overrides: [CameraOverride], to definition: inout RobotDefinition, robotFile: String, onTwin: Bool = false) throws {
+        guard overrides.isEmpty || !onTwin else {
+            throw CommandError("--camera points a real arm's cameras elsewhere; the twin (--sim) renders its own")
+        }
         var seen: Set<String> = []
         for override in overrides {
             guard seen.insert(override.camera).inserted else {
@@ -94,10 +97,7 @@ struct RobotAddress {
     func open(cameraSize: Int? = nil, faults: BusFaults = BusFaults()) throws -> RobotSession {
         let catalog = try RobotCatalog.locate()
         var definition = try catalog.robot(robot)
-        if !cameraSources.isEmpty {
-            guard !sim else { throw CommandError("--camera points a real arm's cameras elsewhere; the twin (--sim) renders its own") }
-            try CameraOverride.apply(cameraSources, to: &definition, robotFile: catalog.displayPath(definition.file))
-        }
+        try CameraOverride.apply(cameraSources, to: &definition, robotFile: catalog.displayPath(definition.file), onTwin: sim)
         if definition.busProtocol == .ethercat || ethercat != nil { return try openEtherCAT(definition, cameraSize: cameraSize) }
         let calibration = try catalog.calibration(for: definition, instance: calibrationID ?? (sim ? "sim" : nil))
         if sim, let cameraSize {

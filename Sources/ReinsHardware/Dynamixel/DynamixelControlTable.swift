@@ -69,15 +69,11 @@ public enum DynamixelControlTable {
 
     /// The value of the Baud Rate register for a baud, or nil when the X series cannot run at it.
     public static func baudRateCode(_ baud: Int) -> UInt8? {
-        baudCodes.first { $0.baud == baud }?.code
+        baudRates.code(for: baud)
     }
 
-    /// The baud a Baud Rate register value stands for.
-    public static func baud(code: Int32) -> Int? {
-        baudCodes.first { Int32($0.code) == code }?.baud
-    }
-
-    private static let baudCodes: [(baud: Int, code: UInt8)] = [
+    /// What the Baud Rate register holds for each baud an X-series servo can run at.
+    public static let baudRates = BaudRateCodes([
         (9_600, 0), (57_600, 1), (115_200, 2), (1_000_000, 3), (2_000_000, 4), (3_000_000, 5), (4_000_000, 6), (4_500_000, 7),
-    ]
+    ])
 }

@@ -46,17 +46,8 @@ public enum FeetechControlTable {
     /// What the STS3215's Model Number register reads.
     public static let sts3215ModelNumber = MotorModel.sts3215.modelNumber
 
-    /// The value of the Baud Rate register for a baud, or nil when an STS servo cannot run at it.
-    public static func baudRateCode(_ baud: Int) -> UInt8? {
-        baudCodes.first { $0.baud == baud }?.code
-    }
-
-    /// The baud a Baud Rate register value stands for.
-    public static func baud(code: Int32) -> Int? {
-        baudCodes.first { Int32($0.code) == code }?.baud
-    }
-
-    private static let baudCodes: [(baud: Int, code: UInt8)] = [
+    /// What the Baud Rate register holds for each baud an STS servo can run at.
+    public static let baudRates = BaudRateCodes([
         (1_000_000, 0), (500_000, 1), (250_000, 2), (128_000, 3), (115_200, 4), (76_800, 5), (57_600, 6), (38_400, 7),
-    ]
+    ])
 }
