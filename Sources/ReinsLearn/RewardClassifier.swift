@@ -105,15 +105,41 @@ public struct ClassifierMetrics: Codable, Sendable, Equatable {
     }
 
     /// The lowest threshold (most recall) whose precision, at the live success rate `successRate`
-    /// when given, is at least `minimumPrecision` with at least one success called; nil when no
-    /// threshold reaches it. A false success ends an episode with a reward it did not earn, so
-    /// precision comes first.
-    public static func threshold(probabilities: [Float], labels: [Bool], minimumPrecision: Double, successRate: Double? = nil) -> Float? {
+    /// when given, is at least `minimumPrecision` with at least one success called, so long as its
+    /// recall stays at least `minimumRecall`; nil when no threshold reaches both. A false success
+    /// ends an episode with a reward it did not earn, so precision comes first, but a classifier
+    /// that calls one success in ten leaves the operator pressing `y` for the rest.
+    public static func threshold(probabilities: [Float], labels: [Bool], minimumPrecision: Double, minimumRecall: Double = 0,
+                                 successRate: Double? = nil) -> Float? {
         let candidates = Set(probabilities.filter { $0 > 0 }).sorted()
-        return candidates.first { candidate in
+        for candidate in candidates {
             let metrics = ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: candidate)
-            return metrics.truePositives > 0 && metrics.precision(atSuccessRate: successRate ?? 0) >= minimumPrecision
+            guard metrics.recall >= minimumRecall else { return nil }
+            if metrics.truePositives > 0 && metrics.precision(atSuccessRate: successRate ?? 0) >= minimumPrecision { return candidate }
         }
+        return nil
+    }
+
+    /// Without a threshold that reaches both: the one with the best precision (at `successRate`
+    /// when given) whose recall is at least `minimumRecall` (when none keeps it, any that calls
+    /// some success), the highest such on ties.
+    public static func mostPrecise(probabilities: [Float], labels: [Bool], minimumRecall: Double = 0, successRate: Double? = nil) -> Float {
+        let points = Set(probabilities).sorted().map { ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: $0) }
+            .filter { $0.truePositives > 0 }
+        let keepingRecall = points.filter { $0.recall >= minimumRecall }
+        var best: (precision: Double, threshold: Float) = (-1, 0.5)
+        for metrics in keepingRecall.isEmpty ? points : keepingRecall {
+            let precision = metrics.precision(atSuccessRate: successRate ?? 0)
+            if precision >= best.precision { best = (precision, metrics.threshold) }
+        }
+        return best.threshold
+    }
+
+    /// For each recall in `recalls`, the highest threshold that keeps it: the trade a threshold
+    /// makes between false successes and missed ones, to print beside the one chosen.
+    public static func operatingPoints(probabilities: [Float], labels: [Bool], recalls: [Double]) -> [ClassifierMetrics] {
+        let points = Set(probabilities).sorted().map { ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: $0) }
+        return recalls.compactMap { recall in points.last { $0.recall >= recall } }
     }
 }
 

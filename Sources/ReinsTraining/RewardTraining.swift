@@ -196,8 +196,12 @@ public struct RewardTraining {
         public var precision: Double
         public var recall: Double
         public var accuracy: Double
-        /// Whether a threshold reached the minimum precision (else the one with the best precision was kept).
+        /// Whether a threshold reached the minimum precision with the minimum recall (else the
+        /// most precise keeping the recall was kept).
         public var precisionReached: Bool
+        public var minimumRecall: Double
+        /// The highest thresholds keeping each of `reportedRecalls` on the held-out episodes.
+        public var operatingPoints: [ClassifierMetrics]
         public var steps: Int
         public var seconds: Double
     }
@@ -210,6 +214,13 @@ public struct RewardTraining {
     public var seed: UInt64 = 0
     public var heldOutFraction = 0.2
     public var minimumPrecision = 0.95
+    /// The threshold never rises past the recall this keeps: held-out failure frames are a few
+    /// hundred, so at a live rate of 5 % a single one that looks like success can otherwise drive
+    /// the threshold to where it calls one success in ten (measured on pick: 1.000, recall 0.08),
+    /// and the operator presses `y` for the rest.
+    public var minimumRecall = 0.5
+    /// The recalls whose thresholds the report lists.
+    public static let reportedRecalls = [1, 0.9, 0.75, 0.5, 0.25]
     /// The share of success frames live in a run: the threshold keeps `minimumPrecision` with the
     /// held-out failures weighted to it (nil: as the held-out set has them).
     public var liveSuccessRate: Double?
@@ -281,8 +292,9 @@ public struct RewardTraining {
         }
         let probabilities = classifier.probabilities(data, indices: heldOut)
         let chosen = ClassifierMetrics.threshold(probabilities: probabilities, labels: heldOutLabels, minimumPrecision: minimumPrecision,
-                                                 successRate: liveSuccessRate)
-        let threshold = chosen ?? Self.mostPrecise(probabilities: probabilities, labels: heldOutLabels, successRate: liveSuccessRate)
+                                                 minimumRecall: minimumRecall, successRate: liveSuccessRate)
+        let threshold = chosen ?? ClassifierMetrics.mostPrecise(probabilities: probabilities, labels: heldOutLabels, minimumRecall: minimumRecall,
+                                                                successRate: liveSuccessRate)
         classifier.setThreshold(threshold)
         let metrics = ClassifierMetrics(probabilities: probabilities, labels: heldOutLabels, threshold: threshold)
         let split = files.map { files in
@@ -294,21 +306,13 @@ public struct RewardTraining {
                             heldOutFrames: heldOut.count, heldOutPositives: heldOutLabels.filter { $0 }.count,
                             nearLabelChanges: clear.count - clear.filter { $0 }.count, heldOut: metrics,
                             precision: metrics.precision, recall: metrics.recall, accuracy: metrics.accuracy,
-                            precisionReached: chosen != nil, steps: steps, seconds: Date().timeIntervalSince(start))
+                            precisionReached: chosen != nil, minimumRecall: minimumRecall,
+                            operatingPoints: ClassifierMetrics.operatingPoints(probabilities: probabilities, labels: heldOutLabels,
+                                                                               recalls: Self.reportedRecalls),
+                            steps: steps, seconds: Date().timeIntervalSince(start))
         return (classifier, report)
     }
 
-    /// Without a threshold that reaches the minimum precision: the one with the best precision
-    /// (at `successRate` when given) that still calls some success, the highest such on ties.
-    static func mostPrecise(probabilities: [Float], labels: [Bool], successRate: Double? = nil) -> Float {
-        var best: (precision: Double, threshold: Float) = (-1, 0.5)
-        for candidate in Set(probabilities).sorted() {
-            let metrics = ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: candidate)
-            let precision = metrics.precision(atSuccessRate: successRate ?? 0)
-            if metrics.truePositives > 0, precision >= best.precision { best = (precision, candidate) }
-        }
-        return best.threshold
-    }
 }
 
 extension RewardDataset {

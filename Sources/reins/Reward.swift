@@ -17,11 +17,18 @@ struct Reward: ParsableCommand {
         """,
         subcommands: [Train.self, Eval.self])
 
+    /// A threshold as a person can tell it from its neighbours: a confident classifier's lie
+    /// within a thousandth of 1, where three decimals would print them all as 1.000.
+    static func describe(threshold: Float) -> String {
+        let gap = 1 - Double(threshold)
+        return gap > 0 && gap < 0.001 ? String(format: "1 - %.1e", gap) : String(format: "%.3f", threshold)
+    }
+
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a success classifier on a folder of labelled episodes.",
             discussion: """
-            The policy's convolution layers per camera, an MLP and one logit, trained with binary cross-entropy on class-balanced batches of randomly shifted frames (OpenBLAS). Whole episodes are held out (--held-out, 20 %), and on them the threshold is chosen: the lowest that keeps precision at --min-precision (0.95), since a false success ends an episode with a reward it did not earn. Precision is taken at the share of success frames a run sees (--live-success-rate), not the labelled set's: recorded past success, about half its frames show success, where about 4 % of a run's do, so each false success weighs far more live. The rate defaults to the success share of the episodes the policy acted in (as `reins train --record` writes them), else 0.05. Precision (raw and at that rate), recall, accuracy and the threshold are printed and stored in the file.
+            The policy's convolution layers per camera, an MLP and one logit, trained with binary cross-entropy on class-balanced batches of randomly shifted frames (OpenBLAS). Whole episodes are held out (--held-out, 20 %), and on them the threshold is chosen: the lowest that keeps precision at --min-precision (0.95), since a false success ends an episode with a reward it did not earn, but never so high that recall falls under --min-recall (0.5), past which the operator presses y for most successes. Precision is taken at the share of success frames a run sees (--live-success-rate), not the labelled set's: recorded past success, about half its frames show success, where about 4 % of a run's do, so each false success weighs far more live. The rate defaults to the success share of the episodes the policy acted in (as `reins train --record` writes them), else 0.05. Precision (raw and at that rate), recall, accuracy and the threshold are printed and stored in the file, with the thresholds that keep other recalls.
 
             The held-out figures choose the threshold, so they flatter it a little; `reins reward eval` on episodes recorded apart gives the honest ones.
 
@@ -40,6 +47,7 @@ struct Reward: ParsableCommand {
         @Option(help: "Frames per batch, half success and half failure (default 64; with --resume, the classifier's).") var batchSize: Int?
         @Option(help: "Share of the episodes held out to choose the threshold and report on.") var heldOut = 0.2
         @Option(help: "The precision the threshold must keep on the held-out episodes, at the live success rate.") var minPrecision = 0.95
+        @Option(help: "The recall the threshold keeps on the held-out episodes, before precision: past it, the operator presses y for most successes.") var minRecall = 0.5
         @Option(help: ArgumentHelp("The share of a run's frames that show success, for the precision the threshold keeps (default: the share in the episodes the policy acted in, else 0.05).", valueName: "R"))
         var liveSuccessRate: Double?
         @Option(help: "Frames either side of a change of label left out of training and the held-out figures (a key follows what a person sees 0.2–0.5 s late).") var labelMargin = 3
@@ -55,6 +63,7 @@ struct Reward: ParsableCommand {
             }
             guard heldOut > 0, heldOut < 1 else { throw ValidationError("--held-out must be between 0 and 1") }
             guard minPrecision > 0, minPrecision <= 1 else { throw ValidationError("--min-precision must be above 0 and at most 1") }
+            guard minRecall >= 0, minRecall <= 1 else { throw ValidationError("--min-recall must be from 0 to 1 (0 puts precision first at any recall)") }
             guard (0...50).contains(labelMargin) else { throw ValidationError("--label-margin must be from 0 to 50 frames") }
             if let liveSuccessRate {
                 guard liveSuccessRate > 0, liveSuccessRate < 1 else { throw ValidationError("--live-success-rate must be between 0 and 1 (a share of frames, such as 0.05); it is \(liveSuccessRate)") }
@@ -115,6 +124,7 @@ struct Reward: ParsableCommand {
             training.seed = seed
             training.heldOutFraction = heldOut
             training.minimumPrecision = minPrecision
+            training.minimumRecall = minRecall
             training.liveSuccessRate = liveRate
             training.labelChangeMargin = labelMargin
             let report: (String) -> Void = { line in
@@ -123,7 +133,7 @@ struct Reward: ParsableCommand {
             report("\(frames.count) frames (\(frames.positives) success, \(frames.negatives) failure) of \(Set(frames.episodes).count) episodes; cameras \(RewardDataset.describe(frames.cameras))")
             let rateSource = liveSuccessRate != nil ? "as given" : onlineRate != nil
                 ? "the share in the \(episodes.online.filter { $0 }.count) episodes the policy acted in" : "the default; the policy acted in none of the episodes"
-            report(String(format: "the threshold keeps precision %.2f at a live success rate of %.3f (%@)", minPrecision, liveRate, rateSource))
+            report(String(format: "the threshold keeps precision %.2f at a live success rate of %.3f (%@), with recall at least %.2f", minPrecision, liveRate, rateSource, minRecall))
             let (classifier, result): (RewardClassifier, RewardTraining.Report)
             do {
                 (classifier, result) = try training.run(frames, folder: folders.joined(separator: " + "), startingFrom: initial, files: episodes.files,
@@ -152,13 +162,18 @@ struct Reward: ParsableCommand {
                                        threshold: metrics.threshold, report: result))
                 return
             }
-            print(String(format: "held out %d episodes (%d frames, %d success%@): precision %.3f (%.3f at the live rate %.3f), recall %.3f, accuracy %.3f at threshold %.3f (TP %d, FP %d, TN %d, FN %d)",
+            print(String(format: "held out %d episodes (%d frames, %d success%@): precision %.3f (%.3f at the live rate %.3f), recall %.3f, accuracy %.3f at threshold %@ (TP %d, FP %d, TN %d, FN %d)",
                          result.heldOutEpisodes.count, result.heldOutFrames, result.heldOutPositives,
                          resume != nil ? "; \(result.keptHeldOut) held out before" : "", metrics.precision, result.precisionAtLiveRate, liveRate,
-                         metrics.recall, metrics.accuracy, metrics.threshold, metrics.truePositives, metrics.falsePositives, metrics.trueNegatives, metrics.falseNegatives)
+                         metrics.recall, metrics.accuracy, Reward.describe(threshold: metrics.threshold), metrics.truePositives, metrics.falsePositives, metrics.trueNegatives, metrics.falseNegatives)
                   + (result.nearLabelChanges > 0 ? "; \(result.nearLabelChanges) frames within \(labelMargin) of a change of label left out" : ""))
+            let trade = result.operatingPoints.map { point in
+                String(format: "recall %.2f at %@ (precision %.3f, %.3f live)", point.recall, Reward.describe(threshold: point.threshold), point.precision,
+                       point.precision(atSuccessRate: liveRate))
+            }
+            print("held out, the trade a threshold makes: " + trade.joined(separator: "; "))
             if !result.precisionReached {
-                print(String(format: "warning: no threshold keeps precision at %.2f on the held-out episodes; kept the most precise. Record more episodes (more success frames with --past-success) and train again", minPrecision))
+                print(String(format: "warning: no threshold keeps precision %.2f at the live rate with recall %.2f on the held-out episodes; kept the most precise with that recall, so the operator's n takes back more false successes. Record more episodes (failures the policy makes, and more success frames with --past-success) and train again", minPrecision, minRecall))
             }
             print(String(format: "trained %d steps in %.0f s; wrote %@", steps, result.seconds, out))
         }
@@ -254,8 +269,8 @@ struct Reward: ParsableCommand {
                                        clearMetrics: clearMetrics, clearPrecision: clearMetrics.precision, clearRecall: clearMetrics.recall, errorsSheet: sheet))
                 return
             }
-            print(String(format: "%d frames (%d success): precision %.3f, recall %.3f, accuracy %.3f at threshold %.3f",
-                         frames.count, frames.positives, metrics.precision, metrics.recall, metrics.accuracy, metrics.threshold))
+            print(String(format: "%d frames (%d success): precision %.3f, recall %.3f, accuracy %.3f at threshold %@",
+                         frames.count, frames.positives, metrics.precision, metrics.recall, metrics.accuracy, Reward.describe(threshold: metrics.threshold)))
             print("confusion: \(metrics.truePositives) true success, \(metrics.falsePositives) false success, \(metrics.trueNegatives) true failure, \(metrics.falseNegatives) missed success")
             print(String(format: "away from changes of label (%d frames either side left out, as training judges): %d frames (%d success): precision %.3f, recall %.3f",
                          margin, clearIndices.count, clearMetrics.truePositives + clearMetrics.falseNegatives, clearMetrics.precision, clearMetrics.recall))

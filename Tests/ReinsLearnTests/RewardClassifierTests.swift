@@ -17,6 +17,30 @@ struct RewardClassifierTests {
         #expect(ClassifierMetrics.threshold(probabilities: [0.9, 0.8], labels: [false, false], minimumPrecision: 0.5) == nil)
     }
 
+    @Test("one failure frame that looks like success cannot drive the threshold past the recall asked for; the trade is listed")
+    func recallFloor() {
+        // Ten success frames from 0.91 to 1.0, a failure at 0.995 among them, 99 clear failures below.
+        var probabilities: [Float] = [0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 1.0, 0.995]
+        var labels = [Bool](repeating: true, count: 10) + [false]
+        probabilities += (0..<99).map { 0.001 * Float($0) }
+        labels += [Bool](repeating: false, count: 99)
+        // At a live rate of 5 %, each failure frame counts about twice: precision 0.95 needs the
+        // threshold above the lone failure, where one success in ten is left.
+        #expect(ClassifierMetrics.threshold(probabilities: probabilities, labels: labels, minimumPrecision: 0.95, successRate: 0.05) == 1.0)
+        #expect(ClassifierMetrics.threshold(probabilities: probabilities, labels: labels, minimumPrecision: 0.95, minimumRecall: 0.5,
+                                            successRate: 0.05) == nil)
+        let kept = ClassifierMetrics.mostPrecise(probabilities: probabilities, labels: labels, minimumRecall: 0.5, successRate: 0.05)
+        let metrics = ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: kept)
+        // The lone failure is called at any threshold keeping half the successes, so all are kept.
+        #expect(kept == 0.91 && metrics.recall == 1 && metrics.falsePositives == 1, "\(metrics)")
+        // Without the lone failure, precision comes first again at full recall.
+        #expect(ClassifierMetrics.threshold(probabilities: Array(probabilities[..<10] + probabilities[11...]),
+                                            labels: Array(labels[..<10] + labels[11...]), minimumPrecision: 0.95, minimumRecall: 0.5,
+                                            successRate: 0.05) == 0.91)
+        let points = ClassifierMetrics.operatingPoints(probabilities: probabilities, labels: labels, recalls: [1, 0.5, 0.05])
+        #expect(points.map(\.threshold) == [0.91, 0.96, 1.0])
+    }
+
     /// 12×12 frames: a success shows a bright square somewhere in the top left, a failure does not
     /// (noise everywhere in both).
     static func frames(count: Int, seed: UInt64) -> LabelledFrames {
