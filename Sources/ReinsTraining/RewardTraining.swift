@@ -193,6 +193,10 @@ public struct RewardTraining {
         public var nearLabelChanges: Int
         /// On the held-out episodes, at the chosen threshold.
         public var heldOut: ClassifierMetrics
+        /// Of those, on the episodes the policy acted in (nil without any): its frames are the
+        /// ones a run shows, where scripted or operated episodes look like the training frames.
+        public var heldOutPolicyEpisodes: Int
+        public var heldOutPolicy: ClassifierMetrics?
         public var precision: Double
         public var recall: Double
         public var accuracy: Double
@@ -249,9 +253,11 @@ public struct RewardTraining {
     /// Trains a new classifier, or goes on training `initial` (its settings, not `config`, hold),
     /// and sets its threshold on the held-out episodes. With `files` (each episode's file) the
     /// report names the split; with `resumedSplit` too, its held-out episodes stay held out, its
-    /// trained ones are never held out, and only new episodes are split anew.
+    /// trained ones are never held out, and only new episodes are split anew. With `online` (per
+    /// episode, whether the policy acted in it) the report gives the held-out figures on those
+    /// episodes apart.
     public func run(_ data: LabelledFrames, folder: String, startingFrom initial: RewardClassifier? = nil, files: [String]? = nil,
-                    resumedSplit: Split? = nil, progressEvery: Int = 100,
+                    resumedSplit: Split? = nil, online: [Bool]? = nil, progressEvery: Int = 100,
                     progress: (Progress) -> Void = { _ in }) throws(RewardDataError) -> (RewardClassifier, Report) {
         let clear = RewardDataset.clearOfLabelChanges(data, margin: labelChangeMargin)
         try Self.check(data, clear: clear, folder: folder)
@@ -297,6 +303,10 @@ public struct RewardTraining {
                                                                 successRate: liveSuccessRate)
         classifier.setThreshold(threshold)
         let metrics = ClassifierMetrics(probabilities: probabilities, labels: heldOutLabels, threshold: threshold)
+        let policyFrames = online.map { online in heldOut.indices.filter { online[data.episodes[heldOut[$0]]] } } ?? []
+        let policyEpisodes = Set(policyFrames.map { data.episodes[heldOut[$0]] }).count
+        let heldOutPolicy = policyFrames.isEmpty ? nil
+            : ClassifierMetrics(probabilities: policyFrames.map { probabilities[$0] }, labels: policyFrames.map { heldOutLabels[$0] }, threshold: threshold)
         let split = files.map { files in
             Split(heldOut: held.sorted().map { files[$0] }, trained: Set(data.episodes).subtracting(held).sorted().map { files[$0] })
         }
@@ -305,6 +315,7 @@ public struct RewardTraining {
                             precisionAtLiveRate: metrics.precision(atSuccessRate: liveSuccessRate ?? 0),
                             heldOutFrames: heldOut.count, heldOutPositives: heldOutLabels.filter { $0 }.count,
                             nearLabelChanges: clear.count - clear.filter { $0 }.count, heldOut: metrics,
+                            heldOutPolicyEpisodes: policyEpisodes, heldOutPolicy: heldOutPolicy,
                             precision: metrics.precision, recall: metrics.recall, accuracy: metrics.accuracy,
                             precisionReached: chosen != nil, minimumRecall: minimumRecall,
                             operatingPoints: ClassifierMetrics.operatingPoints(probabilities: probabilities, labels: heldOutLabels,

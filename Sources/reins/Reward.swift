@@ -137,7 +137,7 @@ struct Reward: ParsableCommand {
             let (classifier, result): (RewardClassifier, RewardTraining.Report)
             do {
                 (classifier, result) = try training.run(frames, folder: folders.joined(separator: " + "), startingFrom: initial, files: episodes.files,
-                                                        resumedSplit: resumedSplit) { progress in
+                                                        resumedSplit: resumedSplit, online: episodes.online) { progress in
                     report(String(format: "step %d: loss %.4f, held-out accuracy %.3f at 0.5", progress.step, progress.loss, progress.heldOutAccuracy))
                 }
             } catch {
@@ -167,6 +167,11 @@ struct Reward: ParsableCommand {
                          resume != nil ? "; \(result.keptHeldOut) held out before" : "", metrics.precision, result.precisionAtLiveRate, liveRate,
                          metrics.recall, metrics.accuracy, Reward.describe(threshold: metrics.threshold), metrics.truePositives, metrics.falsePositives, metrics.trueNegatives, metrics.falseNegatives)
                   + (result.nearLabelChanges > 0 ? "; \(result.nearLabelChanges) frames within \(labelMargin) of a change of label left out" : ""))
+            if let policy = result.heldOutPolicy {
+                print(String(format: "of them, the %d the policy acted in (%d frames, %d success), as a run sees them: precision %.3f, recall %.3f",
+                             result.heldOutPolicyEpisodes, policy.truePositives + policy.falsePositives + policy.trueNegatives + policy.falseNegatives,
+                             policy.truePositives + policy.falseNegatives, policy.precision, policy.recall))
+            }
             let trade = result.operatingPoints.map { point in
                 String(format: "recall %.2f at %@ (precision %.3f, %.3f live)", point.recall, Reward.describe(threshold: point.threshold), point.precision,
                        point.precision(atSuccessRate: liveRate))

@@ -49,6 +49,21 @@ struct RewardTrainingTests {
         #expect(report.trainingFrames == 96 && report.trainingPositives == 32)
         #expect(report.precisionReached && report.precision >= 0.95 && report.recall >= 0.75, "\(report.heldOut)")
         #expect(classifier.config.threshold == report.heldOut.threshold)
+        #expect(report.heldOutPolicy == nil && report.heldOutPolicyEpisodes == 0)
+    }
+
+    @Test("the held-out figures on the episodes the policy acted in are given apart")
+    func heldOutPolicyEpisodes() throws {
+        let data = Self.episodes(10, seed: 1)
+        let held = try #require(RewardDataset.heldOutEpisodes(data, fraction: 0.2, seed: 3)).sorted()
+        let acted = (0..<10).map { $0 == held[0] }
+        let report = try Self.smallTraining(data, seed: 3).run(data, folder: "synthetic", online: acted).1
+        let policy = try #require(report.heldOutPolicy)
+        #expect(report.heldOutPolicyEpisodes == 1)
+        #expect(policy.truePositives + policy.falsePositives + policy.trueNegatives + policy.falseNegatives == 12)
+        #expect(policy.threshold == report.heldOut.threshold)
+        let everyOne = try Self.smallTraining(data, seed: 3).run(data, folder: "synthetic", online: [Bool](repeating: true, count: 10)).1
+        #expect(everyOne.heldOutPolicy == everyOne.heldOut && everyOne.heldOutPolicyEpisodes == 2)
     }
 
     @Test("going on from a trained classifier keeps what it learnt; frames of another size are refused, naming both")
