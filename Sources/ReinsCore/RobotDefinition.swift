@@ -8,11 +8,39 @@ public struct DriveParameters: Sendable, Equatable, Codable {
     public var gearRatio: Double
     /// The motor's rated torque (what 1000 ‰ of 0x6071/0x6077 is), N·m.
     public var ratedTorqueNm: Double
+    /// This drive's mode when it differs from the bus's (a gripper in csp on an arm in cst).
+    public var mode: String?
+    /// For a drive in cst: its limits and the impedance controller's default gains.
+    public var torqueControl: TorqueControl?
 
-    public init(countsPerRevolution: Int, gearRatio: Double, ratedTorqueNm: Double) {
+    public init(countsPerRevolution: Int, gearRatio: Double, ratedTorqueNm: Double, mode: String? = nil, torqueControl: TorqueControl? = nil) {
         self.countsPerRevolution = countsPerRevolution
         self.gearRatio = gearRatio
         self.ratedTorqueNm = ratedTorqueNm
+        self.mode = mode
+        self.torqueControl = torqueControl
+    }
+}
+
+/// A torque-controlled joint's limits and default impedance, from its drive's entry.
+public struct TorqueControl: Sendable, Equatable, Codable {
+    /// At the joint, N·m: the controller's output never exceeds it.
+    public var torqueLimitNm: Double
+    /// At the joint, rad/s: faster and the safety layer stops the arm.
+    public var velocityLimitRadPerS: Double
+    /// N·m/rad.
+    public var stiffness: Double
+    /// N·m·s/rad.
+    public var damping: Double
+    /// How far the reference may lead the joint, rad: blocked, it pushes with at most stiffness × clip.
+    public var clipRad: Double
+
+    public init(torqueLimitNm: Double, velocityLimitRadPerS: Double, stiffness: Double, damping: Double, clipRad: Double) {
+        self.torqueLimitNm = torqueLimitNm
+        self.velocityLimitRadPerS = velocityLimitRadPerS
+        self.stiffness = stiffness
+        self.damping = damping
+        self.clipRad = clipRad
     }
 }
 
@@ -212,7 +240,7 @@ extension RobotDefinition {
         }
 
         motors = try Self.parseMotors(top.required("motors", expected: "a list of motors with name, id, model and limits_rad"),
-                                      busProtocol: busProtocol)
+                                      busProtocol: busProtocol, busMode: ethercat?.mode)
         homePoseRad = try Self.parseHomePose(
             top.required("home_pose_rad", expected: "a mapping from each motor's name to its home angle in radians"),
             motors: motors)
@@ -299,7 +327,7 @@ extension RobotDefinition {
         return settings
     }
 
-    private static func parseMotors(_ node: ConfigNode, busProtocol: BusProtocol) throws(ConfigError) -> [MotorSpec] {
+    private static func parseMotors(_ node: ConfigNode, busProtocol: BusProtocol, busMode: String?) throws(ConfigError) -> [MotorSpec] {
         let items = try node.list()
         guard !items.isEmpty else { throw node.invalid("expected at least one motor") }
         var motors: [MotorSpec] = []
@@ -334,16 +362,44 @@ extension RobotDefinition {
             }
             var drive: DriveParameters?
             if busProtocol == .ethercat {
-                let driveFields = try fields.required("drive", expected: "a mapping with counts_per_rev, gear_ratio and rated_torque_nm")
-                    .fields(allowed: ["counts_per_rev", "gear_ratio", "rated_torque_nm"])
-                drive = DriveParameters(
-                    countsPerRevolution: try driveFields.required("counts_per_rev", expected: "encoder counts per motor revolution, e.g. 131072").int(in: 1...(1 << 30)),
-                    gearRatio: try driveFields.required("gear_ratio", expected: "motor turns per joint turn, e.g. 100").positiveDouble(),
-                    ratedTorqueNm: try driveFields.required("rated_torque_nm", expected: "the motor's rated torque in N·m").positiveDouble())
+                drive = try Self.parseDrive(fields.required("drive", expected: "a mapping with counts_per_rev, gear_ratio and rated_torque_nm"),
+                                            busMode: busMode)
             }
             motors.append(MotorSpec(name: name, id: id, model: model, limitsRad: limits[0]...limits[1], drive: drive))
         }
         return motors
+    }
+
+    /// A CiA 402 drive's entry: its scaling, a mode of its own, and for a drive in cst its limits
+    /// and default impedance (required there, refused elsewhere).
+    private static func parseDrive(_ node: ConfigNode, busMode: String?) throws(ConfigError) -> DriveParameters {
+        let torqueKeys = ["torque_limit_nm", "velocity_limit_rad_s", "stiffness", "damping", "clip_rad"]
+        let fields = try node.fields(allowed: ["counts_per_rev", "gear_ratio", "rated_torque_nm", "mode"] + torqueKeys)
+        var drive = DriveParameters(
+            countsPerRevolution: try fields.required("counts_per_rev", expected: "encoder counts per motor revolution, e.g. 131072").int(in: 1...(1 << 30)),
+            gearRatio: try fields.required("gear_ratio", expected: "motor turns per joint turn, e.g. 100").positiveDouble(),
+            ratedTorqueNm: try fields.required("rated_torque_nm", expected: "the motor's rated torque in N·m").positiveDouble())
+        if let modeNode = fields.optional("mode") {
+            let mode = try modeNode.string().lowercased()
+            guard ["csp", "csv", "cst"].contains(mode) else { throw modeNode.invalid("expected csp, csv or cst, found \"\(mode)\"") }
+            drive.mode = mode
+        }
+        guard (drive.mode ?? busMode) == "cst" else {
+            for key in torqueKeys {
+                if let extra = fields.optional(key) { throw extra.invalid("\(key) belongs to a drive in cst (torque) mode; this one runs in \(drive.mode ?? busMode ?? "csp")") }
+            }
+            return drive
+        }
+        func value(_ key: String, _ meaning: String) throws(ConfigError) -> Double {
+            try fields.required(key, expected: "\(meaning) (a drive in cst mode needs \(torqueKeys.joined(separator: ", ")))").positiveDouble()
+        }
+        drive.torqueControl = TorqueControl(
+            torqueLimitNm: try value("torque_limit_nm", "the joint's torque limit in N·m"),
+            velocityLimitRadPerS: try value("velocity_limit_rad_s", "the joint's velocity limit in rad/s"),
+            stiffness: try value("stiffness", "the impedance's default stiffness in N·m/rad"),
+            damping: try value("damping", "the impedance's default damping in N·m·s/rad"),
+            clipRad: try value("clip_rad", "how far the reference may lead the joint, in rad"))
+        return drive
     }
 
     private static func parseHomePose(_ node: ConfigNode, motors: [MotorSpec]) throws(ConfigError) -> [Double] {

@@ -61,6 +61,10 @@ public final class Simulation {
     /// The actuators' generalized force on a hinge or slide joint (its motor torque).
     public func actuatorForce(joint id: Int) -> Double { data.pointee.qfrc_actuator[model.velocityAddress(ofJoint: id)] }
 
+    /// The constraints' generalized force on a hinge or slide joint: what contacts, limits and
+    /// its dry friction push it with (`qfrc_constraint`).
+    public func constraintForce(joint id: Int) -> Double { data.pointee.qfrc_constraint[model.velocityAddress(ofJoint: id)] }
+
     /// Sets hinge or slide joints' positions (by joint id) and recomputes the derived state.
     public func setJointPositions(_ positions: [(joint: Int, value: Double)]) {
         for (joint, value) in positions { data.pointee.qpos[model.positionAddress(ofJoint: joint)] = value }

@@ -166,7 +166,7 @@ extension RobotAddress {
             throw CommandError("\(definition.name) has \(definition.busProtocol.rawValue) servos on a serial bus: give --port, not --iface or --udp")
         }
         guard let endpoint = ethercat else {
-            throw CommandError("\(definition.name) is on EtherCAT: give --iface IF or --udp HOST:PORT (try `reins ethercat emulate --robot \(robot) --udp 127.0.0.1:34980` in another terminal); its MuJoCo twin comes with the ec6 arm")
+            throw CommandError("\(definition.name) is on EtherCAT: give --iface IF or --udp HOST:PORT (try `reins ethercat emulate --robot \(robot) --udp 127.0.0.1:34980` in another terminal). The emulated drives' twin in MuJoCo (--sim) and the torque-controlled ec6's loop are not built yet")
         }
         let kinematics = try ArmKinematics.model(of: try RobotTwin(robot: definition))
         let robot = try EtherCATRobot.connect(definition, endpoint: endpoint)

@@ -42,4 +42,35 @@ struct EtherCATRobotFileTests {
         #expect(try Self.parse(replacing: "id: 1, model: cia402", with: "id: 1, model: sts3215")?.description.contains("sts3215 is a feetech servo but the bus protocol is ethercat") == true)
         #expect(try Self.parse(replacing: "id: 1, model", with: "id: 0, model") != nil)
     }
+
+    static let ec6 = repositoryRoot.appendingPathComponent("Robots/ec6/robot.yaml")
+
+    @Test("the ec6 file reads: its arm's drives in cst with torque and velocity limits and default impedance, its gripper's in csp")
+    func torqueArmReads() throws {
+        let robot = try RobotDefinition(contentsOf: Self.ec6)
+        #expect(robot.ethercat?.mode == "cst" && robot.rates.busHz == 1000 && robot.motors.count == 7)
+        #expect(robot.motors[1].drive?.torqueControl == TorqueControl(torqueLimitNm: 150, velocityLimitRadPerS: 3.14, stiffness: 400, damping: 40, clipRad: 0.1))
+        #expect(robot.motors[5].drive?.torqueControl?.torqueLimitNm == 28)
+        #expect(robot.motors[6].drive?.mode == "csp" && robot.motors[6].drive?.torqueControl == nil)
+    }
+
+    @Test("a cst drive lacking its limits or gains, or a position drive given them, is refused naming the field")
+    func torqueArmMistakes() throws {
+        let text = try String(contentsOf: Self.ec6, encoding: .utf8)
+        func error(_ original: String, _ replacement: String) -> String? {
+            #expect(text.contains(original), "the ec6 file no longer contains \(original)")
+            do {
+                _ = try RobotDefinition(yaml: text.replacingOccurrences(of: original, with: replacement), file: Self.ec6)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(error("velocity_limit_rad_s: 3.14, stiffness: 400, damping: 40, clip_rad: 0.1}}\n  - {name: shoulder_lift",
+                      "velocity_limit_rad_s: 3.14, damping: 40, clip_rad: 0.1}}\n  - {name: shoulder_lift")?.contains("stiffness") == true)
+        #expect(error("rated_torque_nm: 0.1, mode: csp}", "rated_torque_nm: 0.1, mode: csp, stiffness: 10}")?
+            .contains("stiffness belongs to a drive in cst (torque) mode; this one runs in csp") == true)
+        #expect(error("rated_torque_nm: 0.1, mode: csp}", "rated_torque_nm: 0.1, mode: pt}")?.contains("expected csp, csv or cst") == true)
+        #expect(error("torque_limit_nm: 28, velocity", "torque_limit_nm: -28, velocity") != nil)
+    }
 }

@@ -60,9 +60,9 @@ struct RobotFileTests {
         #expect(!robot.workspace.contains([0.5, 0, 0.1]))
     }
 
-    @Test("the catalog lists so101 and omx")
+    @Test("the catalog lists ec6, omx and so101")
     func listing() {
-        #expect(catalog.robotNames() == ["omx", "so101"])
+        #expect(catalog.robotNames() == ["ec6", "omx", "so101"])
     }
 
     @Test("a wrong type names the file, line and field")
@@ -232,7 +232,7 @@ struct RobotFileTests {
             _ = try catalog.robot("so100")
             Issue.record("so100 should not exist")
         } catch {
-            #expect(error.description.contains("no robot named \"so100\"; known robots: omx, so101"))
+            #expect(error.description.contains("no robot named \"so100\"; known robots: ec6, omx, so101"))
         }
     }
 }

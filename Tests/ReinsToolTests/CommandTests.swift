@@ -3,15 +3,15 @@ import Testing
 
 @Suite("reins commands")
 struct CommandTests {
-    @Test("reins robots lists so101 and omx, as text and as JSON")
+    @Test("reins robots lists ec6, omx and so101, as text and as JSON")
     func robots() throws {
         let text = try reins("robots")
         #expect(text.status == 0)
         let names = text.stdout.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
-        #expect(names == ["omx", "so101"])
+        #expect(names == ["ec6", "omx", "so101"])
         let json = try jsonLines(try reins("robots", "--json").stdout)
-        #expect(json.compactMap { $0["name"] as? String } == ["omx", "so101"])
-        #expect(json.first?["bus_protocol"] as? String == "dynamixel")
+        #expect(json.compactMap { $0["name"] as? String } == ["ec6", "omx", "so101"])
+        #expect(json.map { $0["bus_protocol"] as? String } == ["ethercat", "dynamixel", "feetech"])
         #expect(json.last?["calibrations"] as? [String] == ["sim"])
     }
 
