@@ -79,7 +79,7 @@ test: setup
 # (robot files edited in place, device access, EtherCAT frames, SII and CoE, servo packets, HDF5
 # and episode files, safetensors, TensorBoard events, replay buffers, the reward classifier and its
 # data) under AddressSanitizer. Each builds in a folder of its own; a report fails the run.
-TSAN_SUITES := ServoSetupTests|CalibratingHandsTests|EtherCATBusTests|EtherCATServiceTests|EtherCATDriveTests|EtherCATFaultTests|ControlLoopTests|EpisodeRunnerTests|StationTests|ShardPoolTests|EpisodeLabellingTests|LearnerTests|PacedPendulumTests|TwinBusTests|ServoBusTests|CameraStreamTests|OpenCVCameraTests|GLThreadTests|MJPEGTests
+TSAN_SUITES := DriveTwinTests|ServoSetupTests|CalibratingHandsTests|EtherCATBusTests|EtherCATServiceTests|EtherCATDriveTests|EtherCATFaultTests|ControlLoopTests|EpisodeRunnerTests|StationTests|ShardPoolTests|EpisodeLabellingTests|LearnerTests|PacedPendulumTests|TwinBusTests|ServoBusTests|CameraStreamTests|OpenCVCameraTests|GLThreadTests|MJPEGTests
 ASAN_SUITES := RobotFileEditorTests|DeviceAccessTests|EtherCATCodecTests|EtherCATBusTests|KernelTests|LayerGradientTests|DynamixelCodecTests|FastSyncReadTests|FeetechCodecTests|OpenCVTests|SerialLineTests|HDF5Tests|EpisodeFileTests|SafetensorsTests|TensorBoardTests|ReplayBufferTests|CheckpointTests|RewardClassifierTests|RewardTrainingTests
 sanitize: setup
 	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_SUITES)'

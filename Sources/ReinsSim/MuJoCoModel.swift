@@ -114,6 +114,12 @@ public final class MuJoCoModel: @unchecked Sendable {
     }
 
     /// An actuator's force limit (its stall torque), or 0 when unlimited.
+    /// Whether the actuator holds a position (a servo's `position` actuator) rather than applying
+    /// the force it is given (a `motor`).
+    public func holdsPosition(actuator: Int) -> Bool {
+        pointer.pointee.actuator_biastype[actuator] == Int32(mjBIAS_AFFINE.rawValue)
+    }
+
     public func forceLimit(actuator: Int) -> Double {
         pointer.pointee.actuator_forcelimited[actuator] != 0 ? pointer.pointee.actuator_forcerange[2 * actuator + 1] : 0
     }

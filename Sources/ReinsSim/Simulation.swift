@@ -65,6 +65,13 @@ public final class Simulation {
     /// its dry friction push it with (`qfrc_constraint`).
     public func constraintForce(joint id: Int) -> Double { data.pointee.qfrc_constraint[model.velocityAddress(ofJoint: id)] }
 
+    /// Holds a hinge or slide joint at `position`, at rest, for the next step, as an engaged brake
+    /// does: nothing else is recomputed (the step does it).
+    public func hold(joint id: Int, at position: Double) {
+        data.pointee.qpos[model.positionAddress(ofJoint: id)] = position
+        data.pointee.qvel[model.velocityAddress(ofJoint: id)] = 0
+    }
+
     /// Sets hinge or slide joints' positions (by joint id) and recomputes the derived state.
     public func setJointPositions(_ positions: [(joint: Int, value: Double)]) {
         for (joint, value) in positions { data.pointee.qpos[model.positionAddress(ofJoint: joint)] = value }

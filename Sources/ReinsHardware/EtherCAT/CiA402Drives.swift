@@ -179,8 +179,10 @@ public final class CiA402Drives {
     /// Cycles at `period` until every drive is in operation enabled, walking each one's state
     /// machine (a faulted drive is reset first). Before a drive is enabled its target is set to
     /// where it is and its velocity and torque targets to zero, so nothing jumps and no
-    /// following-error fault trips. The mode must be confirmed by 0x6061 where it is mapped.
-    public func enable(period: Duration = .milliseconds(1), timeout: Duration = .seconds(2)) throws(EtherCATError) {
+    /// following-error fault trips; with `holding` (joint N·m per drive, an arm's gravity
+    /// torques) torque drives start with those instead, so an arm whose brakes release does not
+    /// drop. The mode must be confirmed by 0x6061 where it is mapped.
+    public func enable(period: Duration = .milliseconds(1), timeout: Duration = .seconds(2), holding: [Double]? = nil) throws(EtherCATError) {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var seen = false
@@ -197,7 +199,7 @@ public final class CiA402Drives {
                         if state == .switchedOn || state == .readyToSwitchOn || state == .switchOnDisabled {
                             targetPositions[drive] = scaling[drive].counts(radians: feedback[drive].positionRad)
                             targetVelocities[drive] = 0
-                            targetTorques[drive] = 0
+                            targetTorques[drive] = holding.map { scaling[drive].perMille(newtonMetres: $0[drive]) } ?? 0
                         }
                         controlwords[drive] = CiA402.nextCommand(toward: state, previous: controlwords[drive]) ?? CiA402.Command.enableOperation
                     } else if layout[drive].modeDisplay != nil && feedback[drive].mode != mode {

@@ -37,9 +37,37 @@ public struct EmulatedDriveSpec: Sendable, Equatable {
     }
 }
 
+/// What a drive asks of its shaft this cycle, motor side: what physics outside the drive (the
+/// twin's) applies when it moves the shaft.
+public enum ShaftCommand: Sendable, Equatable {
+    /// Power off: the drive gives no torque (a holding brake, where the joint has one, engages).
+    case off
+    /// Torque at the motor, N·m (CST, already clamped to the drive's peak).
+    case torque(Double)
+    /// A position to hold, counts (CSP, and the stop a quick stop brakes to).
+    case position(Double)
+    /// A velocity, counts per second (CSV).
+    case velocity(Double)
+}
+
+/// What physics outside the drive measured of its shaft, motor side.
+public struct ShaftMeasurement: Sendable, Equatable {
+    public var positionCounts: Double
+    public var countsPerSecond: Double
+    /// At the motor, N·m.
+    public var torqueNm: Double
+
+    public init(positionCounts: Double, countsPerSecond: Double, torqueNm: Double) {
+        self.positionCounts = positionCounts
+        self.countsPerSecond = countsPerSecond
+        self.torqueNm = torqueNm
+    }
+}
+
 /// A CiA 402 servo drive behind an emulated ESC: its object dictionary, its power state machine
 /// driven by the controlword, modes CSP, CSV and CST, and a motor (an inertia with viscous
-/// friction) it moves. In CSP a target further than the following-error window (0x6065) from
+/// friction) it moves, or, once physics outside measures its shaft (the twin's), the command it
+/// leaves for that physics. In CSP a target further than the following-error window (0x6065) from
 /// the shaft faults the drive with 0x8611, as a real drive would after a jump.
 final class EmulatedDrive {
     let spec: EmulatedDriveSpec
@@ -52,6 +80,11 @@ final class EmulatedDrive {
     private var previousControlword: UInt16 = 0
     /// A fault a test injected, raised on the next step.
     var pendingFault: UInt16?
+    /// Set once physics outside the drive moves its shaft (`measure`): the drive then leaves its
+    /// command in `shaftCommand` and publishes what was measured instead of moving its own motor.
+    private(set) var movedOutside = false
+    private(set) var shaftCommand = ShaftCommand.off
+    private var measuredTorqueNm = 0.0
 
     init(spec: EmulatedDriveSpec) {
         self.spec = spec
@@ -148,6 +181,11 @@ final class EmulatedDrive {
         let rated = Double(spec.ratedTorqueMilliNm) / 1000
         let countsPerRad = Double(spec.countsPerRevolution) / (2 * .pi)
         let dt = min(max(dt, 0), 0.05)
+        if movedOutside {
+            command(mode: mode, rated: rated)
+            publish()
+            return
+        }
         let before = velocity
         switch state {
         case .operationEnabled:
@@ -190,6 +228,40 @@ final class EmulatedDrive {
     }
 
     private func clamp(_ value: Double, _ limit: Double) -> Double { min(max(value, -limit), limit) }
+
+    /// The command for a shaft that physics outside moves: as `step` would move its own motor,
+    /// a quick stop braking to where the shaft is and then, by its option code, powering off.
+    private func command(mode: CiA402.Mode, rated: Double) {
+        typealias Object = CiA402.Object
+        switch state {
+        case .operationEnabled:
+            switch mode {
+            case .cyclicTorque:
+                shaftCommand = .torque(clamp(Double(dictionary.value(Object.targetTorque, as: Int16.self)) / 1000 * rated, 3 * rated))
+            case .cyclicVelocity:
+                shaftCommand = .velocity(clamp(Double(dictionary.value(Object.targetVelocity, as: Int32.self)), spec.maxVelocity))
+            default:
+                let target = Double(dictionary.value(Object.targetPosition, as: Int32.self))
+                let window = Double(dictionary.value(Object.followingErrorWindow, as: UInt32.self))
+                if abs(target - position) > window { raise(0x8611); shaftCommand = .off } else { shaftCommand = .position(target) }
+            }
+        case .quickStopActive:
+            if case .position = shaftCommand {} else { shaftCommand = .position(position) }
+            let stopped = abs(velocity) < Double(spec.countsPerRevolution) * 0.01
+            if stopped && (1...4).contains(dictionary.value(Object.quickStopOption, as: Int16.self)) { state = .switchOnDisabled }
+        default:
+            shaftCommand = .off
+        }
+    }
+
+    /// What physics outside the drive measured of its shaft; from the first call on, the drive
+    /// no longer moves a motor of its own.
+    func measure(_ measurement: ShaftMeasurement) {
+        movedOutside = true
+        position = measurement.positionCounts
+        velocity = measurement.countsPerSecond
+        measuredTorqueNm = measurement.torqueNm
+    }
 
     private func raise(_ code: UInt16) {
         state = .fault
@@ -246,6 +318,10 @@ final class EmulatedDrive {
         let rounded = Int32(clamping: Int64(position.rounded()))
         dictionary.set(Object.positionActual, 0, rounded)
         dictionary.set(Object.velocityActual, 0, Int32(clamping: Int64(velocity.rounded())))
+        if movedOutside {
+            let rated = Double(spec.ratedTorqueMilliNm) / 1000
+            torquePerMille = state == .operationEnabled || state == .quickStopActive ? measuredTorqueNm / rated * 1000 : 0
+        }
         dictionary.set(Object.torqueActual, 0, Int16(clamping: Int64(torquePerMille.rounded())))
         dictionary.set(Object.followingErrorActual, 0, dictionary.value(Object.targetPosition, as: Int32.self) &- rounded)
     }

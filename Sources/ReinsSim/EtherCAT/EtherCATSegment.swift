@@ -154,6 +154,20 @@ public final class EtherCATSegment: @unchecked Sendable {
         core.state.withLock { $0.slaves[position].drive.pendingFault = code }
     }
 
+    // MARK: Physics outside the drives
+
+    /// What every drive asks of its shaft, in cable order (`.off` for a drive not yet enabled).
+    public func shaftCommands() -> [ShaftCommand] { core.state.withLock { $0.slaves.map(\.drive.shaftCommand) } }
+
+    /// What physics outside the drives measured of their shafts, in cable order: from then on the
+    /// drives publish these instead of moving motors of their own (the twin's physics calls this
+    /// every step; the drives' states and the master's frames go on as before).
+    public func measureShafts(_ measurements: [ShaftMeasurement]) {
+        core.state.withLock { state in
+            for (slave, measurement) in zip(state.slaves, measurements) { slave.drive.measure(measurement) }
+        }
+    }
+
     // MARK: Inspection
 
     /// The drive's shaft in counts.
