@@ -17,7 +17,9 @@ public struct TrainingRunError: Error, CustomStringConvertible, Equatable {
 /// such episode is ordinary; a row of them means the scene or the arm is broken (the supervisor
 /// finishes a reach in 11–25 steps, a pick in 40–90), and a broken scene is not training data.
 /// They reach the learner when an episode goes well or a checkpoint is taken, and never if the
-/// row grows into a fault first.
+/// row grows into a fault first. Until the learner has started nothing is held or counted: it
+/// starts only on online transitions, and an untrained policy undoing the supervisor's work is no
+/// sign of a broken scene (held back, such failures kept the omx's learner from ever starting).
 public struct SupervisorWatch: Sendable {
     /// Failed episodes in a row, each mostly the supervisor's, that make a fault.
     public var tolerated = 10
@@ -29,9 +31,10 @@ public struct SupervisorWatch: Sendable {
     public init() {}
 
     /// Takes a finished episode's labelled transitions; returns the episodes that may reach the
-    /// learner now (none while a row of supervisor failures grows).
-    public mutating func finished(_ transitions: [Transition], end: EpisodeEnd, outcome steps: Int, interventions: Int) -> [[Transition]] {
-        if case .failure = end, steps > 0, Double(interventions) >= takeoverShare * Double(steps) {
+    /// learner now (none while a row of supervisor failures grows, once `learning`).
+    public mutating func finished(_ transitions: [Transition], end: EpisodeEnd, outcome steps: Int, interventions: Int,
+                                  learning: Bool = true) -> [[Transition]] {
+        if learning, case .failure = end, steps > 0, Double(interventions) >= takeoverShare * Double(steps) {
             held.append(transitions)
             failuresInARow += 1
             return []
@@ -248,7 +251,8 @@ public final class TrainingRun {
             let labelled = held.finish(end)
             let episodeReturn = labelled.reduce(0) { $0 + Double($1.reward) }
             if settings.supervised {
-                for episode in watch.finished(labelled, end: end, outcome: outcome.steps, interventions: outcome.interventions) {
+                let learning = submittedTransitions >= learner.learningStarts
+                for episode in watch.finished(labelled, end: end, outcome: outcome.steps, interventions: outcome.interventions, learning: learning) {
                     submit(episode)
                 }
             } else {

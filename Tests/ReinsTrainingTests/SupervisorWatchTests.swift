@@ -46,4 +46,16 @@ struct SupervisorWatchTests {
         #expect(faulted)
         #expect(watch.held.isEmpty)
     }
+
+    @Test("before the learner has started, supervised failures go straight in and start no row")
+    func nothingHeldBeforeLearning() {
+        var watch = SupervisorWatch()
+        for name in 0..<12 {
+            let passed = watch.finished(Self.episode(name), end: .failure("time limit"), outcome: 100, interventions: 60, learning: false)
+            #expect(Self.names(passed) == [name])
+        }
+        #expect(watch.failuresInARow == 0 && !watch.faulted())
+        let held = watch.finished(Self.episode(12), end: .failure("time limit"), outcome: 100, interventions: 60)
+        #expect(held.isEmpty && watch.failuresInARow == 1)
+    }
 }
