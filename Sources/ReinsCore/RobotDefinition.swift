@@ -177,6 +177,9 @@ public struct RobotDefinition: Sendable, Equatable {
     /// The EtherCAT bus's settings; nil on a serial bus.
     public var ethercat: EtherCATSettings?
     public var motors: [MotorSpec]
+    /// The motors of the arm's chain: all but a last one named "gripper", which kinematics and
+    /// gravity leave out (it carries no link of the chain; its own drive or servo holds it).
+    public var armJointCount: Int { motors.last?.name == "gripper" ? motors.count - 1 : motors.count }
     /// The home pose in radians, in motor order.
     public var homePoseRad: [Double]
     public var cameras: [CameraSpec]

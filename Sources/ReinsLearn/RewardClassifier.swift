@@ -124,8 +124,7 @@ public struct ClassifierMetrics: Codable, Sendable, Equatable {
     /// when given) whose recall is at least `minimumRecall` (when none keeps it, any that calls
     /// some success), the highest such on ties.
     public static func mostPrecise(probabilities: [Float], labels: [Bool], minimumRecall: Double = 0, successRate: Double? = nil) -> Float {
-        let points = Set(probabilities).sorted().map { ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: $0) }
-            .filter { $0.truePositives > 0 }
+        let points = curve(probabilities: probabilities, labels: labels).filter { $0.truePositives > 0 }
         let keepingRecall = points.filter { $0.recall >= minimumRecall }
         var best: (precision: Double, threshold: Float) = (-1, 0.5)
         for metrics in keepingRecall.isEmpty ? points : keepingRecall {
@@ -138,8 +137,13 @@ public struct ClassifierMetrics: Codable, Sendable, Equatable {
     /// For each recall in `recalls`, the highest threshold that keeps it: the trade a threshold
     /// makes between false successes and missed ones, to print beside the one chosen.
     public static func operatingPoints(probabilities: [Float], labels: [Bool], recalls: [Double]) -> [ClassifierMetrics] {
-        let points = Set(probabilities).sorted().map { ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: $0) }
+        let points = curve(probabilities: probabilities, labels: labels)
         return recalls.compactMap { recall in points.last { $0.recall >= recall } }
+    }
+
+    /// The metrics at every distinct probability as a threshold, lowest first.
+    static func curve(probabilities: [Float], labels: [Bool]) -> [ClassifierMetrics] {
+        Set(probabilities).sorted().map { ClassifierMetrics(probabilities: probabilities, labels: labels, threshold: $0) }
     }
 }
 

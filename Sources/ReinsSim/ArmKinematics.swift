@@ -57,7 +57,7 @@ public final class ArmKinematics: Kinematics {
         self.robot = robot
         self.model = model
         self.site = Int32(site)
-        jointCount = robot.motors.last?.name == "gripper" ? joints.count - 1 : joints.count
+        jointCount = robot.armJointCount
         let chain = joints.prefix(jointCount)
         limits = robot.motors.prefix(jointCount).map(\.limitsRad)
         positionAddresses = chain.map { model.positionAddress(ofJoint: $0) }

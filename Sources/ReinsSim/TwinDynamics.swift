@@ -30,8 +30,7 @@ public final class TwinDynamics: ArmDynamics {
     /// What threads make their own instances from: every motor but a last one named "gripper",
     /// which a drive of its own holds in position.
     public static func model(of twin: RobotTwin) -> ArmDynamicsModel {
-        let (model, joints) = (twin.model, twin.joints)
-        let compensated = twin.robot.motors.last?.name == "gripper" ? joints.count - 1 : joints.count
+        let (model, joints, compensated) = (twin.model, twin.joints, twin.robot.armJointCount)
         return ArmDynamicsModel { TwinDynamics(model: model, joints: joints, compensated: compensated) }
     }
 

@@ -88,10 +88,7 @@ final class TwinPhysics: @unchecked Sendable {
 
     private func run(_ emulator: EmulatedLine) {
         defer { finished.store(true, ordering: .releasing) }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let timestep = twin.model.timestep
-        var simulated = 0.0
+        var pacer = WallClockPacer(timestep: twin.model.timestep)
         var controls = simulation.controls
         var torque = [Bool](repeating: false, count: ids.count)
         var gainsOn: [Bool?] = [Bool?](repeating: nil, count: ids.count)
@@ -112,16 +109,11 @@ final class TwinPhysics: @unchecked Sendable {
                 simulation.placeFreeBody(joint: cube.joint, at: placement)
                 latestCube.withLock { $0 = placement }
             }
-            // Catch up with the wall clock, at most 50 ms at a time.
-            let wall = (clock.now - start).seconds
-            let steps = min(25, Int((wall - simulated) / timestep))
-            if steps > 0 {
-                simulation.step(steps)
-                simulated += Double(steps) * timestep
-            }
+            let steps = pacer.stepsDue()
+            if steps > 0 { simulation.step(steps) }
             // Without hands the arguments are never evaluated (optional chaining).
             if let held = hands?.pose(torque: torque, offsetWrites: emulator.homingOffsetWrites,
-                                      measured: twin.joints.map { simulation.jointPosition($0) }, now: (clock.now - start).seconds,
+                                      measured: twin.joints.map { simulation.jointPosition($0) }, now: pacer.elapsedSeconds,
                                       announce: { emulator.announce($0) }) {
                 simulation.setJointPositions(Array(zip(twin.joints, held)).map { (joint: $0, value: $1) })
             }

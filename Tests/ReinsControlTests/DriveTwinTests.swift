@@ -34,16 +34,18 @@ struct DriveTwinTests {
         let arm = 0..<6
         func drift(from start: [Double]) -> Double { arm.map { abs(physics.jointPositions[$0] - start[$0]) }.max()! }
 
-        // The master cycles every millisecond from OP on, or the drives' sync-manager watchdog trips.
-        func idle(seconds: Double) throws {
+        // The master cycles every millisecond from OP on, or the drives' sync-manager watchdog
+        // trips; `each` runs after every exchange.
+        func cycle(seconds: Double, each: () -> Void = {}) throws {
             var clock = LoopClock(rateHz: 1000)
             clock.start()
             for _ in 0..<Int(seconds * 1000) {
                 _ = clock.waitForNextTick()
                 _ = try drives.exchange()
+                each()
             }
         }
-        try idle(seconds: 0.3)
+        try cycle(seconds: 0.3)
         let home = definition.homePoseRad
         #expect(drift(from: home) < 1e-3, "the brakes let the arm move to \(physics.jointPositions)")
 
@@ -53,32 +55,23 @@ struct DriveTwinTests {
             dynamics.gravity(drives.feedback.map(\.positionRad), into: &gravity)
             for joint in arm { drives.setTargetTorque(joint, newtonMetres: scale * gravity[joint]) }
         }
-        func run(seconds: Double, scale: Double) throws {
-            var clock = LoopClock(rateHz: 1000)
-            clock.start()
-            for _ in 0..<Int(seconds * 1000) {
-                _ = clock.waitForNextTick()
-                _ = try drives.exchange()
-                compensate(scale: scale)
-            }
-        }
         // Enabled with the gravity torques where the brakes hold it, the arm does not drop as they release.
         dynamics.gravity(drives.feedback.map(\.positionRad), into: &gravity)
         try drives.enable(holding: gravity.enumerated().map { $0.offset < 6 ? $0.element : 0 })
         #expect(drives.allEnabled)
-        try run(seconds: 2, scale: 1)
+        try cycle(seconds: 2) { compensate(scale: 1) }
         #expect(drift(from: home) < 1e-3, "gravity compensation through the bus let the arm drift \(drift(from: home)) rad: to \(physics.jointPositions)")
         // The drives' torque feedback reads back what the twin's actuators apply.
         #expect(abs(drives.feedback[1].torqueNm - gravity[1]) < 0.1 * abs(gravity[1]) + 0.1, "shoulder: \(drives.feedback[1].torqueNm) against \(gravity[1]) N·m")
 
         let falling = physics.jointPositions
-        try run(seconds: 0.3, scale: 0)
+        try cycle(seconds: 0.3) { compensate(scale: 0) }
         #expect(drift(from: falling) > 0.02, "without torque the arm did not fall")
 
         try drives.disable()
-        try idle(seconds: 0.1)
+        try cycle(seconds: 0.1)
         let braked = physics.jointPositions
-        try idle(seconds: 0.5)
+        try cycle(seconds: 0.5)
         #expect(drift(from: braked) < 2e-3, "the brakes let the arm drift \(drift(from: braked)) rad")
     }
 }

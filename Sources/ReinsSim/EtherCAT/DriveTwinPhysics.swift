@@ -38,6 +38,12 @@ public final class DriveTwinPhysics: @unchecked Sendable {
     private let running = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(true)
     private let latest: Lock<[Double]>
+    /// Drives on the cable (motors' ids reach up to it).
+    private let slaveCount: Int
+    /// Per drive, where its brake engaged (nil: released) and whether its position actuator is
+    /// limp. Physics thread only.
+    private var brakes: [Double?]
+    private var limp: [Bool]
 
     /// The robot file's drives moving `shared`'s joints, starting at the home pose. Every motor
     /// needs its drive's scaling (the robot file's parser insists on it for EtherCAT).
@@ -47,12 +53,15 @@ public final class DriveTwinPhysics: @unchecked Sendable {
         self.segment = segment
         simulation = twin.simulation(at: twin.robot.homePoseRad)
         drives = twin.robot.motors.enumerated().map { index, motor in
-            let drive = motor.drive ?? DriveParameters(countsPerRevolution: 1, gearRatio: 1, ratedTorqueNm: 1)
+            guard let drive = motor.drive else { preconditionFailure("\(motor.name) has no drive: \(twin.robot.name) is not an EtherCAT robot") }
             return Drive(slave: motor.id - 1, countsPerRadian: Double(drive.countsPerRevolution) * drive.gearRatio / (2 * .pi),
                          gear: drive.gearRatio, holdsPosition: twin.model.holdsPosition(actuator: index),
                          stiffness: twin.model.positionGain(actuator: index))
         }
         latest = Lock(twin.robot.homePoseRad)
+        slaveCount = (drives.map(\.slave).max() ?? -1) + 1
+        brakes = [Double?](repeating: nil, count: drives.count)
+        limp = [Bool](repeating: false, count: drives.count)
     }
 
     deinit { stop() }
@@ -77,47 +86,46 @@ public final class DriveTwinPhysics: @unchecked Sendable {
 
     private func run() {
         defer { finished.store(true, ordering: .releasing) }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let timestep = twin.model.timestep
-        var simulated = 0.0
+        var pacer = WallClockPacer(timestep: twin.model.timestep)
         var controls = simulation.controls
-        var brakes = [Double?](repeating: nil, count: drives.count)
-        var limp = [Bool](repeating: false, count: drives.count)
         while running.load(ordering: .acquiring) {
             let commands = segment.shaftCommands()
-            let wall = (clock.now - start).seconds
-            let steps = min(25, Int((wall - simulated) / timestep))
+            let steps = pacer.stepsDue()
             for _ in 0..<steps {
                 for (index, drive) in drives.enumerated() {
-                    let joint = twin.joints[index]
-                    let q = simulation.jointPosition(joint), velocity = simulation.jointVelocity(joint)
-                    let command = drive.slave < commands.count ? commands[drive.slave] : .off
-                    if case .off = command { brakes[index] = brakes[index] ?? q } else { brakes[index] = nil }
-                    let goLimp = drive.holdsPosition && !Self.isPosition(command)
-                    if goLimp != limp[index] {
-                        twin.model.setPositionGain(actuator: index, goLimp ? 0 : drive.stiffness)
-                        limp[index] = goLimp
-                    }
-                    switch command {
-                    case .torque(let motorNm):
-                        controls[index] = drive.holdsPosition ? q : motorNm * drive.gear
-                    case .position(let counts):
-                        let target = counts / drive.countsPerRadian
-                        controls[index] = drive.holdsPosition ? target : Self.holdStiffness * (target - q) - Self.holdDamping * velocity
-                    case .velocity(let countsPerSecond):
-                        controls[index] = drive.holdsPosition ? q : Self.holdDamping * (countsPerSecond / drive.countsPerRadian - velocity)
-                    case .off:
-                        controls[index] = drive.holdsPosition ? q : 0
-                        if !drive.holdsPosition { simulation.hold(joint: joint, at: brakes[index] ?? q) }
-                    }
+                    controls[index] = control(index, drive.slave < commands.count ? commands[drive.slave] : .off)
                 }
                 simulation.controls = controls
                 simulation.step()
-                simulated += timestep
             }
             if steps > 0 { measure() }
             usleep(200)
+        }
+    }
+
+    /// Drive `index`'s actuator control for `command` this step: its brake engaged or released,
+    /// a position actuator made limp or stiff. Physics thread only.
+    private func control(_ index: Int, _ command: ShaftCommand) -> Double {
+        let drive = drives[index], joint = twin.joints[index]
+        let q = simulation.jointPosition(joint), velocity = simulation.jointVelocity(joint)
+        if case .off = command { brakes[index] = brakes[index] ?? q } else { brakes[index] = nil }
+        let goLimp = drive.holdsPosition && !Self.isPosition(command)
+        if goLimp != limp[index] {
+            twin.model.setPositionGain(actuator: index, goLimp ? 0 : drive.stiffness)
+            limp[index] = goLimp
+        }
+        switch command {
+        case .torque(let motorNm):
+            return drive.holdsPosition ? q : motorNm * drive.gear
+        case .position(let counts):
+            let target = counts / drive.countsPerRadian
+            return drive.holdsPosition ? target : Self.holdStiffness * (target - q) - Self.holdDamping * velocity
+        case .velocity(let countsPerSecond):
+            return drive.holdsPosition ? q : Self.holdDamping * (countsPerSecond / drive.countsPerRadian - velocity)
+        case .off:
+            if drive.holdsPosition { return q }
+            simulation.hold(joint: joint, at: brakes[index] ?? q)
+            return 0
         }
     }
 
@@ -128,8 +136,7 @@ public final class DriveTwinPhysics: @unchecked Sendable {
 
     /// Gives the drives what their shafts measure and keeps the joints for readers.
     private func measure() {
-        var measurements = [ShaftMeasurement](repeating: ShaftMeasurement(positionCounts: 0, countsPerSecond: 0, torqueNm: 0),
-                                              count: drives.map(\.slave).max().map { $0 + 1 } ?? 0)
+        var measurements = [ShaftMeasurement](repeating: ShaftMeasurement(positionCounts: 0, countsPerSecond: 0, torqueNm: 0), count: slaveCount)
         var positions = [Double](repeating: 0, count: drives.count)
         for (index, drive) in drives.enumerated() {
             let joint = twin.joints[index]
